@@ -1,0 +1,74 @@
+/**
+ * The Electron main process: one hardened window, the main-process services, and the
+ * contract carried over two IPC channels. Requests from any sender but our own window's
+ * main frame, served from our own origin, are refused.
+ */
+import { app, BrowserWindow, ipcMain, type IpcMainInvokeEvent } from 'electron';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ipcChannels } from '../shared/contract';
+import { fail, SophiaError } from '../shared/errors';
+import { createSophiaCore } from './core/sophiaCore';
+import { dispatch } from './ipc/dispatch';
+import { createLogger } from './log';
+import { appOrigin, createMainWindow, lockDownWebContents, registerAppScheme, serveRenderer } from './window';
+
+const log = createLogger('main');
+const here = path.dirname(fileURLToPath(import.meta.url));
+// electron-vite sets this only for `electron-vite dev`; a packaged or previewed app has none.
+const devServerUrl = app.isPackaged ? undefined : process.env['ELECTRON_RENDERER_URL'];
+const startUrl = devServerUrl ?? `${appOrigin}/index.html`;
+const trustedOrigin = new URL(startUrl).origin;
+
+function isAppUrl(url: string): boolean {
+  try {
+    return new URL(url).origin === trustedOrigin;
+  } catch {
+    return false;
+  }
+}
+
+registerAppScheme();
+app.enableSandbox();
+
+if (!app.requestSingleInstanceLock()) {
+  app.quit();
+} else {
+  void app.whenReady().then(start);
+}
+
+function start(): void {
+  serveRenderer(path.resolve(here, '../renderer'));
+  lockDownWebContents(isAppUrl);
+
+  const core = createSophiaCore({ host: 'electron' });
+  const window = createMainWindow(path.resolve(here, '../preload/index.cjs'), startUrl);
+
+  const isTrustedSender = (event: IpcMainInvokeEvent): boolean =>
+    event.sender === window.webContents &&
+    event.senderFrame !== null &&
+    event.senderFrame === window.webContents.mainFrame &&
+    isAppUrl(event.senderFrame.url);
+
+  ipcMain.handle(ipcChannels.request, async (event, channel: unknown, input: unknown) => {
+    if (!isTrustedSender(event)) {
+      log.warn('ipc refused: unexpected sender', { url: event.senderFrame?.url.slice(0, 200) });
+      return fail(new SophiaError('refused', 'Requests are accepted only from the Sophia window.'));
+    }
+    return dispatch(core.handlers, channel, input, { transport: 'ipc' });
+  });
+
+  const unsubscribe = core.events.subscribe((event) => {
+    if (!window.isDestroyed()) window.webContents.send(ipcChannels.event, event);
+  });
+
+  window.on('closed', unsubscribe);
+  app.on('window-all-closed', () => {
+    void core.stop.stopAll().finally(() => app.quit());
+  });
+  app.on('second-instance', () => {
+    if (window.isMinimized()) window.restore();
+    window.focus();
+  });
+  log.info('sophia started', { windows: BrowserWindow.getAllWindows().length });
+}

@@ -1,0 +1,94 @@
+/**
+ * The hardened window, after Electron's security checklist: sandboxed renderer, context
+ * isolation, no Node integration, a strict CSP, the renderer served from a privileged
+ * `app://` scheme rather than `file://`, navigation, new windows, webviews and permission
+ * requests all refused.
+ */
+import { app, BrowserWindow, net, protocol, session, shell, type WebContents } from 'electron';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createLogger } from './log';
+import { contentSecurityPolicy, securityHeaders } from './host/contentSecurityPolicy';
+
+const log = createLogger('window');
+
+export const appScheme = 'app';
+export const appOrigin = `${appScheme}://sophia`;
+
+/** Must run before `app.whenReady()`. */
+export function registerAppScheme(): void {
+  protocol.registerSchemesAsPrivileged([
+    { scheme: appScheme, privileges: { standard: true, secure: true, supportFetchAPI: true } },
+  ]);
+}
+
+/** Serves `out/renderer` on `app://sophia/`, nothing outside it, with the CSP header. */
+export function serveRenderer(rendererDir: string): void {
+  const root = path.resolve(rendererDir);
+  protocol.handle(appScheme, async (request) => {
+    const url = new URL(request.url);
+    if (url.host !== 'sophia') return new Response('Not found', { status: 404 });
+    const relative = decodeURIComponent(url.pathname === '/' ? '/index.html' : url.pathname);
+    const file = path.resolve(root, `.${relative}`);
+    if (!file.startsWith(root + path.sep)) return new Response('Not found', { status: 404 });
+    const response = await net.fetch(pathToFileURL(file).toString());
+    const headers = new Headers(response.headers);
+    headers.set('Content-Security-Policy', contentSecurityPolicy());
+    for (const [name, value] of Object.entries(securityHeaders)) headers.set(name, value);
+    return new Response(response.body, { status: response.status, headers });
+  });
+}
+
+/** Refuses every way out of the app for every web contents, present and future. */
+export function lockDownWebContents(isAppUrl: (url: string) => boolean): void {
+  session.defaultSession.setPermissionRequestHandler((_contents, permission, callback) => {
+    log.warn('permission request refused', { permission });
+    callback(false);
+  });
+  session.defaultSession.setPermissionCheckHandler(() => false);
+  app.on('web-contents-created', (_event, contents: WebContents) => {
+    contents.on('will-navigate', (event, url) => {
+      if (!isAppUrl(url)) {
+        event.preventDefault();
+        log.warn('navigation refused', { url: url.slice(0, 200) });
+      }
+    });
+    contents.on('will-redirect', (event, url) => {
+      if (!isAppUrl(url)) event.preventDefault();
+    });
+    contents.on('will-attach-webview', (event) => event.preventDefault());
+    contents.setWindowOpenHandler(({ url }) => {
+      // Links the user clicks open in their browser, never inside the app; only https.
+      if (url.startsWith('https://')) void shell.openExternal(url);
+      return { action: 'deny' };
+    });
+  });
+}
+
+export function createMainWindow(preloadPath: string, startUrl: string): BrowserWindow {
+  const window = new BrowserWindow({
+    width: 1400,
+    height: 900,
+    minWidth: 900,
+    minHeight: 600,
+    title: 'Sophia',
+    backgroundColor: '#11151c',
+    show: false,
+    webPreferences: {
+      preload: preloadPath,
+      sandbox: true,
+      contextIsolation: true,
+      nodeIntegration: false,
+      nodeIntegrationInWorker: false,
+      nodeIntegrationInSubFrames: false,
+      webSecurity: true,
+      allowRunningInsecureContent: false,
+      experimentalFeatures: false,
+      webviewTag: false,
+      spellcheck: false,
+    },
+  });
+  window.once('ready-to-show', () => window.show());
+  void window.loadURL(startUrl);
+  return window;
+}
