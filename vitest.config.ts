@@ -10,6 +10,7 @@ export default defineConfig({
           include: ['test/**/*.test.ts'],
           exclude: ['test/e2e/**', 'test/fixtures/**', 'node_modules/**'],
           testTimeout: 30_000,
+          env: { SOPHIA_LOG_LEVEL: 'error' },
         },
       },
       {

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { EventHub } from '../../../electron/core/eventHub';
+import { StopController } from '../../../electron/core/stopController';
+import { createSophiaCore } from '../../../electron/core/sophiaCore';
+import type { SophiaEvent } from '../../../shared/contract';
+
+describe('StopController', () => {
+  it('runs every stopper, reports what they stopped, and locks', async () => {
+    const events = new EventHub();
+    const seen: SophiaEvent[] = [];
+    events.subscribe((event) => seen.push(event));
+    const stop = new StopController(events);
+    stop.register('streams', async () => [{ kind: 'model-stream', id: 's1', label: 'reply', outcome: 'stopped' }]);
+    stop.register('broken', async () => {
+      throw new Error('boom');
+    });
+    stop.register('containers', async () => [{ kind: 'container', id: 'c1', label: 'task 1', outcome: 'stuck' }]);
+
+    const report = await stop.stopAll();
+
+    expect(report.stopped.map((item) => item.id).sort()).toEqual(['c1', 's1']);
+    expect(stop.locked).toBe(true);
+    expect(seen).toEqual([{ type: 'stop', report }]);
+    expect(() => stop.assertRunning()).toThrow(expect.objectContaining({ code: 'stopped' }));
+    stop.resume();
+    expect(() => stop.assertRunning()).not.toThrow();
+  });
+
+  it('locks before the stoppers run, so nothing starts while they do', async () => {
+    const stop = new StopController(new EventHub());
+    let lockedDuringStop: boolean | undefined;
+    stop.register('probe', async () => {
+      lockedDuringStop = stop.locked;
+      return [];
+    });
+    await stop.stopAll();
+    expect(lockedDuringStop).toBe(true);
+  });
+
+  it('refuses chat while stopped, through the core', async () => {
+    const core = createSophiaCore({ host: 'browser' });
+    await core.handlers['stop.all']({}, { transport: 'test' });
+    expect(() => core.handlers['chat.send']({ text: 'hi' }, { transport: 'test' })).toThrow(
+      expect.objectContaining({ code: 'stopped' }),
+    );
+    expect(core.status().locked).toBe(true);
+  });
+});
