@@ -10,6 +10,7 @@ import { ipcChannels } from '../shared/contract';
 import { fail, SophiaError } from '../shared/errors';
 import { createSophiaCore } from './core/sophiaCore';
 import { dispatch } from './ipc/dispatch';
+import { isTrustedSender, originOf, type SenderFacts } from './ipc/senderPolicy';
 import { createLogger } from './log';
 import { appOrigin, createMainWindow, lockDownWebContents, registerAppScheme, serveRenderer } from './window';
 
@@ -18,15 +19,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 // electron-vite sets this only for `electron-vite dev`; a packaged or previewed app has none.
 const devServerUrl = app.isPackaged ? undefined : process.env['ELECTRON_RENDERER_URL'];
 const startUrl = devServerUrl ?? `${appOrigin}/index.html`;
-const trustedOrigin = new URL(startUrl).origin;
+const trustedOrigin = originOf(startUrl) ?? appOrigin;
 
-function isAppUrl(url: string): boolean {
-  try {
-    return new URL(url).origin === trustedOrigin;
-  } catch {
-    return false;
-  }
-}
+const isAppUrl = (url: string): boolean => originOf(url) === trustedOrigin;
 
 registerAppScheme();
 app.enableSandbox();
@@ -44,14 +39,14 @@ function start(): void {
   const core = createSophiaCore({ host: 'electron' });
   const window = createMainWindow(path.resolve(here, '../preload/index.cjs'), startUrl);
 
-  const isTrustedSender = (event: IpcMainInvokeEvent): boolean =>
-    event.sender === window.webContents &&
-    event.senderFrame !== null &&
-    event.senderFrame === window.webContents.mainFrame &&
-    isAppUrl(event.senderFrame.url);
+  const senderFacts = (event: IpcMainInvokeEvent): SenderFacts => ({
+    fromMainWindow: !window.isDestroyed() && event.sender === window.webContents,
+    fromMainFrame: event.senderFrame !== null && event.senderFrame === window.webContents.mainFrame,
+    frameUrl: event.senderFrame?.url,
+  });
 
   ipcMain.handle(ipcChannels.request, async (event, channel: unknown, input: unknown) => {
-    if (!isTrustedSender(event)) {
+    if (!isTrustedSender(senderFacts(event), trustedOrigin)) {
       log.warn('ipc refused: unexpected sender', { url: event.senderFrame?.url.slice(0, 200) });
       return fail(new SophiaError('refused', 'Requests are accepted only from the Sophia window.'));
     }

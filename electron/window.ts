@@ -22,15 +22,27 @@ export function registerAppScheme(): void {
   ]);
 }
 
+/** The file an `app://sophia/...` URL names inside `root`, or undefined for anything else. */
+export function resolveAppFile(root: string, requestUrl: string): string | undefined {
+  let url: URL;
+  let relative: string;
+  try {
+    url = new URL(requestUrl);
+    relative = decodeURIComponent(url.pathname === '/' ? '/index.html' : url.pathname);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== `${appScheme}:` || url.host !== 'sophia' || relative.includes('\0')) return undefined;
+  const resolvedRoot = path.resolve(root);
+  const file = path.resolve(resolvedRoot, `.${relative}`);
+  return file.startsWith(resolvedRoot + path.sep) ? file : undefined;
+}
+
 /** Serves `out/renderer` on `app://sophia/`, nothing outside it, with the CSP header. */
 export function serveRenderer(rendererDir: string): void {
-  const root = path.resolve(rendererDir);
   protocol.handle(appScheme, async (request) => {
-    const url = new URL(request.url);
-    if (url.host !== 'sophia') return new Response('Not found', { status: 404 });
-    const relative = decodeURIComponent(url.pathname === '/' ? '/index.html' : url.pathname);
-    const file = path.resolve(root, `.${relative}`);
-    if (!file.startsWith(root + path.sep)) return new Response('Not found', { status: 404 });
+    const file = resolveAppFile(rendererDir, request.url);
+    if (!file) return new Response('Not found', { status: 404 });
     const response = await net.fetch(pathToFileURL(file).toString());
     const headers = new Headers(response.headers);
     headers.set('Content-Security-Policy', contentSecurityPolicy());

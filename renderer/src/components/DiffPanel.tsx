@@ -26,7 +26,7 @@ export default function DiffPanel() {
           modified={modified}
           language="sql"
           theme="vs-dark"
-          options={{ readOnly: true, renderSideBySide: true, minimap: { enabled: false }, automaticLayout: true }}
+          options={{ readOnly: true, renderSideBySide: true, useInlineViewWhenSpaceIsLimited: false, minimap: { enabled: false }, automaticLayout: true }}
         />
       </div>
     </div>

@@ -17,7 +17,7 @@ export function StatusBar(props: {
           <span>
             Model: {status.model.provider === 'none' ? 'none configured' : `${status.model.provider} ${status.model.name}`}
           </span>
-          <span>{status.model.offline ? 'Offline' : 'Online'}</span>
+          {status.model.provider !== 'none' && <span>{status.model.offline ? 'Offline (local model only)' : 'Cloud model'}</span>}
           <span className={status.locked ? 'status-locked' : undefined}>{status.locked ? 'Stopped' : 'Ready'}</span>
           <span className="status-version">v{status.version}</span>
         </>
