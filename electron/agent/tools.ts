@@ -1,0 +1,149 @@
+/**
+ * Tools as the agent knows them: a definition (name, description, zod input schema,
+ * declared risk) kept apart from its executor, which is handed in. The agent loop never
+ * calls an executor itself: `ToolRegistry.invoke` is the one path to an executor, and it
+ * runs the gate first. The gate decides; the model only proposes.
+ */
+import type { z } from 'zod';
+import { riskLevels, type RiskLevel } from '../../shared/contract';
+
+export interface ToolDefinition<Input extends z.ZodType = z.ZodType> {
+  /** `[a-z][a-z0-9_]*`, at most 64 characters: what the model calls. */
+  readonly name: string;
+  readonly description: string;
+  readonly input: Input;
+  /** The tool's own risk. Inspectors may raise it for a given call, never lower it. */
+  readonly risk: RiskLevel;
+}
+
+export interface ToolContext {
+  readonly conversationId: string;
+  readonly callId: string;
+  /** Aborted by the emergency stop or the conversation's cancel. */
+  readonly signal: AbortSignal;
+  /** Streams partial output (container stdout, say) while the tool runs. */
+  readonly onOutput?: (chunk: string) => void;
+}
+
+export interface ToolOutput {
+  readonly ok: boolean;
+  /** What goes back to the model, and to the chat. */
+  readonly output: string;
+}
+
+export type ToolExecutor<Input extends z.ZodType = z.ZodType> = (
+  input: z.output<Input>,
+  context: ToolContext,
+) => Promise<ToolOutput>;
+
+/** One proposed call, after its arguments passed the tool's schema. */
+export interface ToolCallRequest {
+  readonly conversationId: string;
+  readonly callId: string;
+  readonly tool: ToolDefinition;
+  readonly input: unknown;
+}
+
+export type DecidedBy = 'policy' | 'user' | 'session-grant' | 'role' | 'stop' | 'timeout' | 'error' | 'no-approver';
+
+export interface GateDecision {
+  readonly allowed: boolean;
+  /** The risk the gate assessed: at least the tool's declared risk. */
+  readonly risk: RiskLevel;
+  readonly decidedBy: DecidedBy;
+  readonly reasons: readonly string[];
+  /** When the user approved with changes: the input to run instead (re-validated). */
+  readonly modifiedInput?: unknown;
+}
+
+export interface ToolGate {
+  decide(request: ToolCallRequest, signal: AbortSignal): Promise<GateDecision>;
+}
+
+export class ToolRegistryError extends Error {
+  override readonly name = 'ToolRegistryError';
+}
+
+interface Registered {
+  readonly definition: ToolDefinition;
+  readonly execute: ToolExecutor;
+}
+
+export type InvokeOutcome =
+  | { readonly kind: 'invalid-input'; readonly message: string }
+  | { readonly kind: 'denied'; readonly decision: GateDecision }
+  | { readonly kind: 'executed'; readonly decision: GateDecision; readonly result: ToolOutput };
+
+const toolName = /^[a-z][a-z0-9_]{0,63}$/;
+
+export class ToolRegistry {
+  readonly #tools = new Map<string, Registered>();
+
+  constructor(private readonly gate: ToolGate) {}
+
+  register<Input extends z.ZodType>(definition: ToolDefinition<Input>, execute: ToolExecutor<Input>): void {
+    if (!toolName.test(definition.name)) throw new ToolRegistryError(`Tool name "${definition.name}" is not [a-z][a-z0-9_]*.`);
+    if (this.#tools.has(definition.name)) throw new ToolRegistryError(`Tool "${definition.name}" is registered twice.`);
+    if (!(riskLevels as readonly unknown[]).includes(definition.risk)) {
+      throw new ToolRegistryError(`Tool "${definition.name}" declares no valid risk; a tool without one is refused.`);
+    }
+    this.#tools.set(definition.name, { definition, execute: execute as ToolExecutor });
+  }
+
+  definitions(names?: readonly string[]): ToolDefinition[] {
+    const all = [...this.#tools.values()].map((tool) => tool.definition);
+    return names ? all.filter((definition) => names.includes(definition.name)) : all;
+  }
+
+  has(name: string): boolean {
+    return this.#tools.has(name);
+  }
+
+  /**
+   * Validates the model's arguments, asks the gate, and runs the executor only on an
+   * explicit allow. A gate that throws is a denial.
+   */
+  async invoke(
+    name: string,
+    args: unknown,
+    context: ToolContext,
+  ): Promise<InvokeOutcome> {
+    const tool = this.#tools.get(name);
+    if (!tool) return { kind: 'invalid-input', message: `There is no tool named "${name.slice(0, 80)}".` };
+    const parsed = tool.definition.input.safeParse(args);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.slice(0, 5).map((issue) => `${issue.path.join('.') || '(input)'}: ${issue.message}`);
+      return { kind: 'invalid-input', message: `Arguments for ${name} do not match its schema: ${issues.join('; ')}` };
+    }
+    const request: ToolCallRequest = {
+      conversationId: context.conversationId,
+      callId: context.callId,
+      tool: tool.definition,
+      input: parsed.data,
+    };
+    let decision: GateDecision;
+    try {
+      decision = await this.gate.decide(request, context.signal);
+    } catch (error) {
+      decision = {
+        allowed: false,
+        risk: tool.definition.risk,
+        decidedBy: 'error',
+        reasons: [`The approval gate failed: ${error instanceof Error ? error.message : String(error)}`],
+      };
+    }
+    if (decision.allowed !== true || context.signal.aborted) {
+      return { kind: 'denied', decision: context.signal.aborted && decision.allowed ? { ...decision, allowed: false, decidedBy: 'stop', reasons: ['Stopped.'] } : decision };
+    }
+    let input = parsed.data;
+    if (decision.modifiedInput !== undefined) {
+      const modified = tool.definition.input.safeParse(decision.modifiedInput);
+      if (!modified.success) {
+        return { kind: 'invalid-input', message: `The modified arguments for ${name} do not match its schema.` };
+      }
+      input = modified.data;
+    }
+    const result = await tool.execute(input, context);
+    return { kind: 'executed', decision, result };
+  }
+}
