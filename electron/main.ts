@@ -36,7 +36,7 @@ function start(): void {
   serveRenderer(path.resolve(here, '../renderer'));
   lockDownWebContents(isAppUrl);
 
-  const core = createSophiaCore({ host: 'electron' });
+  const core = createSophiaCore({ host: 'electron', dataDir: app.getPath('userData') });
   const window = createMainWindow(path.resolve(here, '../preload/index.cjs'), startUrl);
 
   const senderFacts = (event: IpcMainInvokeEvent): SenderFacts => ({
@@ -59,7 +59,7 @@ function start(): void {
 
   window.on('closed', unsubscribe);
   app.on('window-all-closed', () => {
-    void core.stop.stopAll().finally(() => app.quit());
+    void core.close().finally(() => app.quit());
   });
   app.on('second-instance', () => {
     if (window.isMinimized()) window.restore();

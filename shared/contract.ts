@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import type { Result } from './errors';
+import { intent } from './intents';
 
 /** Bounds that keep a hostile payload from costing memory or time. */
 export const limits = {
@@ -13,6 +14,8 @@ export const limits = {
   messageText: 100_000,
   label: 200,
   outputChunk: 64 * 1024,
+  command: 8 * 1024,
+  notice: 2000,
 } as const;
 
 const id = z.string().min(1).max(limits.id).regex(/^[A-Za-z0-9_-]+$/, 'ids are letters, digits, _ and -');
@@ -23,6 +26,102 @@ const empty = z.object({}).strict();
 export const riskLevels = ['read-only', 'low', 'medium', 'high', 'critical'] as const;
 export const riskLevel = z.enum(riskLevels);
 export type RiskLevel = z.infer<typeof riskLevel>;
+
+/** Roles, least to most privileged: viewer (read-only tools), developer, admin (production, with approval). */
+export const roleNames = ['viewer', 'developer', 'admin'] as const;
+export const roleName = z.enum(roleNames);
+export type RoleName = z.infer<typeof roleName>;
+
+/** A policy line that was not applied: a parse error, or a layer trying to loosen a stricter one. */
+export const policyNotice = z.object({
+  layer: z.enum(['default', 'user', 'workspace', 'managed']),
+  source: z.string().max(4096),
+  line: z.number().int().positive().optional(),
+  key: label.optional(),
+  message: z.string().max(2000),
+  /** True when the line was valid but looser than a stricter layer allows. */
+  ignored: z.boolean().optional(),
+});
+export type PolicyNotice = z.infer<typeof policyNotice>;
+
+export const safetyStatus = z.object({
+  role: roleName,
+  maxRole: roleName,
+  approvalThreshold: riskLevel,
+  keychain: z.object({ available: z.boolean(), message: z.string().max(2000) }),
+  notices: z.array(policyNotice),
+});
+export type SafetyStatus = z.infer<typeof safetyStatus>;
+
+/** Credentials kept in the OS keychain. Their values go in, never back out to a renderer. */
+export const secretNames = [
+  'anthropic-api-key',
+  'github-token',
+  'snowflake-password',
+  'snowflake-private-key',
+  'pulumi-access-token',
+  'pulumi-config-passphrase',
+] as const;
+export const secretName = z.enum(secretNames);
+export type SecretName = z.infer<typeof secretName>;
+
+export const auditKinds = [
+  'request',
+  'model.call',
+  'tool.call',
+  'approval',
+  'refusal',
+  'container',
+  'git',
+  'infrastructure',
+  'stop',
+  'resume',
+  'secret',
+  'policy',
+  'audit',
+] as const;
+export const auditKind = z.enum(auditKinds);
+export type AuditKind = z.infer<typeof auditKind>;
+
+export const auditEntryView = z.object({
+  seq: z.number().int().positive(),
+  at: timestamp,
+  kind: auditKind,
+  conversationId: z.string().max(limits.id).nullable(),
+  risk: riskLevel.nullable(),
+  actor: label,
+  summary: z.string().max(2000),
+  data: z.string().max(limits.outputChunk),
+  hash: z.string().max(128),
+});
+export type AuditEntryView = z.infer<typeof auditEntryView>;
+
+export const auditVerifyResult = z.object({
+  ok: z.boolean(),
+  entries: z.number().int().nonnegative(),
+  headSigned: z.boolean(),
+  firstBad: z.object({ seq: z.number().int().nonnegative(), reason: z.string().max(2000) }).optional(),
+  message: z.string().max(2000),
+});
+export type AuditVerifyResult = z.infer<typeof auditVerifyResult>;
+
+/** A tool call waiting for a human: what it does, how risky and why, and what it would change. */
+export const approvalRequestEvent = z.object({
+  type: z.literal('approval.request'),
+  approvalId: id,
+  conversationId: id,
+  operation: label,
+  risk: riskLevel,
+  reasons: z.array(label),
+  preview: z.string().max(limits.messageText),
+  tool: label,
+  /** The call's arguments as JSON, for Modify. */
+  args: z.string().max(limits.messageText),
+  /** Whether "approve for this session" is offered: low risk, no protected path, allowed by policy. */
+  sessionApproval: z.boolean(),
+  expiresAt: timestamp,
+});
+export type ApprovalRequest = z.infer<typeof approvalRequestEvent>;
 
 export const chatRole = z.enum(['user', 'assistant', 'system']);
 
@@ -58,6 +157,49 @@ export const appStatus = z.object({
 });
 export type AppStatus = z.infer<typeof appStatus>;
 
+/**
+ * The Docker sandbox, as the renderer sees it. `message` says in plain words what is
+ * wrong and how to fix it (for example how to start Docker).
+ */
+export const sandboxStates = ['checking', 'docker-unavailable', 'image-missing', 'building-image', 'ready', 'failed'] as const;
+export const sandboxStatus = z.object({
+  state: z.enum(sandboxStates),
+  message: z.string().max(limits.notice),
+  image: label,
+  pool: z.object({ size: z.number().int().nonnegative(), warm: z.number().int().nonnegative() }),
+  containers: z.number().int().nonnegative(),
+});
+export type SandboxStatus = z.infer<typeof sandboxStatus>;
+
+export const usage = z.object({
+  inputTokens: z.number().int().nonnegative(),
+  outputTokens: z.number().int().nonnegative(),
+  costUsd: z.number().nonnegative(),
+});
+export type Usage = z.infer<typeof usage>;
+
+export const conversationSummary = z.object({
+  id,
+  title: z.string().max(limits.label),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+  usage,
+});
+export type ConversationSummary = z.infer<typeof conversationSummary>;
+
+export const providerIds = ['anthropic', 'ollama'] as const;
+const modelName = z.string().trim().min(1).max(100).regex(/^[A-Za-z0-9._:/-]+$/, 'a model name is letters, digits and . _ : / -');
+/** Settings the user changes; secrets are not among them (they live in the OS keychain). */
+export const appSettings = z.object({
+  provider: z.enum(providerIds),
+  anthropicModel: modelName,
+  ollamaHost: z.url({ protocol: /^https?$/ }).max(200),
+  ollamaModel: modelName,
+  /** The folder the agent works on; empty when none is open. */
+  workspace: z.string().max(4096),
+});
+export type AppSettings = z.infer<typeof appSettings>;
+
 /** Request channels: `name -> { input, output }`. */
 export const requests = {
   'app.status': { input: empty, output: appStatus },
@@ -65,12 +207,69 @@ export const requests = {
     input: z.object({ conversationId: id.optional(), text: z.string().trim().min(1).max(limits.messageText) }).strict(),
     output: z.object({ conversationId: id, messageId: id }),
   },
-  'chat.history': {
+  'chat.cancel': { input: z.object({ conversationId: id }).strict(), output: z.object({ cancelled: z.boolean() }) },
+  'conversation.list': { input: empty, output: z.object({ conversations: z.array(conversationSummary) }) },
+  /** A stored conversation, as the events that drew it: the renderer folds them again. */
+  'conversation.open': {
     input: z.object({ conversationId: id }).strict(),
-    output: z.object({ messages: z.array(chatMessage) }),
+    output: z.object({ conversation: conversationSummary, events: z.array(z.lazy(() => sophiaEvent)) }),
   },
+  'settings.get': { input: empty, output: appSettings },
+  'settings.set': { input: appSettings.partial().strict(), output: appSettings },
   'stop.all': { input: empty, output: stopReport },
+  /** The human's answer to an approval card. "approve-for-session" is accepted for low risk only. */
+  'approval.answer': {
+    input: z.discriminatedUnion('decision', [
+      z.object({ approvalId: id, decision: z.literal('approve') }).strict(),
+      z.object({ approvalId: id, decision: z.literal('approve-for-session') }).strict(),
+      z.object({ approvalId: id, decision: z.literal('modify'), args: z.string().min(2).max(limits.messageText) }).strict(),
+      z.object({ approvalId: id, decision: z.literal('cancel'), reason: label.optional() }).strict(),
+    ]),
+    output: z.object({ accepted: z.boolean() }),
+  },
+  'approval.pending': { input: empty, output: z.object({ approvals: z.array(approvalRequestEvent) }) },
+  'safety.status': { input: empty, output: safetyStatus },
+  'safety.setRole': { input: z.object({ role: roleName }).strict(), output: safetyStatus },
+  'secrets.list': {
+    input: empty,
+    output: z.object({
+      keychain: z.object({ available: z.boolean(), message: z.string().max(2000) }),
+      secrets: z.array(z.object({ name: secretName, label, set: z.boolean() })),
+    }),
+  },
+  'secrets.set': {
+    input: z.object({ name: secretName, value: z.string().min(1).max(16 * 1024) }).strict(),
+    output: z.object({ name: secretName, set: z.literal(true) }),
+  },
+  'secrets.remove': { input: z.object({ name: secretName }).strict(), output: z.object({ name: secretName, set: z.literal(false) }) },
+  'audit.query': {
+    input: z
+      .object({
+        conversationId: id.optional(),
+        kind: auditKind.optional(),
+        risk: riskLevel.optional(),
+        beforeSeq: z.number().int().positive().optional(),
+        limit: z.number().int().min(1).max(500).optional(),
+      })
+      .strict(),
+    output: z.object({ entries: z.array(auditEntryView) }),
+  },
+  'audit.verify': { input: empty, output: auditVerifyResult },
   'stop.resume': { input: empty, output: z.object({ locked: z.literal(false) }) },
+  'sandbox.status': { input: empty, output: sandboxStatus },
+  /** Checks Docker again and, when the default sandbox image is missing, starts building it. */
+  'sandbox.prepare': { input: empty, output: sandboxStatus },
+  /** Runs a fixed smoke command (node, git, python versions) in a fresh sandbox; its output goes to the execution log. */
+  'sandbox.check': {
+    input: empty,
+    output: z.object({
+      taskId: id,
+      exitCode: z.number().int().nullable(),
+      durationMs: z.number().nonnegative(),
+      timedOut: z.boolean(),
+      output: z.string().max(limits.outputChunk),
+    }),
+  },
 } as const satisfies Record<string, { input: z.ZodType; output: z.ZodType }>;
 
 export type Channel = keyof typeof requests;
@@ -106,21 +305,42 @@ export const sophiaEvent = z.discriminatedUnion('type', [
     ok: z.boolean(),
     output: z.string().max(limits.outputChunk),
   }),
+  approvalRequestEvent,
   z.object({
-    type: z.literal('approval.request'),
+    type: z.literal('approval.resolved'),
     approvalId: id,
-    conversationId: id,
-    operation: label,
-    risk: riskLevel,
-    reasons: z.array(label),
-    preview: z.string().max(limits.messageText),
+    outcome: z.enum(['approved', 'modified', 'cancelled', 'timeout', 'stopped']),
+  }),
+  z.object({ type: z.literal('safety.status'), status: safetyStatus }),
+  z.object({
+    type: z.literal('container.started'),
+    taskId: id,
+    execId: id,
+    command: z.string().max(limits.command),
+    startedAt: timestamp,
   }),
   z.object({
     type: z.literal('container.output'),
     taskId: id,
+    /** Which command the chunk belongs to; a sandbox runs one command at a time. */
+    execId: id.optional(),
     stream: z.enum(['stdout', 'stderr']),
     chunk: z.string().max(limits.outputChunk),
   }),
+  z.object({
+    type: z.literal('container.ended'),
+    taskId: id,
+    execId: id,
+    /** Null when the command was ended from outside (stop, sandbox removed) and no code was reported. */
+    exitCode: z.number().int().nullable(),
+    durationMs: z.number().nonnegative(),
+    timedOut: z.boolean(),
+    /** Ended by the emergency stop or by the sandbox being removed. */
+    stopped: z.boolean(),
+    /** Output past the kept limit was dropped. */
+    truncated: z.boolean(),
+  }),
+  z.object({ type: z.literal('sandbox.status'), status: sandboxStatus }),
   z.object({
     type: z.literal('deployment.event'),
     deploymentId: id,
@@ -129,6 +349,20 @@ export const sophiaEvent = z.discriminatedUnion('type', [
     message: z.string().max(limits.outputChunk),
   }),
   z.object({ type: z.literal('stop'), report: stopReport }),
+  z.object({
+    type: z.literal('agent.intent'),
+    conversationId: id,
+    intent,
+    plan: z.array(label).max(20),
+  }),
+  z.object({
+    type: z.literal('agent.status'),
+    conversationId: id,
+    state: z.enum(['thinking', 'running-tool', 'idle']),
+    detail: z.string().max(limits.notice).optional(),
+  }),
+  z.object({ type: z.literal('agent.usage'), conversationId: id, usage }),
+  z.object({ type: z.literal('conversation.updated'), conversation: conversationSummary }),
   z.object({ type: z.literal('status'), status: appStatus }),
 ]);
 export type SophiaEvent = z.infer<typeof sophiaEvent>;

@@ -2,9 +2,19 @@
  * The main-process services, free of Electron: the Electron main process and the browser
  * host both start exactly this, so what the browser tests exercise is what ships.
  */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
 import type { AppStatus } from '../../shared/contract';
+import { SophiaError } from '../../shared/errors';
+import { Agent, type StepBudget } from '../agent/agent';
+import { ConversationStore } from '../agent/conversationStore';
+import { ToolRegistry, type ToolGate } from '../agent/tools';
+import { openAppDatabase } from '../db/appDatabase';
+import type { SqliteDatabase } from '../db/sqlite';
 import type { Handlers } from '../ipc/dispatch';
-import { ChatService } from './chatService';
+import { createProvider, type ProviderEndpoints, type SecretReader } from '../models/providerFactory';
+import { SettingsStore } from '../settings/settingsStore';
+import { registerWorkspaceTools } from '../tools/workspaceTools';
 import { EventHub } from './eventHub';
 import { StopController } from './stopController';
 import { appVersion } from './version';
@@ -13,26 +23,82 @@ export interface SophiaCore {
   readonly events: EventHub;
   readonly stop: StopController;
   readonly handlers: Handlers;
+  readonly agent: Agent;
+  readonly registry: ToolRegistry;
+  readonly settings: SettingsStore;
   status(): AppStatus;
+  close(): Promise<void>;
 }
 
-export function createSophiaCore(options: { host: AppStatus['host'] }): SophiaCore {
+export interface CoreOptions {
+  readonly host: AppStatus['host'];
+  /** Where `sophia.db` lives. */
+  readonly dataDir: string;
+  /** The OS keychain; without one, no secret is available. */
+  readonly secrets?: SecretReader;
+  /** The approval gate every tool call passes. */
+  readonly gate?: ToolGate;
+  readonly endpoints?: ProviderEndpoints;
+  readonly budget?: Partial<StepBudget>;
+}
+
+const noSecrets: SecretReader = { get: async () => undefined };
+
+/** Until the approval UI is wired, nothing above read-only runs: the gate fails closed. */
+const readOnlyGate: ToolGate = {
+  decide: async ({ tool }) =>
+    tool.risk === 'read-only'
+      ? { allowed: true, risk: tool.risk, decidedBy: 'policy', reasons: ['read-only'] }
+      : { allowed: false, risk: tool.risk, decidedBy: 'no-approver', reasons: ['No approver is connected, so only read-only tools run.'] },
+};
+
+export function createSophiaCore(options: CoreOptions): SophiaCore {
+  mkdirSync(options.dataDir, { recursive: true });
+  const db: SqliteDatabase = openAppDatabase(path.join(options.dataDir, 'sophia.db'));
   const events = new EventHub();
   const stop = new StopController(events);
-  const chat = new ChatService(events, stop);
-
-  const status = (): AppStatus => ({
-    version: appVersion,
-    host: options.host,
-    platform: process.platform,
-    locked: stop.locked,
-    model: { provider: 'none', name: 'not configured', offline: false },
+  const settings = new SettingsStore(db);
+  const store = new ConversationStore(db);
+  const secrets = options.secrets ?? noSecrets;
+  const registry = new ToolRegistry(options.gate ?? readOnlyGate);
+  registerWorkspaceTools(registry, () => settings.get().workspace);
+  const agent = new Agent({
+    events,
+    store,
+    registry,
+    stop,
+    provider: () => createProvider(settings.get(), secrets, options.endpoints),
+    workspace: () => settings.get().workspace,
+    ...(options.budget ? { budget: options.budget } : {}),
   });
+
+  const status = (): AppStatus => {
+    const current = settings.get();
+    const offline = current.provider === 'ollama';
+    return {
+      version: appVersion,
+      host: options.host,
+      platform: process.platform,
+      locked: stop.locked,
+      model: { provider: current.provider, name: offline ? current.ollamaModel : current.anthropicModel, offline },
+    };
+  };
 
   const handlers: Handlers = {
     'app.status': () => status(),
-    'chat.send': (input) => chat.send(input.text, input.conversationId),
-    'chat.history': (input) => ({ messages: chat.history(input.conversationId) }),
+    'chat.send': (input) => agent.send(input.text, input.conversationId),
+    'chat.cancel': (input) => ({ cancelled: agent.cancel(input.conversationId) }),
+    'conversation.list': () => ({ conversations: store.list() }),
+    'conversation.open': (input) => ({ conversation: store.get(input.conversationId), events: store.events(input.conversationId) }),
+    'settings.get': () => settings.get(),
+    'settings.set': (input) => {
+      if (input.workspace && !path.isAbsolute(input.workspace)) {
+        throw new SophiaError('bad_request', 'The workspace must be an absolute folder path.');
+      }
+      const next = settings.update(input);
+      events.publish({ type: 'status', status: status() });
+      return next;
+    },
     'stop.all': () => stop.stopAll(),
     'stop.resume': () => {
       stop.resume();
@@ -41,5 +107,17 @@ export function createSophiaCore(options: { host: AppStatus['host'] }): SophiaCo
     },
   };
 
-  return { events, stop, handlers, status };
+  return {
+    events,
+    stop,
+    handlers,
+    agent,
+    registry,
+    settings,
+    status,
+    close: async () => {
+      await stop.stopAll();
+      db.close();
+    },
+  };
 }

@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { defaultDataDir } from '../core/dataDir';
 import { createSophiaCore } from '../core/sophiaCore';
 import { createLogger } from '../log';
 import { startBrowserHost } from './browserHost';
@@ -17,11 +18,11 @@ async function main(): Promise<void> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new Error(`SOPHIA_PORT must be a port number, not ${JSON.stringify(process.env['SOPHIA_PORT'])}`);
   }
-  const core = createSophiaCore({ host: 'browser' });
+  const core = createSophiaCore({ host: 'browser', dataDir: defaultDataDir() });
   const host = await startBrowserHost({ core, rendererDir, port });
   process.stdout.write(`Sophia is running in browser mode. Open:\n  ${host.url}\n`);
   const shutdown = (): void => {
-    void core.stop.stopAll().finally(() => host.close().finally(() => process.exit(0)));
+    void core.close().finally(() => host.close().finally(() => process.exit(0)));
   };
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);

@@ -1,14 +1,24 @@
 /** Starts the real browser host over the real core, and a Node WebSocket client for it. */
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { createSophiaCore, type SophiaCore } from '../../electron/core/sophiaCore';
+import { createSophiaCore, type CoreOptions, type SophiaCore } from '../../electron/core/sophiaCore';
 import { startBrowserHost, type BrowserHost } from '../../electron/host/browserHost';
 import { serverFrame, tokenProtocolPrefix, wireProtocol, type ServerFrame } from '../../shared/wire';
 
 export const rendererDir = path.resolve(import.meta.dirname, '../../out/renderer');
 
-export async function startHost(rendererRoot = rendererDir): Promise<{ core: SophiaCore; host: BrowserHost }> {
-  const core = createSophiaCore({ host: 'browser' });
+/** A fresh data folder for one test's core. */
+export function tempDataDir(): string {
+  return mkdtempSync(path.join(os.tmpdir(), 'sophia-data-'));
+}
+
+export async function startHost(
+  rendererRoot = rendererDir,
+  options: Partial<CoreOptions> = {},
+): Promise<{ core: SophiaCore; host: BrowserHost }> {
+  const core = createSophiaCore({ host: 'browser', dataDir: tempDataDir(), ...options });
   const host = await startBrowserHost({ core, rendererDir: rendererRoot });
   return { core, host };
 }

@@ -3,6 +3,7 @@ import { EventHub } from '../../../electron/core/eventHub';
 import { StopController } from '../../../electron/core/stopController';
 import { createSophiaCore } from '../../../electron/core/sophiaCore';
 import type { SophiaEvent } from '../../../shared/contract';
+import { tempDataDir } from '../../support/hostFixture';
 
 describe('StopController', () => {
   it('runs every stopper, reports what they stopped, and locks', async () => {
@@ -38,7 +39,7 @@ describe('StopController', () => {
   });
 
   it('refuses chat while stopped, through the core', async () => {
-    const core = createSophiaCore({ host: 'browser' });
+    const core = createSophiaCore({ host: 'browser', dataDir: tempDataDir() });
     await core.handlers['stop.all']({}, { transport: 'test' });
     expect(() => core.handlers['chat.send']({ text: 'hi' }, { transport: 'test' })).toThrow(
       expect.objectContaining({ code: 'stopped' }),

@@ -2,11 +2,12 @@ import { describe, expect, it, vi } from 'vitest';
 import { dispatch, type Handlers } from '../../../electron/ipc/dispatch';
 import { createSophiaCore } from '../../../electron/core/sophiaCore';
 import { SophiaError } from '../../../shared/errors';
+import { tempDataDir } from '../../support/hostFixture';
 
 const context = { transport: 'test' } as const;
 
 function handlersWith(overrides: Partial<Handlers>): Handlers {
-  return { ...createSophiaCore({ host: 'browser' }).handlers, ...overrides };
+  return { ...createSophiaCore({ host: 'browser', dataDir: tempDataDir() }).handlers, ...overrides };
 }
 
 describe('dispatch', () => {

@@ -1,0 +1,286 @@
+/**
+ * The agent loop: user message -> model -> tool calls -> gate -> execution -> results back
+ * to the model, until the model answers or a budget ends it. Every step is a contract
+ * event; the ones the chat keeps are stored with the conversation. The loop knows tools
+ * only through the registry, and a tool runs only if the registry's gate allows it.
+ */
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { limits, type SophiaEvent } from '../../shared/contract';
+import { SophiaError } from '../../shared/errors';
+import { changesState, intentPlans, recognizeIntent, type Intent } from '../../shared/intents';
+import type { EventHub } from '../core/eventHub';
+import type { StopController } from '../core/stopController';
+import { createLogger } from '../log';
+import { costUsd, ModelError, type ModelContent, type ModelMessage, type ModelProvider, type ModelToolSpec } from '../models/modelProvider';
+import { isKeptEvent, type ConversationStore } from './conversationStore';
+import { intentTools, systemPrompt } from './prompts';
+import type { InvokeOutcome, ToolDefinition, ToolRegistry } from './tools';
+
+const log = createLogger('agent');
+
+export interface StepBudget {
+  /** Model calls in one turn. */
+  readonly modelTurns: number;
+  /** Tool calls in one turn. */
+  readonly toolCalls: number;
+  /** Input plus output tokens in one turn. */
+  readonly tokens: number;
+  /** The model's max_tokens per call. */
+  readonly maxTokensPerCall: number;
+}
+
+export const defaultBudget: StepBudget = { modelTurns: 16, toolCalls: 40, tokens: 600_000, maxTokensPerCall: 8192 };
+
+export interface AgentOptions {
+  readonly events: EventHub;
+  readonly store: ConversationStore;
+  readonly registry: ToolRegistry;
+  readonly stop: StopController;
+  /** The provider the settings select, resolved at the start of each turn. */
+  readonly provider: () => Promise<ModelProvider>;
+  readonly workspace: () => string;
+  readonly budget?: Partial<StepBudget>;
+}
+
+const maxToolResultForModel = 100_000;
+
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 40)}\n[… ${text.length - max + 40} more characters]`;
+}
+
+class BudgetExceeded extends Error {}
+
+export class Agent {
+  readonly #active = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  readonly #schemas = new WeakMap<ToolDefinition, Record<string, unknown>>();
+  readonly #budget: StepBudget;
+
+  constructor(private readonly options: AgentOptions) {
+    this.#budget = { ...defaultBudget, ...options.budget };
+    options.stop.register('agent', async () => this.#abortAll());
+  }
+
+  /** Starts a turn and returns at once; events tell the rest. */
+  send(text: string, conversationId?: string): { conversationId: string; messageId: string } {
+    const { store, stop } = this.options;
+    stop.assertRunning();
+    if (conversationId !== undefined && !store.exists(conversationId)) {
+      throw new SophiaError('bad_request', 'That conversation does not exist.');
+    }
+    if (conversationId !== undefined && this.#active.has(conversationId)) {
+      throw new SophiaError('refused', 'Sophia is still answering in this conversation. Wait for it, or press Cancel.');
+    }
+    const id = conversationId ?? randomUUID();
+    if (conversationId === undefined) {
+      const summary = store.create(id, text.replace(/\s+/g, ' ').trim().slice(0, 80));
+      this.options.events.publish({ type: 'conversation.updated', conversation: summary });
+    }
+    const messageId = randomUUID();
+    const controller = new AbortController();
+    const done = this.#run(id, text, messageId, controller.signal)
+      .catch((error: unknown) => log.error('turn failed', { error }))
+      .finally(() => this.#active.delete(id));
+    this.#active.set(id, { controller, done });
+    return { conversationId: id, messageId };
+  }
+
+  /** Resolves when the conversation's turn (if any) has ended. */
+  async whenIdle(conversationId: string): Promise<void> {
+    await this.#active.get(conversationId)?.done;
+  }
+
+  cancel(conversationId: string): boolean {
+    const active = this.#active.get(conversationId);
+    active?.controller.abort();
+    return active !== undefined;
+  }
+
+  #abortAll() {
+    return Promise.resolve(
+      [...this.#active.keys()].map((conversationId) => {
+        this.#active.get(conversationId)?.controller.abort();
+        return { kind: 'model-stream' as const, id: conversationId.slice(0, 200), label: 'model reply', outcome: 'stopped' as const };
+      }),
+    );
+  }
+
+  #emit(conversationId: string, event: SophiaEvent): void {
+    if (isKeptEvent(event)) this.options.store.appendEvent(conversationId, event);
+    this.options.events.publish(event);
+  }
+
+  #notice(conversationId: string, text: string): void {
+    this.#emit(conversationId, {
+      type: 'chat.message',
+      message: { id: randomUUID(), conversationId, role: 'system', text: clip(text, limits.notice), createdAt: Date.now() },
+    });
+  }
+
+  #toolSpec(definition: ToolDefinition): ModelToolSpec {
+    let schema = this.#schemas.get(definition);
+    if (!schema) {
+      schema = z.toJSONSchema(definition.input, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+      delete schema['$schema'];
+      this.#schemas.set(definition, schema);
+    }
+    return { name: definition.name, description: definition.description, inputSchema: schema };
+  }
+
+  async #run(conversationId: string, text: string, userMessageId: string, signal: AbortSignal): Promise<void> {
+    const { store, registry, stop } = this.options;
+    this.#emit(conversationId, {
+      type: 'chat.message',
+      message: { id: userMessageId, conversationId, role: 'user', text, createdAt: Date.now() },
+    });
+    const { intent } = recognizeIntent(text);
+    this.#emit(conversationId, { type: 'agent.intent', conversationId, intent, plan: [...intentPlans[intent]] });
+    const userMessage: ModelMessage = { role: 'user', content: [{ type: 'text', text }] };
+    store.appendMessage(conversationId, userMessage);
+
+    let provider: ModelProvider;
+    try {
+      provider = await this.options.provider();
+    } catch (error) {
+      this.#notice(conversationId, error instanceof SophiaError ? error.message : 'The model could not be set up; the details are in the log.');
+      if (!(error instanceof SophiaError)) log.error('provider setup failed', { error });
+      return;
+    }
+
+    const tools = registry.definitions(intentTools[intent as Intent]).map((definition) => this.#toolSpec(definition));
+    const system = systemPrompt(intent, this.options.workspace());
+    const spent = { modelTurns: 0, toolCalls: 0, tokens: 0 };
+    this.options.events.publish({ type: 'agent.status', conversationId, state: 'thinking' });
+    try {
+      for (;;) {
+        if (spent.modelTurns >= this.#budget.modelTurns) throw new BudgetExceeded(`${this.#budget.modelTurns} model calls`);
+        spent.modelTurns += 1;
+        const messages = store.messages(conversationId);
+        const assistant = await this.#modelTurn(conversationId, provider, { system, messages, tools }, signal, spent);
+        store.appendMessage(conversationId, { role: 'assistant', content: assistant.content });
+        if (assistant.toolCalls.length === 0) break;
+        const results: ModelContent[] = [];
+        for (const call of assistant.toolCalls) {
+          results.push(await this.#toolCall(conversationId, call, signal, spent));
+        }
+        store.appendMessage(conversationId, { role: 'user', content: results });
+        if (signal.aborted || stop.locked) break;
+        if (changesState(intent)) this.options.events.publish({ type: 'agent.status', conversationId, state: 'thinking' });
+      }
+    } catch (error) {
+      if (error instanceof BudgetExceeded) {
+        this.#notice(conversationId, `Stopped this turn: it reached its step budget (${error.message}). Send "continue" to let it go on.`);
+      } else if (error instanceof ModelError && error.failure === 'aborted') {
+        this.#notice(conversationId, stop.locked ? 'Stopped by the emergency stop.' : 'Cancelled.');
+      } else if (error instanceof ModelError) {
+        this.#notice(conversationId, error.message);
+      } else {
+        log.error('agent turn failed', { error });
+        this.#notice(conversationId, 'Something went wrong inside Sophia; the details are in the log.');
+      }
+    } finally {
+      this.options.events.publish({ type: 'agent.status', conversationId, state: 'idle' });
+    }
+  }
+
+  async #modelTurn(
+    conversationId: string,
+    provider: ModelProvider,
+    request: { system: string; messages: ModelMessage[]; tools: ModelToolSpec[] },
+    signal: AbortSignal,
+    spent: { tokens: number },
+  ): Promise<{ content: ModelContent[]; toolCalls: { id: string; name: string; input: unknown; error?: string }[] }> {
+    const messageId = randomUUID();
+    let text = '';
+    const toolCalls: { id: string; name: string; input: unknown; error?: string }[] = [];
+    const flushText = (suffix = ''): void => {
+      if (!text && !suffix) return;
+      this.#emit(conversationId, {
+        type: 'chat.message',
+        message: { id: messageId, conversationId, role: 'assistant', text: clip(text + suffix, limits.messageText), createdAt: Date.now() },
+      });
+    };
+    try {
+      for await (const event of provider.stream({ ...request, maxTokens: this.#budget.maxTokensPerCall, signal })) {
+        switch (event.type) {
+          case 'text':
+            text += event.delta;
+            this.options.events.publish({ type: 'model.token', conversationId, messageId, delta: event.delta });
+            break;
+          case 'tool_call':
+            toolCalls.push(event);
+            break;
+          case 'usage': {
+            const summary = this.options.store.addUsage(conversationId, {
+              inputTokens: event.inputTokens,
+              outputTokens: event.outputTokens,
+              costUsd: costUsd(provider.id, provider.model, event.inputTokens, event.outputTokens),
+            });
+            this.#emit(conversationId, { type: 'agent.usage', conversationId, usage: summary.usage });
+            this.options.events.publish({ type: 'conversation.updated', conversation: summary });
+            spent.tokens += event.inputTokens + event.outputTokens;
+            if (spent.tokens > this.#budget.tokens) throw new BudgetExceeded(`${this.#budget.tokens.toLocaleString('en')} tokens`);
+            break;
+          }
+          case 'done':
+            break;
+        }
+      }
+    } catch (error) {
+      // Keep what was said before the failure: nothing the user saw is lost.
+      flushText(error instanceof ModelError && error.failure === 'aborted' ? '\n\n*(stopped)*' : '');
+      throw error;
+    }
+    flushText();
+    const content: ModelContent[] = [];
+    if (text) content.push({ type: 'text', text });
+    for (const call of toolCalls) content.push({ type: 'tool_use', id: call.id, name: call.name, input: call.input ?? {} });
+    return { content, toolCalls };
+  }
+
+  async #toolCall(
+    conversationId: string,
+    call: { id: string; name: string; input: unknown; error?: string },
+    signal: AbortSignal,
+    spent: { toolCalls: number },
+  ): Promise<ModelContent> {
+    const { registry, stop } = this.options;
+    const callId = /^[A-Za-z0-9_-]{1,64}$/.test(call.id) ? call.id : randomUUID();
+    const definition = registry.definitions([call.name])[0];
+    this.#emit(conversationId, {
+      type: 'tool.call',
+      conversationId,
+      callId,
+      tool: call.name.slice(0, limits.label),
+      args: call.input ?? null,
+      risk: definition?.risk ?? 'critical',
+    });
+    const finish = (ok: boolean, output: string): ModelContent => {
+      this.#emit(conversationId, { type: 'tool.result', conversationId, callId, ok, output: clip(output, limits.outputChunk) });
+      return { type: 'tool_result', toolUseId: call.id, toolName: call.name, content: clip(output, maxToolResultForModel), isError: !ok };
+    };
+    if (signal.aborted || stop.locked) return finish(false, 'Refused: Sophia was stopped, so this call did not run.');
+    if (call.error) return finish(false, `Malformed tool call: ${call.error} Call ${call.name} again with valid JSON arguments.`);
+    spent.toolCalls += 1;
+    if (spent.toolCalls > this.#budget.toolCalls) {
+      finish(false, 'Refused: the step budget for tool calls is spent.');
+      throw new BudgetExceeded(`${this.#budget.toolCalls} tool calls`);
+    }
+    this.options.events.publish({ type: 'agent.status', conversationId, state: 'running-tool', detail: call.name.slice(0, 100) });
+    let outcome: InvokeOutcome;
+    try {
+      outcome = await registry.invoke(call.name, call.input, { conversationId, callId, signal });
+    } catch (error) {
+      log.error('tool failed', { tool: call.name, error });
+      return finish(false, `${call.name} failed inside Sophia; the details are in the log.`);
+    }
+    switch (outcome.kind) {
+      case 'invalid-input':
+        return finish(false, outcome.message);
+      case 'denied':
+        return finish(false, `Not approved (${outcome.decision.risk} risk, decided by ${outcome.decision.decidedBy}): ${outcome.decision.reasons.join('; ') || 'no reason given'}. Do not retry it unchanged; ask the person how to proceed.`);
+      case 'executed':
+        return finish(outcome.result.ok, outcome.result.output);
+    }
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * Conversations in SQLite: a summary row, the contract events the chat showed (replayed
+ * to draw it again exactly as it was), and the model-level messages a conversation
+ * continues from. Every write is its own transaction.
+ */
+import type { ConversationSummary, SophiaEvent, Usage } from '../../shared/contract';
+import { SophiaError } from '../../shared/errors';
+import type { SqliteDatabase } from '../db/sqlite';
+import type { ModelMessage } from '../models/modelProvider';
+
+interface SummaryRow {
+  id: string;
+  title: string;
+  created_at: number;
+  updated_at: number;
+  input_tokens: number;
+  output_tokens: number;
+  cost_usd: number;
+}
+
+const toSummary = (row: SummaryRow): ConversationSummary => ({
+  id: row.id,
+  title: row.title,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+  usage: { inputTokens: row.input_tokens, outputTokens: row.output_tokens, costUsd: row.cost_usd },
+});
+
+/** The events worth keeping: what the chat drew, not the token stream that led to it. */
+const keptEvents = new Set<SophiaEvent['type']>(['chat.message', 'agent.intent', 'tool.call', 'tool.result', 'agent.usage']);
+
+export function isKeptEvent(event: SophiaEvent): boolean {
+  return keptEvents.has(event.type);
+}
+
+export class ConversationStore {
+  readonly #insertConversation;
+  readonly #summary;
+  readonly #list;
+  readonly #touch;
+  readonly #addUsage;
+  readonly #nextEventSeq;
+  readonly #insertEvent;
+  readonly #events;
+  readonly #nextMessageSeq;
+  readonly #insertMessage;
+  readonly #messages;
+
+  constructor(private readonly db: SqliteDatabase) {
+    this.#insertConversation = db.prepare(
+      'INSERT INTO conversations (id, title, created_at, updated_at) VALUES (?, ?, ?, ?)',
+    );
+    this.#summary = db.prepare<[string], SummaryRow>('SELECT * FROM conversations WHERE id = ?');
+    this.#list = db.prepare<[number], SummaryRow>('SELECT * FROM conversations ORDER BY updated_at DESC, rowid DESC LIMIT ?');
+    this.#touch = db.prepare('UPDATE conversations SET updated_at = ? WHERE id = ?');
+    this.#addUsage = db.prepare(
+      'UPDATE conversations SET input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, cost_usd = cost_usd + ?, updated_at = ? WHERE id = ?',
+    );
+    this.#nextEventSeq = db.prepare<[string], { next: number }>(
+      'SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM conversation_events WHERE conversation_id = ?',
+    );
+    this.#insertEvent = db.prepare(
+      'INSERT INTO conversation_events (conversation_id, seq, type, payload, created_at) VALUES (?, ?, ?, ?, ?)',
+    );
+    this.#events = db.prepare<[string], { payload: string }>(
+      'SELECT payload FROM conversation_events WHERE conversation_id = ? ORDER BY seq',
+    );
+    this.#nextMessageSeq = db.prepare<[string], { next: number }>(
+      'SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM model_messages WHERE conversation_id = ?',
+    );
+    this.#insertMessage = db.prepare('INSERT INTO model_messages (conversation_id, seq, role, content) VALUES (?, ?, ?, ?)');
+    this.#messages = db.prepare<[string], { role: 'user' | 'assistant'; content: string }>(
+      'SELECT role, content FROM model_messages WHERE conversation_id = ? ORDER BY seq',
+    );
+  }
+
+  create(id: string, title: string, now = Date.now()): ConversationSummary {
+    this.#insertConversation.run(id, title.slice(0, 200), now, now);
+    return this.get(id);
+  }
+
+  get(id: string): ConversationSummary {
+    const row = this.#summary.get(id);
+    if (!row) throw new SophiaError('bad_request', 'That conversation does not exist.');
+    return toSummary(row);
+  }
+
+  exists(id: string): boolean {
+    return this.#summary.get(id) !== undefined;
+  }
+
+  list(limit = 200): ConversationSummary[] {
+    return this.#list.all(limit).map(toSummary);
+  }
+
+  appendEvent(conversationId: string, event: SophiaEvent, now = Date.now()): void {
+    this.db.transaction(() => {
+      const { next } = this.#nextEventSeq.get(conversationId) ?? { next: 1 };
+      this.#insertEvent.run(conversationId, next, event.type, JSON.stringify(event), now);
+      this.#touch.run(now, conversationId);
+    })();
+  }
+
+  events(conversationId: string): SophiaEvent[] {
+    return this.#events.all(conversationId).map((row) => JSON.parse(row.payload) as SophiaEvent);
+  }
+
+  appendMessage(conversationId: string, message: ModelMessage): void {
+    this.db.transaction(() => {
+      const { next } = this.#nextMessageSeq.get(conversationId) ?? { next: 1 };
+      this.#insertMessage.run(conversationId, next, message.role, JSON.stringify(message.content));
+    })();
+  }
+
+  messages(conversationId: string): ModelMessage[] {
+    return this.#messages.all(conversationId).map((row) => ({ role: row.role, content: JSON.parse(row.content) as ModelMessage['content'] }));
+  }
+
+  addUsage(conversationId: string, delta: Usage, now = Date.now()): ConversationSummary {
+    this.#addUsage.run(delta.inputTokens, delta.outputTokens, delta.costUsd, now, conversationId);
+    return this.get(conversationId);
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * The app's own database (`sophia.db`): conversations and settings. The audit log keeps a
+ * database of its own. Migrations are numbered and never edited once shipped.
+ */
+import { openDatabase, type Migration, type SqliteDatabase } from './sqlite';
+
+export const appMigrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'conversations',
+    up: (db) =>
+      db.exec(`
+        CREATE TABLE conversations (
+          id TEXT PRIMARY KEY,
+          title TEXT NOT NULL,
+          created_at INTEGER NOT NULL,
+          updated_at INTEGER NOT NULL,
+          input_tokens INTEGER NOT NULL DEFAULT 0,
+          output_tokens INTEGER NOT NULL DEFAULT 0,
+          cost_usd REAL NOT NULL DEFAULT 0
+        );
+        CREATE INDEX conversations_updated ON conversations (updated_at DESC);
+        -- What the chat showed, as contract events, replayed on reopening.
+        CREATE TABLE conversation_events (
+          conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+          seq INTEGER NOT NULL,
+          type TEXT NOT NULL,
+          payload TEXT NOT NULL,
+          created_at INTEGER NOT NULL,
+          PRIMARY KEY (conversation_id, seq)
+        );
+        -- What the model saw: the context a conversation continues from.
+        CREATE TABLE model_messages (
+          conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+          seq INTEGER NOT NULL,
+          role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+          content TEXT NOT NULL,
+          PRIMARY KEY (conversation_id, seq)
+        );
+      `),
+  },
+  {
+    version: 2,
+    name: 'settings',
+    up: (db) => db.exec('CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)'),
+  },
+];
+
+export function openAppDatabase(file: string): SqliteDatabase {
+  return openDatabase(file, { migrations: appMigrations });
+}
