@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAnthropicProvider } from '../../../electron/models/anthropicProvider';
 import { ModelError, type ModelRequest, type ModelStreamEvent } from '../../../electron/models/modelProvider';
+import { closedPort } from '../../support/closedPort';
 import { anthropicTurn, sseError, startAnthropicStandIn, type AnthropicStandIn } from '../../support/standIns/anthropicStandIn';
 
 let standIn: AnthropicStandIn;
@@ -102,7 +103,7 @@ describe('Anthropic provider', () => {
   });
 
   it('says plainly when Anthropic cannot be reached', async () => {
-    const unreachable = createAnthropicProvider({ apiKey: 'k', model: 'claude-sonnet-4-5', baseURL: 'http://127.0.0.1:9', maxRetries: 0 });
+    const unreachable = createAnthropicProvider({ apiKey: 'k', model: 'claude-sonnet-4-5', baseURL: `http://127.0.0.1:${await closedPort()}`, maxRetries: 0 });
     await expect(collect(unreachable.stream(request()))).rejects.toMatchObject({ failure: 'unreachable', message: expect.stringContaining('cannot be reached') });
   });
 

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOllamaProvider, isLoopbackUrl } from '../../../electron/models/ollamaProvider';
 import type { ModelRequest, ModelStreamEvent } from '../../../electron/models/modelProvider';
+import { closedPort } from '../../support/closedPort';
 import { ollamaTurn, startOllamaStandIn, type OllamaStandIn } from '../../support/standIns/ollamaStandIn';
 
 let standIn: OllamaStandIn;
@@ -59,7 +60,7 @@ describe('Ollama provider (offline mode)', () => {
   it('says how to fix a missing model and an absent server', async () => {
     standIn.script({ kind: 'error', status: 404, error: 'model "qwen3:8b" not found, try pulling it first' });
     await expect(collect(provider().stream(request()))).rejects.toMatchObject({ failure: 'model-missing', message: expect.stringContaining('ollama pull') });
-    const absent = createOllamaProvider({ host: 'http://127.0.0.1:9', model: 'qwen3:8b' });
+    const absent = createOllamaProvider({ host: `http://127.0.0.1:${await closedPort()}`, model: 'qwen3:8b' });
     await expect(collect(absent.stream(request()))).rejects.toMatchObject({ failure: 'unreachable', message: expect.stringContaining('ollama serve') });
   });
 

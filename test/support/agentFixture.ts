@@ -1,0 +1,53 @@
+/** A real core (real SQLite, real registry, real agent) wired to a model stand-in. */
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { SophiaEvent } from '../../shared/contract';
+import { createSophiaCore, type CoreOptions, type SophiaCore } from '../../electron/core/sophiaCore';
+import { tempDataDir } from './hostFixture';
+
+export const employeesSql = `CREATE TABLE employees (
+  id INTEGER PRIMARY KEY,
+  name VARCHAR(100),
+  salary NUMBER(10, 2),
+  manager_id INTEGER
+);
+`;
+
+export async function makeWorkspace(): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'sophia-workspace-'));
+  await mkdir(path.join(dir, 'sql'));
+  await writeFile(path.join(dir, 'sql', 'employees.sql'), employeesSql);
+  await writeFile(path.join(dir, 'README.md'), '# Payroll\n');
+  return dir;
+}
+
+export interface AgentHarness {
+  readonly core: SophiaCore;
+  readonly events: SophiaEvent[];
+  readonly dataDir: string;
+  /** Sends a message and waits for the whole turn. */
+  turn(text: string, conversationId?: string): Promise<{ conversationId: string; events: SophiaEvent[] }>;
+}
+
+export function harness(options: Partial<CoreOptions> & { dataDir?: string } = {}): AgentHarness {
+  const dataDir = options.dataDir ?? tempDataDir();
+  const core = createSophiaCore({ host: 'browser', secrets: { get: async () => 'sk-ant-test-key' }, ...options, dataDir });
+  const events: SophiaEvent[] = [];
+  core.events.subscribe((event) => events.push(event));
+  return {
+    core,
+    events,
+    dataDir,
+    async turn(text, conversationId) {
+      const start = events.length;
+      const sent = core.agent.send(text, conversationId);
+      await core.agent.whenIdle(sent.conversationId);
+      return { conversationId: sent.conversationId, events: events.slice(start) };
+    },
+  };
+}
+
+export function ofType<T extends SophiaEvent['type']>(events: readonly SophiaEvent[], type: T): Extract<SophiaEvent, { type: T }>[] {
+  return events.filter((event): event is Extract<SophiaEvent, { type: T }> => event.type === type);
+}
