@@ -104,6 +104,8 @@ export default tseslint.config(
           'zod',
           // The external systems, each behind its own module (later issues).
           'dockerode',
+          // Tar archives for copying files in and out of a sandbox.
+          'tar-stream',
           'better-sqlite3',
           'isomorphic-git',
           '@octokit/rest',

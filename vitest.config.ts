@@ -9,8 +9,23 @@ export default defineConfig({
           name: 'unit',
           environment: 'node',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/e2e/**', 'test/fixtures/**', 'node_modules/**'],
+          exclude: ['test/e2e/**', 'test/fixtures/**', 'test/electron/sandbox/**', 'node_modules/**'],
           testTimeout: 30_000,
+          // No warm sandbox containers for cores that unit tests start; the sandbox project tests the pool.
+          env: { SOPHIA_LOG_LEVEL: 'error', SOPHIA_SANDBOX_POOL_SIZE: '0' },
+        },
+      },
+      {
+        test: {
+          name: 'sandbox',
+          environment: 'node',
+          // Against the real Docker engine: slow, and one file at a time on a 2-core machine.
+          include: ['test/electron/sandbox/**/*.test.ts'],
+          fileParallelism: false,
+          // Builds the sandbox image through the product's own build step (about 2 minutes, once).
+          globalSetup: ['test/electron/sandbox/globalSetup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
           env: { SOPHIA_LOG_LEVEL: 'error' },
         },
       },
@@ -23,6 +38,7 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 120_000,
+          env: { SOPHIA_SANDBOX_POOL_SIZE: '0' },
         },
       },
     ],

@@ -13,6 +13,8 @@ import { openAppDatabase } from '../db/appDatabase';
 import type { SqliteDatabase } from '../db/sqlite';
 import type { Handlers } from '../ipc/dispatch';
 import { createProvider, type ProviderEndpoints, type SecretReader } from '../models/providerFactory';
+import type { SandboxService } from '../sandbox/sandbox';
+import { createSandboxServiceFromEnv, sandboxHandlers } from '../sandbox/sandboxHandlers';
 import { SettingsStore } from '../settings/settingsStore';
 import { registerWorkspaceTools } from '../tools/workspaceTools';
 import { EventHub } from './eventHub';
@@ -26,6 +28,7 @@ export interface SophiaCore {
   readonly agent: Agent;
   readonly registry: ToolRegistry;
   readonly settings: SettingsStore;
+  readonly sandbox: SandboxService;
   status(): AppStatus;
   close(): Promise<void>;
 }
@@ -40,6 +43,8 @@ export interface CoreOptions {
   readonly gate?: ToolGate;
   readonly endpoints?: ProviderEndpoints;
   readonly budget?: Partial<StepBudget>;
+  /** The Docker sandbox service; by default the real one, configured from the environment. */
+  readonly sandbox?: SandboxService;
 }
 
 const noSecrets: SecretReader = { get: async () => undefined };
@@ -60,6 +65,13 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
   const settings = new SettingsStore(db);
   const store = new ConversationStore(db);
   const secrets = options.secrets ?? noSecrets;
+  const workspace = (): string | undefined => settings.get().workspace || undefined;
+  const sandbox =
+    options.sandbox ??
+    createSandboxServiceFromEnv({ publish: (event) => events.publish(event), guard: () => stop.assertRunning(), workspace });
+  stop.register('sandbox', () => sandbox.killAll());
+  // Docker may be slow or absent: the core starts without waiting, and the sandbox status says what is wrong.
+  void sandbox.start();
   const registry = new ToolRegistry(options.gate ?? readOnlyGate);
   registerWorkspaceTools(registry, () => settings.get().workspace);
   const agent = new Agent({
@@ -100,8 +112,10 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
       return next;
     },
     'stop.all': () => stop.stopAll(),
+    ...sandboxHandlers(sandbox, workspace),
     'stop.resume': () => {
       stop.resume();
+      sandbox.resume();
       events.publish({ type: 'status', status: status() });
       return { locked: false as const };
     },
@@ -114,9 +128,11 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     agent,
     registry,
     settings,
+    sandbox,
     status,
     close: async () => {
       await stop.stopAll();
+      await sandbox.close();
       db.close();
     },
   };

@@ -1,0 +1,530 @@
+/**
+ * One task's sandbox on the Docker engine, through dockerode.
+ *
+ * Speed: starting a process with `docker exec` costs tens of milliseconds (runc sets up
+ * the namespaces). So a sandbox keeps one exec *already started*: a tiny shell stub that
+ * waits on its standard input. Running a command writes the command to that stub, which
+ * `exec`s it; output is on its way in a few milliseconds. After each command the next stub
+ * is started in the background. Exit codes come from the exec's own record, as usual.
+ *
+ * Timeouts: past its wall-clock limit a command is ended by `kill -KILL -1` run as the
+ * sandbox user, which ends every process of the sandbox user (the command, its children,
+ * anything it left in the background) and nothing else: PID 1 cannot be signalled from
+ * inside, and the keeper runs as another user. The output so far is kept. If even that
+ * fails (say the pids limit is exhausted), the container is removed.
+ */
+import { randomBytes } from 'node:crypto';
+import path from 'node:path/posix';
+import type { Duplex } from 'node:stream';
+import type Docker from 'dockerode';
+import { extract as tarExtract, pack as tarPack } from 'tar-stream';
+import { limits, type SophiaEvent } from '../../shared/contract';
+import { SophiaError } from '../../shared/errors';
+import { createLogger } from '../log';
+import { statusCodeOf } from './dockerClient';
+import { DockerFrameParser, encodeCommand, shellQuote } from './dockerStream';
+import { containerSpec, type ContainerSpecInput } from './hardening';
+import type { ExecOptions, ExecResult, OutputStream, Sandbox, SandboxFile, WorkspaceAccess } from './sandbox';
+
+const log = createLogger('dockerSandbox');
+
+export const execLimits = {
+  defaultTimeoutMs: 60_000,
+  minTimeoutMs: 100,
+  maxTimeoutMs: 30 * 60_000,
+  /** Output kept in the result, per stream. */
+  keptBytes: 1024 * 1024,
+  /** Output sent to the execution log, per command. */
+  streamedBytes: 2 * 1024 * 1024,
+  commandBytes: 256 * 1024,
+  copyBytes: 64 * 1024 * 1024,
+  /** After a timeout kill, how long the command may take to end before the container is removed. */
+  killGraceMs: 3000,
+} as const;
+
+/** Output events are gathered for this long, so a chatty command sends tens of events a second, not thousands. */
+const flushIntervalMs = 25;
+const eventChunkChars = 16 * 1024;
+
+export interface SandboxUser {
+  readonly uid: number;
+  readonly gid: number;
+}
+
+/** A started container and the attach stream that keeps it alive. */
+export interface SandboxContainer {
+  readonly id: string;
+  readonly name: string;
+  readonly container: Docker.Container;
+  readonly access: WorkspaceAccess;
+  readonly workspace: string | undefined;
+  /** Closing it ends the container: see `hardening.ts`. */
+  readonly keeper: Duplex;
+  /** True once the keeper stream closed: the container is gone or going. */
+  isGone(): boolean;
+}
+
+export function randomId(prefix = ''): string {
+  return `${prefix}${randomBytes(6).toString('hex')}`;
+}
+
+export async function removeContainer(container: Docker.Container): Promise<'removed' | 'already-gone'> {
+  try {
+    // Force: SIGKILL and remove in one call, without `docker stop`'s grace period.
+    await container.remove({ force: true, v: true });
+    return 'removed';
+  } catch (error) {
+    const code = statusCodeOf(error);
+    // 404: gone already. 409: its auto-removal is under way.
+    if (code === 404 || code === 409) return 'already-gone';
+    throw error;
+  }
+}
+
+/** Creates, attaches the keeper stream and starts a hardened container. */
+export async function startSandboxContainer(docker: Docker, spec: ContainerSpecInput): Promise<SandboxContainer> {
+  const container = await docker.createContainer(containerSpec(spec));
+  let keeper: Duplex | undefined;
+  try {
+    keeper = (await container.attach({ stream: true, stdin: true, stdout: false, stderr: false, hijack: true })) as Duplex;
+    let gone = false;
+    keeper.on('close', () => (gone = true));
+    keeper.on('end', () => (gone = true));
+    keeper.on('error', (error) => {
+      gone = true;
+      log.debug('keeper stream error', { container: container.id.slice(0, 12), error });
+    });
+    await container.start();
+    return { id: container.id, name: spec.name, container, access: spec.access, workspace: spec.workspace, keeper, isGone: () => gone };
+  } catch (error) {
+    keeper?.destroy();
+    await removeContainer(container).catch((removeError: unknown) => log.warn('could not remove a half-started container', { error: removeError }));
+    throw error;
+  }
+}
+
+// Reads the command (a line count, then the lines) and becomes it. Bytes after the command
+// stay on standard input for the command. A raised OOM score makes the kernel pick a
+// command over the keeper when memory runs out.
+const stubScript = `{ echo 500 > /proc/self/oom_score_adj; } 2>/dev/null
+IFS= read -r n || exit 125
+case $n in ''|*[!0-9]*) exit 125;; esac
+c=
+i=0
+while [ "$i" -lt "$n" ]; do
+  IFS= read -r l || exit 125
+  c="$c$l
+"
+  i=$((i + 1))
+done
+exec /bin/sh -c "$c"`;
+
+/** A started exec of the stub, waiting for its command. */
+export interface ReadyExec {
+  readonly exec: Docker.Exec;
+  readonly socket: Duplex;
+  isClosed(): boolean;
+}
+
+export async function startStub(box: SandboxContainer, user: SandboxUser): Promise<ReadyExec> {
+  const exec = await box.container.exec({
+    Cmd: ['/bin/sh', '-c', stubScript],
+    AttachStdin: true,
+    AttachStdout: true,
+    AttachStderr: true,
+    Tty: false,
+    User: `${user.uid}:${user.gid}`,
+  });
+  const socket = (await exec.start({ hijack: true, stdin: true })) as Duplex;
+  let closed = false;
+  socket.on('close', () => (closed = true));
+  socket.on('end', () => (closed = true));
+  // Until a command is written nothing arrives; errors before then only mean the stub is unusable.
+  socket.on('error', () => (closed = true));
+  return { exec, socket, isClosed: () => closed };
+}
+
+/** Never rejects: a stub that failed to start is replaced when it is needed. */
+export function primeStub(box: SandboxContainer, user: SandboxUser): Promise<ReadyExec | undefined> {
+  return startStub(box, user).catch((error: unknown) => {
+    if (!box.isGone()) log.debug('could not pre-start a command stub', { container: box.id.slice(0, 12), error });
+    return undefined;
+  });
+}
+
+interface Segment {
+  stream: OutputStream;
+  text: string;
+}
+
+/** Gathers a command's output: kept for the result (bounded), streamed to the log (bounded, coalesced). */
+class OutputCollector {
+  readonly #decoders = { stdout: new TextDecoder(), stderr: new TextDecoder() };
+  readonly #kept: Record<OutputStream, Buffer[]> = { stdout: [], stderr: [] };
+  readonly #keptBytes: Record<OutputStream, number> = { stdout: 0, stderr: 0 };
+  #pending: Segment[] = [];
+  #pendingChars = 0;
+  #streamedBytes = 0;
+  #timer: NodeJS.Timeout | undefined;
+  truncated = false;
+  firstOutputAt: number | undefined;
+
+  constructor(
+    private readonly emit: (stream: OutputStream, chunk: string) => void,
+    private readonly onOutput: ExecOptions['onOutput'],
+    private readonly binaryStdout: boolean,
+  ) {}
+
+  add(stream: OutputStream, payload: Buffer): void {
+    this.firstOutputAt ??= performance.now();
+    this.#keep(stream, payload);
+    if (this.binaryStdout && stream === 'stdout') return;
+    const text = this.#decoders[stream].decode(payload, { stream: true });
+    if (text.length > 0) this.#forward(stream, text);
+  }
+
+  #keep(stream: OutputStream, payload: Buffer): void {
+    const limit = this.binaryStdout && stream === 'stdout' ? execLimits.copyBytes : execLimits.keptBytes;
+    const room = limit - this.#keptBytes[stream];
+    if (room <= 0) {
+      this.truncated = true;
+      return;
+    }
+    const piece = payload.length > room ? payload.subarray(0, room) : payload;
+    if (piece.length < payload.length) this.truncated = true;
+    this.#kept[stream].push(Buffer.from(piece));
+    this.#keptBytes[stream] += piece.length;
+  }
+
+  #forward(stream: OutputStream, text: string): void {
+    if (this.onOutput) {
+      try {
+        this.onOutput(stream, text);
+      } catch (error) {
+        log.error('output listener failed', { error });
+      }
+    }
+    const room = execLimits.streamedBytes - this.#streamedBytes;
+    if (room <= 0) return;
+    const bytes = Buffer.byteLength(text);
+    this.#streamedBytes += Math.min(bytes, room);
+    const shown =
+      bytes >= room
+        ? `${Buffer.from(text).subarray(0, room).toString()}\n[Sophia: output past ${execLimits.streamedBytes / 1024 / 1024} MiB is not shown here]\n`
+        : text;
+    const last = this.#pending.at(-1);
+    if (last && last.stream === stream) last.text += shown;
+    else this.#pending.push({ stream, text: shown });
+    this.#pendingChars += shown.length;
+    if (this.#pendingChars >= eventChunkChars) this.flush();
+    else this.#timer ??= setTimeout(() => this.flush(), flushIntervalMs);
+  }
+
+  flush(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const segments = this.#pending;
+    this.#pending = [];
+    this.#pendingChars = 0;
+    for (const { stream, text } of segments) {
+      for (let start = 0; start < text.length; start += eventChunkChars) this.emit(stream, text.slice(start, start + eventChunkChars));
+    }
+  }
+
+  finish(): void {
+    for (const stream of ['stdout', 'stderr'] as const) {
+      if (this.binaryStdout && stream === 'stdout') continue;
+      const rest = this.#decoders[stream].decode();
+      if (rest.length > 0) this.#forward(stream, rest);
+    }
+    this.flush();
+  }
+
+  kept(stream: OutputStream): Buffer {
+    return Buffer.concat(this.#kept[stream]);
+  }
+}
+
+interface RunOptions extends ExecOptions {
+  /** Keep standard output as bytes (for tar), not shown in the log. */
+  readonly binaryStdout?: boolean;
+}
+
+interface RunOutcome {
+  readonly result: ExecResult;
+  readonly stdoutBytes: Buffer;
+}
+
+export interface DockerSandboxOptions {
+  readonly docker: Docker;
+  readonly box: SandboxContainer;
+  readonly taskId: string;
+  readonly user: SandboxUser;
+  readonly publish: (event: SophiaEvent) => void;
+  /** A stub the pool started ahead of time. */
+  readonly ready?: Promise<ReadyExec | undefined>;
+  readonly onDestroyed?: (sandbox: DockerSandbox) => void;
+}
+
+export class DockerSandbox implements Sandbox {
+  readonly taskId: string;
+  readonly containerId: string;
+  readonly access: WorkspaceAccess;
+  readonly #options: DockerSandboxOptions;
+  #ready: Promise<ReadyExec | undefined> | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+  #destroying: Promise<void> | undefined;
+  #running: { readonly socket: Duplex } | undefined;
+
+  constructor(options: DockerSandboxOptions) {
+    this.#options = options;
+    this.taskId = options.taskId;
+    this.containerId = options.box.id;
+    this.access = options.box.access;
+    this.#ready = options.ready ?? primeStub(options.box, options.user);
+  }
+
+  get destroyed(): boolean {
+    return this.#destroying !== undefined;
+  }
+
+  get containerName(): string {
+    return this.#options.box.name;
+  }
+
+  exec(command: string | readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+    const text = typeof command === 'string' ? command : shellQuote(command);
+    return this.#enqueue(() => this.#run(text, options)).then((outcome) => outcome.result);
+  }
+
+  async copyIn(directory: string, files: readonly SandboxFile[]): Promise<void> {
+    const target = checkedSandboxPath(directory);
+    const archive = await packFiles(files);
+    const command = shellQuote(['/bin/sh', '-c', 'mkdir -p -- "$1" && exec tar -x -m -f - -C "$1"', 'sh', target]);
+    const { result } = await this.#enqueue(() => this.#run(command, { stdin: archive, timeoutMs: 120_000 }));
+    if (result.exitCode !== 0) {
+      throw new SophiaError('refused', `Copying ${files.length} file(s) into ${target} failed: ${result.stderr.trim().slice(0, 500) || `exit code ${String(result.exitCode)}`}`);
+    }
+  }
+
+  async copyOut(from: string): Promise<SandboxFile[]> {
+    const source = checkedSandboxPath(from);
+    const script = 'if [ -d "$1" ]; then cd -- "$1" && exec tar -c -f - .; else cd -- "$(dirname -- "$1")" && exec tar -c -f - -- "$(basename -- "$1")"; fi';
+    const command = shellQuote(['/bin/sh', '-c', script, 'sh', source]);
+    const { result, stdoutBytes } = await this.#enqueue(() => this.#run(command, { binaryStdout: true, timeoutMs: 120_000 }));
+    if (result.exitCode !== 0) {
+      throw new SophiaError('bad_request', `Copying ${source} out of the sandbox failed: ${result.stderr.trim().slice(0, 500) || `exit code ${String(result.exitCode)}`}`);
+    }
+    if (result.truncated) throw new SophiaError('refused', `${source} is larger than ${execLimits.copyBytes / 1024 / 1024} MiB.`);
+    return unpackFiles(stdoutBytes);
+  }
+
+  destroy(): Promise<void> {
+    this.#destroying ??= this.#destroy();
+    return this.#destroying;
+  }
+
+  async #destroy(): Promise<void> {
+    const { box } = this.#options;
+    const ready = this.#ready;
+    this.#ready = undefined;
+    try {
+      await removeContainer(box.container);
+    } finally {
+      box.keeper.destroy();
+      void ready?.then((stub) => stub?.socket.destroy());
+      this.#running?.socket.destroy();
+      this.#options.onDestroyed?.(this);
+    }
+  }
+
+  #enqueue<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(work);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #takeStub(): Promise<ReadyExec> {
+    const { box, user } = this.#options;
+    const ready = await this.#ready;
+    this.#ready = undefined;
+    if (ready && !ready.isClosed()) return ready;
+    ready?.socket.destroy();
+    return startStub(box, user);
+  }
+
+  async #run(command: string, options: RunOptions): Promise<RunOutcome> {
+    if (command.trim().length === 0) throw new SophiaError('bad_request', 'The command is empty.');
+    if (command.includes('\0')) throw new SophiaError('bad_request', 'A command cannot contain a NUL byte.');
+    if (Buffer.byteLength(command) > execLimits.commandBytes) {
+      throw new SophiaError('bad_request', `A command may be at most ${execLimits.commandBytes / 1024} KiB.`);
+    }
+    if (this.destroyed) throw new SophiaError('unavailable', 'This sandbox has been removed; the task needs a new one.');
+    const { taskId, publish, box } = this.#options;
+    const timeoutMs = Math.min(execLimits.maxTimeoutMs, Math.max(execLimits.minTimeoutMs, options.timeoutMs ?? execLimits.defaultTimeoutMs));
+
+    let stub: ReadyExec;
+    try {
+      stub = await this.#takeStub();
+    } catch (error) {
+      if (this.destroyed) throw new SophiaError('stopped', 'The sandbox was removed before the command started.');
+      log.error('could not start a command', { container: box.id.slice(0, 12), error });
+      throw new SophiaError('unavailable', 'The sandbox could not start the command; the details are in the log.');
+    }
+    if (this.destroyed) {
+      stub.socket.destroy();
+      throw new SophiaError('stopped', 'The sandbox was removed before the command started.');
+    }
+
+    const execId = randomId('x');
+    const startedAt = Date.now();
+    const started = performance.now();
+    publish({ type: 'container.started', taskId, execId, command: command.slice(0, limits.command), startedAt });
+    const collector = new OutputCollector(
+      (stream, chunk) => publish({ type: 'container.output', taskId, execId, stream, chunk }),
+      options.onOutput,
+      options.binaryStdout === true,
+    );
+    const parser = new DockerFrameParser((stream, payload) => collector.add(stream, payload));
+    const { socket } = stub;
+    this.#running = { socket };
+    const ended = new Promise<void>((resolve) => {
+      socket.on('data', (chunk: Buffer) => parser.push(chunk));
+      socket.once('end', () => resolve());
+      socket.once('close', () => resolve());
+      socket.once('error', (error) => {
+        log.debug('command stream error', { execId, error });
+        resolve();
+      });
+    });
+
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      void this.#killCommands(execId, ended);
+    }, timeoutMs);
+    socket.write(encodeCommand(command));
+    if (options.stdin !== undefined && options.stdin.length > 0) socket.write(options.stdin);
+    socket.end();
+
+    await ended;
+    clearTimeout(timer);
+    this.#running = undefined;
+    collector.finish();
+    const stopped = this.destroyed && !timedOut;
+    const exitCode = stopped ? null : await this.#exitCode(stub.exec);
+    const durationMs = Math.round((performance.now() - started) * 10) / 10;
+    const truncated = collector.truncated;
+    publish({ type: 'container.ended', taskId, execId, exitCode, durationMs, timedOut, stopped, truncated });
+    log.debug('command ended', { taskId, execId, exitCode, durationMs, timedOut, stopped });
+    if (!this.destroyed) this.#ready = primeStub(box, this.#options.user);
+    const stdoutBytes = collector.kept('stdout');
+    return {
+      stdoutBytes,
+      result: {
+        execId,
+        exitCode,
+        stdout: options.binaryStdout === true ? '' : stdoutBytes.toString('utf8'),
+        stderr: collector.kept('stderr').toString('utf8'),
+        durationMs,
+        timedOut,
+        stopped,
+        truncated,
+      },
+    };
+  }
+
+  async #exitCode(exec: Docker.Exec): Promise<number | null> {
+    // The stream can close a moment before Docker records the exit; ask a few times.
+    for (let attempt = 0; attempt < 20; attempt++) {
+      try {
+        const info = await exec.inspect();
+        if (!info.Running) return info.ExitCode;
+      } catch (error) {
+        if (!this.destroyed) log.warn('could not read an exit code', { error });
+        return null;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    return null;
+  }
+
+  async #killCommands(execId: string, ended: Promise<void>): Promise<void> {
+    const { box, user } = this.#options;
+    log.info('command timed out; killing it', { taskId: this.taskId, execId });
+    try {
+      const killer = await box.container.exec({ Cmd: ['/bin/sh', '-c', 'kill -KILL -1'], User: `${user.uid}:${user.gid}`, AttachStdout: false, AttachStderr: false });
+      await killer.start({ Detach: true });
+    } catch (error) {
+      log.warn('the kill command could not run', { execId, error });
+    }
+    const grace = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), execLimits.killGraceMs).unref());
+    if ((await Promise.race([ended.then(() => 'ended' as const), grace])) === 'late') {
+      log.warn('a timed-out command outlived its kill; removing the sandbox', { taskId: this.taskId, execId });
+      await this.destroy().catch((error: unknown) => log.error('could not remove the sandbox', { error }));
+    }
+  }
+}
+
+/** An absolute path inside the sandbox, without NUL or `..`. */
+function checkedSandboxPath(value: string): string {
+  if (!value.startsWith('/') || value.includes('\0')) throw new SophiaError('bad_request', 'A sandbox path must be absolute.');
+  const normal = path.normalize(value);
+  if (normal.split('/').includes('..')) throw new SophiaError('bad_request', 'A sandbox path may not contain "..".');
+  return normal;
+}
+
+function checkedRelativePath(value: string): string {
+  const normal = path.normalize(value);
+  if (value.length === 0 || value.includes('\0') || normal.startsWith('/') || normal === '.' || normal.split('/').includes('..')) {
+    throw new SophiaError('bad_request', `Not a relative file path: ${JSON.stringify(value.slice(0, 200))}`);
+  }
+  return normal;
+}
+
+async function packFiles(files: readonly SandboxFile[]): Promise<Buffer> {
+  const total = files.reduce((sum, file) => sum + file.content.length, 0);
+  if (total > execLimits.copyBytes) throw new SophiaError('refused', `At most ${execLimits.copyBytes / 1024 / 1024} MiB can be copied in at once.`);
+  const pack = tarPack();
+  const chunks: Buffer[] = [];
+  pack.on('data', (chunk: unknown) => {
+    chunks.push(chunk as Buffer);
+  });
+  const done = new Promise<void>((resolve, reject) => {
+    pack.on('end', resolve);
+    pack.on('error', reject);
+  });
+  for (const file of files) {
+    const name = checkedRelativePath(file.path);
+    pack.entry({ name, mode: file.mode ?? 0o644, type: 'file', mtime: new Date() }, Buffer.from(file.content));
+  }
+  pack.finalize();
+  await done;
+  return Buffer.concat(chunks);
+}
+
+async function unpackFiles(archive: Buffer): Promise<SandboxFile[]> {
+  const files: SandboxFile[] = [];
+  const extract = tarExtract();
+  const done = new Promise<void>((resolve, reject) => {
+    extract.on('entry', (header, stream, next) => {
+      const parts: Buffer[] = [];
+      stream.on('data', (chunk: unknown) => {
+        parts.push(chunk as Buffer);
+      });
+      stream.on('end', () => {
+        if (header.type === 'file') {
+          const name = header.name.replace(/^\.\//, '');
+          files.push({ path: name, content: Buffer.concat(parts), mode: header.mode ?? 0o644 });
+        }
+        next();
+      });
+      stream.resume();
+    });
+    extract.on('finish', resolve);
+    extract.on('error', reject);
+  });
+  extract.end(archive);
+  await done;
+  return files;
+}

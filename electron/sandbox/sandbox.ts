@@ -1,0 +1,83 @@
+/**
+ * The sandbox service: one container per task, commands streamed out of it, files copied
+ * in and out, and every container removed when its task ends or the emergency stop fires.
+ * The agent sees only these interfaces; `dockerSandbox.ts` is the real implementation.
+ *
+ * Nothing here lets a caller weaken the hardening (network, capabilities, read-only root,
+ * user, limits): those are fixed in `hardening.ts`. The one choice a caller makes is
+ * whether the workspace is mounted writable, and only an approved step may ask for that.
+ */
+import type { SandboxStatus, StoppedItem } from '../../shared/contract';
+
+export type WorkspaceAccess = 'read-only' | 'read-write';
+
+export interface AcquireOptions {
+  /** An absolute host directory, bind-mounted at `/workspace`. None: no workspace. */
+  readonly workspace?: string;
+  /** `read-write` only for a step the user approved to write. Default `read-only`. */
+  readonly access?: WorkspaceAccess;
+}
+
+export type OutputStream = 'stdout' | 'stderr';
+
+export interface ExecOptions {
+  /** Wall-clock limit; past it every process of the command is killed. Default 60 s. */
+  readonly timeoutMs?: number;
+  /** Bytes for the command's standard input; none means an empty input. */
+  readonly stdin?: string | Uint8Array;
+  /** Called with each decoded chunk as it arrives. */
+  readonly onOutput?: (stream: OutputStream, chunk: string) => void;
+}
+
+export interface ExecResult {
+  readonly execId: string;
+  /** Null when the command was ended from outside and no exit code was reported. */
+  readonly exitCode: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly durationMs: number;
+  readonly timedOut: boolean;
+  /** Ended by the emergency stop or by the sandbox being destroyed. */
+  readonly stopped: boolean;
+  /** Output past the kept limit was dropped (the first bytes are kept). */
+  readonly truncated: boolean;
+}
+
+export interface SandboxFile {
+  /** Relative to the directory it is copied into or out of. */
+  readonly path: string;
+  readonly content: Uint8Array;
+  readonly mode?: number;
+}
+
+export interface Sandbox {
+  readonly taskId: string;
+  readonly containerId: string;
+  readonly access: WorkspaceAccess;
+  /**
+   * Runs a command: a string goes to `/bin/sh -c`, an array is an argv. Commands of one
+   * sandbox run one at a time, in the order they were asked for.
+   */
+  exec(command: string | readonly string[], options?: ExecOptions): Promise<ExecResult>;
+  /** Writes files under `directory` (which must be writable: `/tmp`, or a writable `/workspace`). */
+  copyIn(directory: string, files: readonly SandboxFile[]): Promise<void>;
+  /** Reads the regular files under `path` (a file or a directory). */
+  copyOut(path: string): Promise<SandboxFile[]>;
+  /** Kills whatever runs and removes the container. Safe to call twice. */
+  destroy(): Promise<void>;
+}
+
+export interface SandboxService {
+  status(): SandboxStatus;
+  /** Connects to Docker, removes containers left behind by a crashed launch, warms the pool. */
+  start(): Promise<SandboxStatus>;
+  /** Checks again; when the default image is missing, starts building it in the background. */
+  prepare(): Promise<SandboxStatus>;
+  acquire(taskId: string, options?: AcquireOptions): Promise<Sandbox>;
+  /** Stops and removes every container of this launch at once and pauses the pool. */
+  killAll(): Promise<StoppedItem[]>;
+  /** After the emergency stop is lifted: the pool refills again. */
+  resume(): void;
+  /** Removes every container of this launch and stops background work. */
+  close(): Promise<void>;
+}

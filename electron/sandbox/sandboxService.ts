@@ -1,0 +1,392 @@
+/**
+ * The sandbox service on Docker: the status the renderer shows, start-up clean-up of
+ * containers a crashed launch left behind, the warm pool, handing sandboxes to tasks, and
+ * `killAll` for the emergency stop.
+ */
+import { realpathSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type Docker from 'dockerode';
+import { limits as contractLimits, type SandboxStatus, type SophiaEvent, type StoppedItem } from '../../shared/contract';
+import { SophiaError } from '../../shared/errors';
+import { createLogger } from '../log';
+import { createDockerClient, describeDockerError, imageExists, pingDocker } from './dockerClient';
+import {
+  DockerSandbox,
+  primeStub,
+  randomId,
+  removeContainer,
+  startSandboxContainer,
+  type ReadyExec,
+  type SandboxContainer,
+  type SandboxUser,
+} from './dockerSandbox';
+import { clampLimits, commandUser, labelKeys, type SandboxLimits } from './hardening';
+import type { AcquireOptions, Sandbox, SandboxService, WorkspaceAccess } from './sandbox';
+import { buildBlocker, defaultSandboxImage, ensureSandboxImage, type BuildPhase } from './sandboxImage';
+import { currentOwner, ownerIsGone, ownerLabels, type Owner } from './sandboxOwner';
+import { SandboxPool } from './sandboxPool';
+
+const log = createLogger('sandboxService');
+
+export interface DockerSandboxServiceOptions {
+  readonly publish: (event: SophiaEvent) => void;
+  readonly docker?: Docker;
+  /** A user-named image. Default: the image built from the recipe in `sandboxImage.ts`. */
+  readonly image?: string;
+  /** Warm containers kept ready. */
+  readonly poolSize?: number;
+  /** The workspace warm containers mount, read-only (the user's open folder); empty or undefined: none. */
+  readonly workspace?: () => string | undefined;
+  readonly limits?: Partial<SandboxLimits>;
+  /** Throws when work may not start (the emergency stop is engaged). */
+  readonly guard?: () => void;
+  /** How often to look for Docker again while it is unreachable. 0: only when asked. */
+  readonly retryMs?: number;
+}
+
+interface WarmSandbox {
+  readonly box: SandboxContainer;
+  readonly ready: Promise<ReadyExec | undefined>;
+}
+
+const maxPoolSize = 8;
+const idPattern = /^[A-Za-z0-9_-]{1,64}$/;
+
+export class DockerSandboxService implements SandboxService {
+  readonly #docker: Docker;
+  readonly #publish: (event: SophiaEvent) => void;
+  readonly #image: string;
+  readonly #namedImage: boolean;
+  readonly #limits: SandboxLimits;
+  readonly #user: SandboxUser = commandUser();
+  readonly #owner: Owner = currentOwner();
+  readonly #guard: () => void;
+  readonly #retryMs: number;
+  readonly #pool: SandboxPool<WarmSandbox>;
+  readonly #workspace: () => string | undefined;
+  /** Sandboxes handed to tasks and not yet destroyed. */
+  readonly #active = new Set<DockerSandbox>();
+  /** Bumped by killAll: a container whose creation began before it is removed when it arrives. */
+  #generation = 0;
+  #state: SandboxStatus['state'] = 'checking';
+  #message = 'Looking for Docker…';
+  #starting: Promise<SandboxStatus> | undefined;
+  #building: Promise<void> | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #closed = false;
+  #stopped = false;
+
+  constructor(options: DockerSandboxServiceOptions) {
+    this.#docker = options.docker ?? createDockerClient();
+    this.#publish = options.publish;
+    this.#namedImage = options.image !== undefined && options.image.length > 0;
+    this.#image = this.#namedImage ? (options.image as string) : defaultSandboxImage();
+    this.#limits = clampLimits(options.limits);
+    this.#guard = options.guard ?? (() => undefined);
+    this.#retryMs = options.retryMs ?? 15_000;
+    this.#workspace = options.workspace ?? (() => undefined);
+    this.#pool = new SandboxPool<WarmSandbox>({
+      size: Math.min(maxPoolSize, Math.max(0, options.poolSize ?? 2)),
+      create: () => this.#createWarm(),
+      discard: (warm) => this.#discard(warm.box),
+      // A warm container of a workspace the user has since closed is no use.
+      isAlive: (warm) => !warm.box.isGone() && warm.box.workspace === this.#poolWorkspace(),
+      onChange: () => this.#announce(),
+    });
+  }
+
+  get image(): string {
+    return this.#image;
+  }
+
+  /** The label value that marks this launch's containers. */
+  get ownerId(): string {
+    return this.#owner.id;
+  }
+
+  get pool(): { readonly size: number; readonly warm: number; readonly creating: number } {
+    return { size: this.#pool.size, warm: this.#pool.warm, creating: this.#pool.creating };
+  }
+
+  status(): SandboxStatus {
+    return {
+      state: this.#state,
+      message: this.#message.slice(0, contractLimits.notice),
+      image: this.#image.slice(0, contractLimits.label),
+      pool: { size: this.#pool.size, warm: this.#pool.warm },
+      containers: this.#active.size,
+    };
+  }
+
+  start(): Promise<SandboxStatus> {
+    this.#starting ??= this.#start().finally(() => (this.#starting = undefined));
+    return this.#starting;
+  }
+
+  async prepare(): Promise<SandboxStatus> {
+    if (this.#state === 'building-image') return this.status();
+    await this.start();
+    if (this.#state === 'image-missing' && !this.#namedImage && buildBlocker() === undefined) this.#startBuild();
+    return this.status();
+  }
+
+  /** Resolves when the pool is full and idle (or paused); for benchmarks and tests. */
+  poolSettled(timeoutMs = 60_000): Promise<boolean> {
+    return this.#pool.settled(timeoutMs);
+  }
+
+  async acquire(taskId: string, options: AcquireOptions = {}): Promise<Sandbox> {
+    this.#guard();
+    if (!idPattern.test(taskId)) throw new SophiaError('bad_request', 'A task id is 1-64 letters, digits, _ and -.');
+    if (this.#closed) throw new SophiaError('unavailable', 'The sandbox service has shut down.');
+    if (this.#state !== 'ready') await this.start();
+    if (this.#state !== 'ready') throw new SophiaError('unavailable', this.#message);
+    const access: WorkspaceAccess = options.access ?? 'read-only';
+    const workspace = options.workspace === undefined ? undefined : checkedWorkspace(options.workspace);
+    const generation = this.#generation;
+
+    let box: SandboxContainer;
+    let ready: Promise<ReadyExec | undefined> | undefined;
+    const warm = access === 'read-only' && workspace === this.#poolWorkspace() ? this.#pool.take() : undefined;
+    if (warm) {
+      ({ box, ready } = warm);
+      // Labels are fixed at creation; the container's name carries the task from here on.
+      const name = `sophia-task-${taskId}-${randomId()}`;
+      void box.container.rename({ name }).catch((error: unknown) => {
+        if (!box.isGone()) log.debug('could not rename a handed-out sandbox', { error });
+      });
+    } else {
+      box = await startSandboxContainer(this.#docker, {
+        image: this.#image,
+        name: `sophia-task-${taskId}-${randomId()}`,
+        labels: { ...ownerLabels(this.#owner), [labelKeys.role]: 'task', [labelKeys.task]: taskId, [labelKeys.access]: access },
+        workspace,
+        access,
+        limits: this.#limits,
+      });
+    }
+    if (this.#generation !== generation || this.#stopped) {
+      // The emergency stop fired while this container was being made.
+      await this.#discard(box);
+      throw new SophiaError('stopped', 'Sophia was stopped while the sandbox was being prepared.');
+    }
+    const sandbox = new DockerSandbox({
+      docker: this.#docker,
+      box,
+      taskId,
+      user: this.#user,
+      publish: this.#publish,
+      ...(ready ? { ready } : {}),
+      onDestroyed: (done) => {
+        this.#active.delete(done);
+        this.#announce();
+      },
+    });
+    this.#active.add(sandbox);
+    this.#announce();
+    log.info('sandbox handed out', { taskId, container: box.id.slice(0, 12), pooled: warm !== undefined, access });
+    return sandbox;
+  }
+
+  async killAll(): Promise<StoppedItem[]> {
+    this.#stopped = true;
+    this.#generation++;
+    this.#pool.pause();
+    const items: StoppedItem[] = [];
+    const known = new Set<string>();
+    const work: Array<Promise<void>> = [];
+    for (const sandbox of [...this.#active]) {
+      known.add(sandbox.containerId);
+      work.push(
+        sandbox.destroy().then(
+          () => void items.push({ kind: 'container', id: sandbox.containerId.slice(0, 12), label: `sandbox of task ${sandbox.taskId}`, outcome: 'stopped' }),
+          (error: unknown) => {
+            log.error('could not remove a task sandbox', { taskId: sandbox.taskId, error });
+            items.push({ kind: 'container', id: sandbox.containerId.slice(0, 12), label: `sandbox of task ${sandbox.taskId}`, outcome: 'stuck' });
+          },
+        ),
+      );
+    }
+    for (const warm of this.#pool.drain()) {
+      known.add(warm.box.id);
+      work.push(this.#removeForStop(warm.box.container, warm.box.id, 'warm sandbox', items, () => warm.box.keeper.destroy()));
+    }
+    // Anything else carrying this launch's label: a container whose creation was under way.
+    const listed = await this.#listOwn().catch((error: unknown) => {
+      log.warn('could not list containers for the stop', { error });
+      return [] as Docker.ContainerInfo[];
+    });
+    for (const info of listed) {
+      if (known.has(info.Id)) continue;
+      work.push(this.#removeForStop(this.#docker.getContainer(info.Id), info.Id, 'sandbox being prepared', items));
+    }
+    await Promise.all(work);
+    this.#announce();
+    log.info('killAll', { containers: items.length });
+    return items;
+  }
+
+  resume(): void {
+    this.#stopped = false;
+    if (this.#state === 'ready') this.#pool.resume();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#retryTimer);
+    await this.#pool.close();
+    await Promise.allSettled([...this.#active].map((sandbox) => sandbox.destroy()));
+    const listed = await this.#listOwn().catch(() => [] as Docker.ContainerInfo[]);
+    await Promise.allSettled(listed.map((info) => removeContainer(this.#docker.getContainer(info.Id))));
+  }
+
+  /** Removes containers of launches that have ended (on this host). Returns how many. */
+  async removeLeftovers(): Promise<number> {
+    const listed = await this.#docker.listContainers({ all: true, filters: { label: [`${labelKeys.app}=1`] } });
+    const gone = listed.filter((info) => ownerIsGone(info.Labels, this.#owner));
+    await Promise.all(gone.map((info) => removeContainer(this.#docker.getContainer(info.Id))));
+    if (gone.length > 0) log.info('removed containers left behind by an ended launch', { count: gone.length });
+    return gone.length;
+  }
+
+  async #start(): Promise<SandboxStatus> {
+    if (this.#closed) return this.status();
+    const ping = await pingDocker(this.#docker);
+    if (!ping.ok) {
+      this.#setState('docker-unavailable', ping.message);
+      this.#scheduleRetry();
+      return this.status();
+    }
+    try {
+      await this.removeLeftovers();
+      if (!(await imageExists(this.#docker, this.#image))) {
+        this.#setState('image-missing', this.#missingImageMessage());
+        this.#pool.pause();
+        return this.status();
+      }
+    } catch (error) {
+      log.error('sandbox start failed', { error });
+      this.#setState('docker-unavailable', describeDockerError(error));
+      this.#scheduleRetry();
+      return this.status();
+    }
+    this.#setState('ready', `Ready: Docker ${ping.version}, image ${this.#image}.`);
+    if (!this.#stopped) this.#pool.resume();
+    return this.status();
+  }
+
+  #missingImageMessage(): string {
+    if (this.#namedImage) return `The sandbox image ${this.#image} is not on this machine. Pull or build it, then press Retry.`;
+    const blocker = buildBlocker();
+    return blocker === undefined
+      ? 'The sandbox image is not built yet. Press “Build sandbox image” (about 2 minutes, once).'
+      : `The sandbox image is not built yet. ${blocker}`;
+  }
+
+  #startBuild(): void {
+    if (this.#building) return;
+    const phases: Record<BuildPhase, string> = {
+      'waiting-for-other-build': 'Another Sophia process is building the sandbox image; waiting for it…',
+      debootstrap: 'Building the sandbox image: installing Debian with git, Node.js and Python (about 2 minutes)…',
+      finishing: 'Building the sandbox image: adding the sandbox users…',
+      importing: 'Building the sandbox image: importing it into Docker…',
+      done: 'The sandbox image is built.',
+    };
+    this.#setState('building-image', 'Building the sandbox image…');
+    this.#building = ensureSandboxImage(this.#docker, { onPhase: (phase) => this.#setState('building-image', phases[phase]) })
+      .then(async () => {
+        this.#setState('checking', 'The sandbox image is built; checking Docker again…');
+        await this.start();
+      })
+      .catch((error: unknown) => {
+        log.error('building the sandbox image failed', { error });
+        const reason = error instanceof Error ? error.message : String(error);
+        this.#setState('failed', `Building the sandbox image failed: ${reason.slice(0, 1500)}`);
+      })
+      .finally(() => (this.#building = undefined));
+  }
+
+  #scheduleRetry(): void {
+    if (this.#retryMs <= 0 || this.#closed || this.#retryTimer !== undefined) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      if (this.#state === 'docker-unavailable') void this.start();
+    }, this.#retryMs);
+    this.#retryTimer.unref();
+  }
+
+  #setState(state: SandboxStatus['state'], message: string): void {
+    const changed = state !== this.#state || message !== this.#message;
+    this.#state = state;
+    this.#message = message;
+    if (changed) {
+      if (state === 'docker-unavailable' || state === 'failed') log.warn('sandbox unavailable', { state, message });
+      this.#announce();
+    }
+  }
+
+  #announce(): void {
+    this.#publish({ type: 'sandbox.status', status: this.status() });
+  }
+
+  async #createWarm(): Promise<WarmSandbox> {
+    const box = await startSandboxContainer(this.#docker, {
+      image: this.#image,
+      name: `sophia-warm-${randomId()}`,
+      labels: { ...ownerLabels(this.#owner), [labelKeys.role]: 'pool', [labelKeys.access]: 'read-only' },
+      workspace: this.#poolWorkspace(),
+      access: 'read-only',
+      limits: this.#limits,
+    });
+    const ready = primeStub(box, this.#user);
+    await ready;
+    return { box, ready };
+  }
+
+  #poolWorkspace(): string | undefined {
+    const wanted = this.#workspace();
+    if (wanted === undefined || wanted === '') return undefined;
+    try {
+      return checkedWorkspace(wanted);
+    } catch {
+      return undefined;
+    }
+  }
+
+  async #discard(box: SandboxContainer): Promise<void> {
+    try {
+      await removeContainer(box.container);
+    } finally {
+      box.keeper.destroy();
+    }
+  }
+
+  async #removeForStop(container: Docker.Container, id: string, label: string, items: StoppedItem[], after?: () => void): Promise<void> {
+    try {
+      const outcome = await removeContainer(container);
+      items.push({ kind: 'container', id: id.slice(0, 12), label, outcome: outcome === 'removed' ? 'stopped' : 'already-ended' });
+    } catch (error) {
+      log.error('could not remove a container', { container: id.slice(0, 12), error });
+      items.push({ kind: 'container', id: id.slice(0, 12), label, outcome: 'stuck' });
+    } finally {
+      after?.();
+    }
+  }
+
+  #listOwn(): Promise<Docker.ContainerInfo[]> {
+    return this.#docker.listContainers({ all: true, filters: { label: [`${labelKeys.owner}=${this.#owner.id}`] } });
+  }
+}
+
+/** The workspace as an absolute, existing directory, symlinks resolved. */
+function checkedWorkspace(workspace: string): string {
+  if (!path.isAbsolute(workspace)) throw new SophiaError('bad_request', 'The workspace must be an absolute path.');
+  let real: string;
+  try {
+    real = realpathSync(workspace);
+  } catch {
+    throw new SophiaError('bad_request', `The workspace ${workspace} does not exist.`);
+  }
+  if (!statSync(real).isDirectory()) throw new SophiaError('bad_request', `The workspace ${workspace} is not a directory.`);
+  return real;
+}
