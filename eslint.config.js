@@ -78,6 +78,7 @@ export default tseslint.config(
           'remark-gfm',
           'rehype-highlight',
           'highlight.js',
+          'marked',
           'zod',
         ],
         ['electron', 'preload'],
@@ -110,6 +111,8 @@ export default tseslint.config(
           'isomorphic-git',
           '@octokit/rest',
           '@napi-rs/keyring',
+          // The workspace policy file, read with line numbers for its notices.
+          'yaml',
           'ollama',
           '@anthropic-ai/sdk',
           '@pulumi/pulumi',

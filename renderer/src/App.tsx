@@ -1,30 +1,29 @@
-import { lazy, Suspense, useCallback, useEffect, useReducer } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useReducer, useState } from 'react';
 import type { SophiaClient } from './client/sophiaClient';
 import { ChatPanel } from './components/ChatPanel';
+import { ConversationList } from './components/ConversationList';
+import { SettingsPanel } from './components/SettingsPanel';
 import { StatusBar } from './components/StatusBar';
-import { StopButton } from './components/StopButton';
 import { StopBanner } from './components/StopBanner';
+import { StopButton } from './components/StopButton';
 import { initialState, reduce } from './state/sophiaState';
+import { useSophiaEvents } from './state/useSophiaEvents';
 
 // Monaco is large: the chat paints first, the diff view follows.
 const DiffPanel = lazy(() => import('./components/DiffPanel'));
 
 export function App({ client }: { client: SophiaClient }) {
   const [state, dispatch] = useReducer(reduce, initialState);
-
-  useEffect(() => {
-    const offEvent = client.onEvent((event) => dispatch({ type: 'event', event }));
-    const offConnection = client.onConnection((connection) => dispatch({ type: 'connection', state: connection }));
-    return () => {
-      offEvent();
-      offConnection();
-    };
-  }, [client]);
+  const [settingsOpen, setSettingsOpen] = useState(false);
+  useSophiaEvents(client, dispatch);
 
   useEffect(() => {
     if (state.connection !== 'open') return;
     void client.request('app.status', {}).then((result) => {
       if (result.ok) dispatch({ type: 'event', event: { type: 'status', status: result.value } });
+    });
+    void client.request('conversation.list', {}).then((result) => {
+      if (result.ok) dispatch({ type: 'conversations', conversations: result.value.conversations });
     });
   }, [client, state.connection]);
 
@@ -43,6 +42,19 @@ export function App({ client }: { client: SophiaClient }) {
     [client, state.conversationId],
   );
 
+  const cancel = useCallback(() => {
+    if (state.conversationId) void client.request('chat.cancel', { conversationId: state.conversationId });
+  }, [client, state.conversationId]);
+
+  const openConversation = useCallback(
+    async (conversationId: string) => {
+      const result = await client.request('conversation.open', { conversationId });
+      if (result.ok) dispatch({ type: 'open', conversation: result.value.conversation, events: result.value.events });
+      else dispatch({ type: 'error', message: result.error.message });
+    },
+    [client],
+  );
+
   const stopAll = useCallback(async () => {
     const result = await client.request('stop.all', {});
     if (!result.ok) dispatch({ type: 'error', message: `Stop failed: ${result.error.message}` });
@@ -59,18 +71,41 @@ export function App({ client }: { client: SophiaClient }) {
     <div className="app">
       <header className="app-header">
         <h1 className="app-title">Sophia</h1>
-        <StopButton onStop={stopAll} locked={locked} />
+        <div className="header-actions">
+          <button type="button" className="header-button" onClick={() => setSettingsOpen(!settingsOpen)}>
+            Settings
+          </button>
+          <StopButton onStop={stopAll} locked={locked} />
+        </div>
       </header>
       {locked && <StopBanner report={state.lastStop} onResume={resume} />}
       <main className="app-main">
-        <ChatPanel messages={state.messages} error={state.error} onSend={send} disabled={locked} />
+        <ConversationList
+          conversations={state.conversations}
+          activeId={state.conversationId}
+          onOpen={(id) => void openConversation(id)}
+          onNew={() => dispatch({ type: 'new-conversation' })}
+        />
+        <ChatPanel
+          items={state.items}
+          error={state.error}
+          onSend={send}
+          onCancel={cancel}
+          disabled={locked}
+          agentState={state.agentState}
+          agentDetail={state.agentDetail}
+        />
         <aside className="side-panel" aria-label="Changes">
-          <Suspense fallback={<div className="panel-placeholder">Loading the diff view…</div>}>
-            <DiffPanel />
-          </Suspense>
+          {settingsOpen ? (
+            <SettingsPanel client={client} onClose={() => setSettingsOpen(false)} />
+          ) : (
+            <Suspense fallback={<div className="panel-placeholder">Loading the diff view…</div>}>
+              <DiffPanel />
+            </Suspense>
+          )}
         </aside>
       </main>
-      <StatusBar transport={client.transport} connection={state.connection} status={state.status} />
+      <StatusBar transport={client.transport} connection={state.connection} status={state.status} usage={state.usage} />
     </div>
   );
 }

@@ -1,27 +1,35 @@
 import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
-import { limits, type ChatMessage } from '../../../shared/contract';
-import { MessageView } from './MessageView';
+import { limits } from '../../../shared/contract';
+import type { ChatItem } from '../state/sophiaState';
+import { ChatItemView } from './ChatItems';
 
 export function ChatPanel(props: {
-  messages: ChatMessage[];
+  items: readonly ChatItem[];
   error: string | undefined;
   disabled: boolean;
+  agentState: 'thinking' | 'running-tool' | 'idle';
+  agentDetail: string | undefined;
   onSend: (text: string) => Promise<boolean>;
+  onCancel: () => void;
 }) {
-  const { messages, error, disabled, onSend } = props;
+  const { items, error, disabled, agentState, agentDetail, onSend, onCancel } = props;
   const [draft, setDraft] = useState('');
   const [sending, setSending] = useState(false);
-  const listEnd = useRef<HTMLDivElement>(null);
+  const list = useRef<HTMLOListElement>(null);
+  const pinned = useRef(true);
 
+  // Follow the answer as it streams, unless the user scrolled up to read.
   useEffect(() => {
-    listEnd.current?.scrollIntoView({ block: 'end' });
-  }, [messages.length]);
+    const element = list.current;
+    if (element && pinned.current) element.scrollTop = element.scrollHeight;
+  }, [items]);
 
   const submit = async (event?: FormEvent): Promise<void> => {
     event?.preventDefault();
     const text = draft.trim();
     if (!text || sending) return;
     setSending(true);
+    pinned.current = true;
     // Keep the draft until the main process accepted it: nothing typed is lost.
     if (await onSend(text)) setDraft('');
     setSending(false);
@@ -34,20 +42,40 @@ export function ChatPanel(props: {
     }
   };
 
+  const busy = agentState !== 'idle';
+
   return (
     <section className="chat" aria-label="Chat">
-      <ol className="message-list" data-testid="message-list">
-        {messages.length === 0 && <li className="message-empty">Ask Sophia to review, edit or deploy something.</li>}
-        {messages.map((message) => (
-          <MessageView key={message.id} message={message} />
+      <ol
+        className="message-list"
+        data-testid="message-list"
+        ref={list}
+        onScroll={(event) => {
+          const element = event.currentTarget;
+          pinned.current = element.scrollHeight - element.scrollTop - element.clientHeight < 40;
+        }}
+      >
+        {items.length === 0 && <li className="message-empty">Ask Sophia to review, edit or deploy something.</li>}
+        {items.map((item) => (
+          <ChatItemView key={`${item.kind}:${item.id}`} item={item} />
         ))}
-        <div ref={listEnd} />
       </ol>
-      {error && (
-        <div className="chat-error" role="alert">
-          {error}
-        </div>
-      )}
+      <div className="chat-footer">
+        {busy && (
+          <div className="agent-status" data-testid="agent-status">
+            <span className="spinner" aria-hidden="true" />
+            {agentState === 'thinking' ? 'Thinking…' : `Running ${agentDetail ?? 'a tool'}…`}
+            <button type="button" className="cancel-button" onClick={onCancel}>
+              Cancel
+            </button>
+          </div>
+        )}
+        {error && (
+          <div className="chat-error" role="alert">
+            {error}
+          </div>
+        )}
+      </div>
       <form className="composer" onSubmit={(event) => void submit(event)}>
         <textarea
           className="composer-input"
@@ -60,7 +88,7 @@ export function ChatPanel(props: {
           onKeyDown={onKeyDown}
           rows={3}
         />
-        <button type="submit" className="send-button" disabled={disabled || sending || draft.trim() === ''}>
+        <button type="submit" className="send-button" disabled={disabled || sending || busy || draft.trim() === ''}>
           Send
         </button>
       </form>

@@ -1,23 +1,16 @@
 import { memo } from 'react';
-import Markdown from 'react-markdown';
-import rehypeHighlight from 'rehype-highlight';
-import remarkGfm from 'remark-gfm';
 import type { ChatMessage } from '../../../shared/contract';
+import { MarkdownView } from './MarkdownView';
 
 const roleLabels: Record<ChatMessage['role'], string> = { user: 'You', assistant: 'Sophia', system: 'Notice' };
 
-/**
- * Markdown with highlighted code. Raw HTML in a message is shown as text, never run:
- * react-markdown does not render HTML unless asked to.
- */
-export const MessageView = memo(function MessageView({ message }: { message: ChatMessage }) {
+/** A chat message; the same component while it streams and after, so nothing redraws twice. */
+export const MessageView = memo(function MessageView({ message, streaming }: { message: ChatMessage; streaming: boolean }) {
   return (
-    <li className={`message message-${message.role}`} data-testid={`message-${message.role}`}>
+    <li className={`message message-${message.role}${streaming ? ' message-streaming' : ''}`} data-testid={`message-${message.role}`}>
       <div className="message-role">{roleLabels[message.role]}</div>
       <div className="message-body">
-        <Markdown remarkPlugins={[remarkGfm]} rehypePlugins={[rehypeHighlight]} skipHtml>
-          {message.text}
-        </Markdown>
+        <MarkdownView text={message.text} streaming={streaming} />
       </div>
     </li>
   );

@@ -1,12 +1,15 @@
-import type { AppStatus } from '../../../shared/contract';
+import type { AppStatus, Usage } from '../../../shared/contract';
 import type { ConnectionState } from '../client/webSocketClient';
+
+const tokens = new Intl.NumberFormat('en');
 
 export function StatusBar(props: {
   transport: 'electron' | 'browser';
   connection: ConnectionState;
   status: AppStatus | undefined;
+  usage: Usage | undefined;
 }) {
-  const { transport, connection, status } = props;
+  const { transport, connection, status, usage } = props;
   return (
     <footer className="status-bar" data-testid="status-bar">
       <span className={`status-dot status-${connection}`} aria-hidden="true" />
@@ -14,14 +17,19 @@ export function StatusBar(props: {
       <span>{transport === 'electron' ? 'Desktop' : 'Browser mode'}</span>
       {status && (
         <>
-          <span>
-            Model: {status.model.provider === 'none' ? 'none configured' : `${status.model.provider} ${status.model.name}`}
+          <span data-testid="status-model">
+            {status.model.provider === 'none' ? 'No model' : `${status.model.provider === 'anthropic' ? 'Anthropic' : 'Ollama'} · ${status.model.name}`}
           </span>
-          {status.model.provider !== 'none' && <span>{status.model.offline ? 'Offline (local model only)' : 'Cloud model'}</span>}
+          <span className={status.model.offline ? 'status-offline' : undefined}>{status.model.offline ? 'Offline' : 'Cloud'}</span>
           <span className={status.locked ? 'status-locked' : undefined}>{status.locked ? 'Stopped' : 'Ready'}</span>
-          <span className="status-version">v{status.version}</span>
         </>
       )}
+      {usage && (
+        <span data-testid="status-usage" title="Tokens and cost of this conversation">
+          {tokens.format(usage.inputTokens)} in · {tokens.format(usage.outputTokens)} out · ${usage.costUsd.toFixed(4)}
+        </span>
+      )}
+      {status && <span className="status-version">v{status.version}</span>}
     </footer>
   );
 }

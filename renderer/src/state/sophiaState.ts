@@ -1,13 +1,45 @@
 /** The renderer's view of the main process, folded from contract events. */
-import type { AppStatus, ChatMessage, SophiaEvent, StopReport } from '../../../shared/contract';
+import type {
+  AppStatus,
+  ChatMessage,
+  ConversationSummary,
+  RiskLevel,
+  SophiaEvent,
+  StopReport,
+  Usage,
+} from '../../../shared/contract';
 import { missingCase } from '../../../shared/errors';
+import type { Intent } from '../../../shared/intents';
 import type { ConnectionState } from '../client/webSocketClient';
+
+/** One entry of the chat, in the order it happened. */
+export type ChatItem =
+  | { readonly kind: 'message'; readonly id: string; readonly message: ChatMessage; readonly streaming: boolean }
+  | { readonly kind: 'intent'; readonly id: string; readonly intent: Intent; readonly plan: readonly string[] }
+  | {
+      readonly kind: 'tool';
+      readonly id: string;
+      readonly tool: string;
+      readonly args: unknown;
+      readonly risk: RiskLevel;
+      readonly result?: { readonly ok: boolean; readonly output: string };
+    };
+
+export interface TokenDelta {
+  readonly conversationId: string;
+  readonly messageId: string;
+  readonly delta: string;
+}
 
 export interface SophiaState {
   connection: ConnectionState;
   status: AppStatus | undefined;
   conversationId: string | undefined;
-  messages: ChatMessage[];
+  items: readonly ChatItem[];
+  usage: Usage | undefined;
+  agentState: 'thinking' | 'running-tool' | 'idle';
+  agentDetail: string | undefined;
+  conversations: readonly ConversationSummary[];
   lastStop: StopReport | undefined;
   error: string | undefined;
 }
@@ -16,15 +48,25 @@ export const initialState: SophiaState = {
   connection: 'connecting',
   status: undefined,
   conversationId: undefined,
-  messages: [],
+  items: [],
+  usage: undefined,
+  agentState: 'idle',
+  agentDetail: undefined,
+  conversations: [],
   lastStop: undefined,
   error: undefined,
 };
 
 export type SophiaAction =
   | { type: 'event'; event: SophiaEvent }
+  /** Token deltas gathered over one animation frame, applied in one render. */
+  | { type: 'tokens'; deltas: readonly TokenDelta[] }
   | { type: 'connection'; state: ConnectionState }
   | { type: 'conversation'; conversationId: string }
+  | { type: 'new-conversation' }
+  | { type: 'conversations'; conversations: readonly ConversationSummary[] }
+  /** A stored conversation: its kept events, folded from a clean slate. */
+  | { type: 'open'; conversation: ConversationSummary; events: readonly SophiaEvent[] }
   | { type: 'error'; message: string | undefined };
 
 export function reduce(state: SophiaState, action: SophiaAction): SophiaState {
@@ -33,8 +75,18 @@ export function reduce(state: SophiaState, action: SophiaAction): SophiaState {
       return { ...state, connection: action.state };
     case 'conversation':
       return { ...state, conversationId: action.conversationId };
+    case 'new-conversation':
+      return { ...state, conversationId: undefined, items: [], usage: undefined, agentState: 'idle', error: undefined };
+    case 'conversations':
+      return { ...state, conversations: action.conversations };
+    case 'open': {
+      const fresh: SophiaState = { ...state, conversationId: action.conversation.id, items: [], usage: action.conversation.usage, agentState: 'idle', error: undefined };
+      return action.events.reduce(reduceEvent, fresh);
+    }
     case 'error':
       return { ...state, error: action.message };
+    case 'tokens':
+      return action.deltas.reduce(applyToken, state);
     case 'event':
       return reduceEvent(state, action.event);
     default:
@@ -42,27 +94,82 @@ export function reduce(state: SophiaState, action: SophiaAction): SophiaState {
   }
 }
 
+/** Events of other conversations do not touch the chat on screen. */
+function belongs(state: SophiaState, conversationId: string): boolean {
+  return state.conversationId === undefined || state.conversationId === conversationId;
+}
+
+function upsert(items: readonly ChatItem[], item: ChatItem): readonly ChatItem[] {
+  // The item being updated is almost always among the last few: search from the end.
+  for (let i = items.length - 1; i >= 0; i -= 1) {
+    const existing = items[i];
+    if (existing && existing.id === item.id && existing.kind === item.kind) {
+      const next = items.slice();
+      next[i] = item;
+      return next;
+    }
+  }
+  return [...items, item];
+}
+
+function applyToken(state: SophiaState, token: TokenDelta): SophiaState {
+  if (!belongs(state, token.conversationId)) return state;
+  const last = state.items[state.items.length - 1];
+  const current = last && last.kind === 'message' && last.id === token.messageId ? last : state.items.find((item) => item.kind === 'message' && item.id === token.messageId);
+  const text = (current && current.kind === 'message' ? current.message.text : '') + token.delta;
+  const message: ChatMessage = { id: token.messageId, conversationId: token.conversationId, role: 'assistant', text, createdAt: Date.now() };
+  return {
+    ...state,
+    conversationId: token.conversationId,
+    items: upsert(state.items, { kind: 'message', id: token.messageId, message, streaming: true }),
+  };
+}
+
+function upsertConversation(list: readonly ConversationSummary[], conversation: ConversationSummary): readonly ConversationSummary[] {
+  return [conversation, ...list.filter((c) => c.id !== conversation.id)].sort((a, b) => b.updatedAt - a.updatedAt);
+}
+
 function reduceEvent(state: SophiaState, event: SophiaEvent): SophiaState {
   switch (event.type) {
     case 'chat.message': {
       const { message } = event;
-      if (state.conversationId !== undefined && message.conversationId !== state.conversationId) return state;
-      return { ...state, conversationId: message.conversationId, messages: [...state.messages, message] };
+      if (!belongs(state, message.conversationId)) return state;
+      return { ...state, conversationId: message.conversationId, items: upsert(state.items, { kind: 'message', id: message.id, message, streaming: false }) };
     }
+    case 'model.token':
+      return applyToken(state, event);
+    case 'agent.intent':
+      if (!belongs(state, event.conversationId)) return state;
+      return { ...state, conversationId: event.conversationId, items: [...state.items, { kind: 'intent', id: `intent-${state.items.length}`, intent: event.intent, plan: event.plan }] };
+    case 'tool.call':
+      if (!belongs(state, event.conversationId)) return state;
+      return { ...state, items: upsert(state.items, { kind: 'tool', id: event.callId, tool: event.tool, args: event.args, risk: event.risk }) };
+    case 'tool.result': {
+      if (!belongs(state, event.conversationId)) return state;
+      const call = state.items.find((item) => item.kind === 'tool' && item.id === event.callId);
+      if (!call || call.kind !== 'tool') return state;
+      return { ...state, items: upsert(state.items, { ...call, result: { ok: event.ok, output: event.output } }) };
+    }
+    case 'agent.status':
+      if (state.conversationId !== event.conversationId) return state;
+      return { ...state, agentState: event.state, agentDetail: event.detail };
+    case 'agent.usage':
+      if (!belongs(state, event.conversationId)) return state;
+      return { ...state, usage: event.usage };
+    case 'conversation.updated':
+      return { ...state, conversations: upsertConversation(state.conversations, event.conversation) };
     case 'stop':
-      return {
-        ...state,
-        lastStop: event.report,
-        status: state.status && { ...state.status, locked: true },
-      };
+      return { ...state, lastStop: event.report, status: state.status && { ...state.status, locked: true } };
     case 'status':
       return { ...state, status: event.status };
-    // Shown by the panels that later issues add; the contract already carries them.
-    case 'model.token':
-    case 'tool.call':
-    case 'tool.result':
+    // Shown by the panels of the sandbox and safety work; the chat itself does not change.
     case 'approval.request':
+    case 'approval.resolved':
+    case 'safety.status':
+    case 'container.started':
     case 'container.output':
+    case 'container.ended':
+    case 'sandbox.status':
     case 'deployment.event':
       return state;
     default:

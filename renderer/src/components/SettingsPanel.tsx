@@ -1,0 +1,79 @@
+import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
+import type { AppSettings } from '../../../shared/contract';
+import type { SophiaClient } from '../client/sophiaClient';
+
+/** Model and workspace settings. Secrets are set elsewhere and never shown here. */
+export function SettingsPanel({ client, onClose, children }: { client: SophiaClient; onClose: () => void; children?: ReactNode }) {
+  const [settings, setSettings] = useState<AppSettings | undefined>();
+  const [message, setMessage] = useState<string | undefined>();
+
+  useEffect(() => {
+    void client.request('settings.get', {}).then((result) => {
+      if (result.ok) setSettings(result.value);
+      else setMessage(result.error.message);
+    });
+  }, [client]);
+
+  const save = async (event: FormEvent): Promise<void> => {
+    event.preventDefault();
+    if (!settings) return;
+    const result = await client.request('settings.set', settings);
+    if (result.ok) {
+      setSettings(result.value);
+      setMessage('Saved.');
+    } else {
+      setMessage(result.error.message);
+    }
+  };
+
+  const set = <K extends keyof AppSettings>(key: K, value: AppSettings[K]): void => setSettings((current) => current && { ...current, [key]: value });
+
+  return (
+    <div className="settings" role="dialog" aria-label="Settings" data-testid="settings">
+      <div className="settings-header">
+        <h2>Settings</h2>
+        <button type="button" onClick={onClose}>
+          Close
+        </button>
+      </div>
+      {settings && (
+        <form onSubmit={(event) => void save(event)}>
+          <fieldset>
+            <legend>Model</legend>
+            <label>
+              <input type="radio" name="provider" checked={settings.provider === 'anthropic'} onChange={() => set('provider', 'anthropic')} /> Anthropic (cloud)
+            </label>
+            <label>
+              <input type="radio" name="provider" checked={settings.provider === 'ollama'} onChange={() => set('provider', 'ollama')} /> Ollama (offline: local
+              model only)
+            </label>
+            <label>
+              Anthropic model
+              <input value={settings.anthropicModel} onChange={(event) => set('anthropicModel', event.target.value)} />
+            </label>
+            <label>
+              Ollama address
+              <input value={settings.ollamaHost} onChange={(event) => set('ollamaHost', event.target.value)} />
+            </label>
+            <label>
+              Ollama model
+              <input value={settings.ollamaModel} onChange={(event) => set('ollamaModel', event.target.value)} />
+            </label>
+          </fieldset>
+          <fieldset>
+            <legend>Workspace</legend>
+            <label>
+              Folder (absolute path)
+              <input value={settings.workspace} onChange={(event) => set('workspace', event.target.value)} placeholder="/home/me/project" />
+            </label>
+          </fieldset>
+          <button type="submit" className="save-button">
+            Save
+          </button>
+          {message && <span className="settings-message">{message}</span>}
+        </form>
+      )}
+      {children}
+    </div>
+  );
+}
