@@ -113,6 +113,8 @@ export default tseslint.config(
           '@napi-rs/keyring',
           // The workspace policy file, read with line numbers for its notices.
           'yaml',
+          // The workspace policy file, read with line numbers for its notices.
+          'yaml',
           'ollama',
           '@anthropic-ai/sdk',
           '@pulumi/pulumi',

@@ -11,6 +11,14 @@ function threshold(): number {
   return levels.info;
 }
 
+/** Cuts known secret values from every line (the secret store installs it at startup). */
+const redactors = new Set<(line: string) => string>();
+
+export function addLogRedactor(redact: (line: string) => string): () => void {
+  redactors.add(redact);
+  return () => redactors.delete(redact);
+}
+
 export interface Logger {
   debug(message: string, fields?: Record<string, unknown>): void;
   info(message: string, fields?: Record<string, unknown>): void;
@@ -27,7 +35,9 @@ export function createLogger(module: string): Logger {
     if (levels[level] < threshold()) return;
     const entry: Record<string, unknown> = { t: new Date().toISOString(), level, module, message };
     if (fields) for (const [key, value] of Object.entries(fields)) entry[key] = describe(value);
-    process.stderr.write(`${JSON.stringify(entry)}\n`);
+    let line = JSON.stringify(entry);
+    for (const redact of redactors) line = redact(line);
+    process.stderr.write(`${line}\n`);
   };
   return {
     debug: (m, f) => write('debug', m, f),

@@ -6,6 +6,9 @@
  */
 import type { z } from 'zod';
 import { riskLevels, type RiskLevel } from '../../shared/contract';
+import { createLogger } from '../log';
+
+const log = createLogger('tools');
 
 export interface ToolDefinition<Input extends z.ZodType = z.ZodType> {
   /** `[a-z][a-z0-9_]*`, at most 64 characters: what the model calls. */
@@ -14,6 +17,10 @@ export interface ToolDefinition<Input extends z.ZodType = z.ZodType> {
   readonly input: Input;
   /** The tool's own risk. Inspectors may raise it for a given call, never lower it. */
   readonly risk: RiskLevel;
+  /** A one-line description of a call for the approval card ("push main to origin"). */
+  readonly describe?: (input: z.output<Input>) => string;
+  /** The diff or plan the approval card shows (a file diff, a `pulumi preview`). */
+  readonly preview?: (input: z.output<Input>) => Promise<string> | string;
 }
 
 export interface ToolContext {
@@ -60,6 +67,14 @@ export interface ToolGate {
   decide(request: ToolCallRequest, signal: AbortSignal): Promise<GateDecision>;
 }
 
+/** Optional seams around every call: the emergency stop's last word, and the audit log. */
+export interface ToolRegistryHooks {
+  /** Asked after the gate allowed and right before the executor runs; a reason refuses the call. */
+  readonly refuseBeforeExecute?: (request: ToolCallRequest) => string | undefined;
+  /** Told how every call ended. */
+  readonly onOutcome?: (request: { readonly conversationId: string; readonly callId: string; readonly tool: string }, outcome: InvokeOutcome) => void;
+}
+
 export class ToolRegistryError extends Error {
   override readonly name = 'ToolRegistryError';
 }
@@ -79,7 +94,10 @@ const toolName = /^[a-z][a-z0-9_]{0,63}$/;
 export class ToolRegistry {
   readonly #tools = new Map<string, Registered>();
 
-  constructor(private readonly gate: ToolGate) {}
+  constructor(
+    private readonly gate: ToolGate,
+    private readonly hooks: ToolRegistryHooks = {},
+  ) {}
 
   register<Input extends z.ZodType>(definition: ToolDefinition<Input>, execute: ToolExecutor<Input>): void {
     if (!toolName.test(definition.name)) throw new ToolRegistryError(`Tool name "${definition.name}" is not [a-z][a-z0-9_]*.`);
@@ -103,11 +121,18 @@ export class ToolRegistry {
    * Validates the model's arguments, asks the gate, and runs the executor only on an
    * explicit allow. A gate that throws is a denial.
    */
-  async invoke(
-    name: string,
-    args: unknown,
-    context: ToolContext,
-  ): Promise<InvokeOutcome> {
+  async invoke(name: string, args: unknown, context: ToolContext): Promise<InvokeOutcome> {
+    const outcome = await this.#invoke(name, args, context);
+    try {
+      this.hooks.onOutcome?.({ conversationId: context.conversationId, callId: context.callId, tool: name.slice(0, 80) }, outcome);
+    } catch (error) {
+      // An observer's failure does not change what happened.
+      log.error('tool outcome observer failed', { tool: name.slice(0, 80), error });
+    }
+    return outcome;
+  }
+
+  async #invoke(name: string, args: unknown, context: ToolContext): Promise<InvokeOutcome> {
     const tool = this.#tools.get(name);
     if (!tool) return { kind: 'invalid-input', message: `There is no tool named "${name.slice(0, 80)}".` };
     const parsed = tool.definition.input.safeParse(args);
@@ -142,6 +167,10 @@ export class ToolRegistry {
         return { kind: 'invalid-input', message: `The modified arguments for ${name} do not match its schema.` };
       }
       input = modified.data;
+    }
+    const refusal = this.hooks.refuseBeforeExecute?.(request);
+    if (refusal !== undefined) {
+      return { kind: 'denied', decision: { ...decision, allowed: false, decidedBy: 'stop', reasons: [refusal] } };
     }
     const result = await tool.execute(input, context);
     return { kind: 'executed', decision, result };

@@ -9,12 +9,23 @@ export type EventListener = (event: SophiaEvent) => void;
 export class EventHub {
   readonly #listeners = new Set<EventListener>();
 
+  /** `redact` runs on every event before any listener sees it: known secrets never leave. */
+  constructor(private readonly redact: (event: SophiaEvent) => SophiaEvent = (event) => event) {}
+
   subscribe(listener: EventListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
 
-  publish(event: SophiaEvent): void {
+  publish(raw: SophiaEvent): void {
+    let event: SophiaEvent;
+    try {
+      event = this.redact(raw);
+    } catch (error) {
+      // Fail closed: an event that cannot be redacted is not sent.
+      log.error('event redaction failed; event dropped', { type: raw.type, error });
+      return;
+    }
     for (const listener of this.#listeners) {
       try {
         listener(event);

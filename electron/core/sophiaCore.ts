@@ -17,6 +17,9 @@ import type { SandboxService } from '../sandbox/sandbox';
 import { createSandboxServiceFromEnv, sandboxHandlers } from '../sandbox/sandboxHandlers';
 import { SettingsStore } from '../settings/settingsStore';
 import { registerWorkspaceTools } from '../tools/workspaceTools';
+import type { Keychain } from '../keychain/keychain';
+import { SecretRedactor } from '../keychain/redactor';
+import { createSafetyCore, type SafetyCore } from '../safety/safetyCore';
 import { EventHub } from './eventHub';
 import { StopController } from './stopController';
 import { appVersion } from './version';
@@ -29,6 +32,8 @@ export interface SophiaCore {
   readonly registry: ToolRegistry;
   readonly settings: SettingsStore;
   readonly sandbox: SandboxService;
+  /** Approval gate, policy, audit log, credentials. */
+  readonly safety: SafetyCore;
   status(): AppStatus;
   close(): Promise<void>;
 }
@@ -39,32 +44,40 @@ export interface CoreOptions {
   readonly dataDir: string;
   /** The OS keychain; without one, no secret is available. */
   readonly secrets?: SecretReader;
-  /** The approval gate every tool call passes. */
+  /** Replaces the approval gate every tool call passes (tests of the agent alone). */
   readonly gate?: ToolGate;
+  /** The OS keychain by default. */
+  readonly keychain?: Keychain;
+  /** The administrator's policy file; the platform's system-wide path by default. */
+  readonly managedPolicyFile?: string;
+  /** Overrides the policy's approval timeout. */
+  readonly approvalTimeoutMs?: number;
   readonly endpoints?: ProviderEndpoints;
   readonly budget?: Partial<StepBudget>;
   /** The Docker sandbox service; by default the real one, configured from the environment. */
   readonly sandbox?: SandboxService;
 }
 
-const noSecrets: SecretReader = { get: async () => undefined };
-
-/** Until the approval UI is wired, nothing above read-only runs: the gate fails closed. */
-const readOnlyGate: ToolGate = {
-  decide: async ({ tool }) =>
-    tool.risk === 'read-only'
-      ? { allowed: true, risk: tool.risk, decidedBy: 'policy', reasons: ['read-only'] }
-      : { allowed: false, risk: tool.risk, decidedBy: 'no-approver', reasons: ['No approver is connected, so only read-only tools run.'] },
-};
-
 export function createSophiaCore(options: CoreOptions): SophiaCore {
   mkdirSync(options.dataDir, { recursive: true });
   const db: SqliteDatabase = openAppDatabase(path.join(options.dataDir, 'sophia.db'));
-  const events = new EventHub();
+  // Known secret values are cut from every event before any renderer sees it.
+  const redactor = new SecretRedactor();
+  const events = new EventHub((event) => redactor.redactDeep(event));
   const stop = new StopController(events);
   const settings = new SettingsStore(db);
   const store = new ConversationStore(db);
-  const secrets = options.secrets ?? noSecrets;
+  const safety = createSafetyCore({
+    events,
+    stop,
+    redactor,
+    dataDir: options.dataDir,
+    workspace: () => settings.get().workspace,
+    keychain: options.keychain,
+    managedPolicyFile: options.managedPolicyFile,
+    approvalTimeoutMs: options.approvalTimeoutMs,
+  });
+  const secrets = options.secrets ?? safety.secretReader;
   const workspace = (): string | undefined => settings.get().workspace || undefined;
   const sandbox =
     options.sandbox ??
@@ -72,14 +85,14 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
   stop.register('sandbox', () => sandbox.killAll());
   // Docker may be slow or absent: the core starts without waiting, and the sandbox status says what is wrong.
   void sandbox.start();
-  const registry = new ToolRegistry(options.gate ?? readOnlyGate);
+  const registry = new ToolRegistry(options.gate ?? safety.gate, safety.registryHooks);
   registerWorkspaceTools(registry, () => settings.get().workspace);
   const agent = new Agent({
     events,
     store,
     registry,
     stop,
-    provider: () => createProvider(settings.get(), secrets, options.endpoints),
+    provider: async () => safety.wrapProvider(await createProvider(settings.get(), secrets, options.endpoints)),
     workspace: () => settings.get().workspace,
     ...(options.budget ? { budget: options.budget } : {}),
   });
@@ -96,7 +109,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     };
   };
 
-  const handlers: Handlers = {
+  const handlers: Handlers = safety.auditRequests({
     'app.status': () => status(),
     'chat.send': (input) => agent.send(input.text, input.conversationId),
     'chat.cancel': (input) => ({ cancelled: agent.cancel(input.conversationId) }),
@@ -119,7 +132,8 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
       events.publish({ type: 'status', status: status() });
       return { locked: false as const };
     },
-  };
+    ...safety.handlers,
+  });
 
   return {
     events,
@@ -129,10 +143,12 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     registry,
     settings,
     sandbox,
+    safety,
     status,
     close: async () => {
       await stop.stopAll();
       await sandbox.close();
+      safety.close();
       db.close();
     },
   };

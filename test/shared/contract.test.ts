@@ -22,9 +22,18 @@ describe('the contract', () => {
       | 'tool.call'
       | 'tool.result'
       | 'approval.request'
+      | 'approval.resolved'
+      | 'safety.status'
+      | 'container.started'
       | 'container.output'
+      | 'container.ended'
+      | 'sandbox.status'
       | 'deployment.event'
       | 'stop'
+      | 'agent.intent'
+      | 'agent.status'
+      | 'agent.usage'
+      | 'conversation.updated'
       | 'status'
     >();
   });
@@ -51,7 +60,12 @@ describe('the contract', () => {
       { type: 'model.token', conversationId: 'c', messageId: 'm', delta: 'to' },
       { type: 'tool.call', conversationId: 'c', callId: 't', tool: 'read_file', args: { path: 'a' }, risk },
       { type: 'tool.result', conversationId: 'c', callId: 't', ok: true, output: 'x' },
-      { type: 'approval.request', approvalId: 'a', conversationId: 'c', operation: 'push', risk, reasons: ['protected branch'], preview: 'diff' },
+      { type: 'approval.request', approvalId: 'a', conversationId: 'c', operation: 'push', risk, reasons: ['protected branch'], preview: 'diff', tool: 'git_push', args: '{}', sessionApproval: false, expiresAt: 2 },
+      { type: 'approval.resolved', approvalId: 'a', outcome: 'stopped' },
+      {
+        type: 'safety.status',
+        status: { role: 'developer', maxRole: 'admin', approvalThreshold: 'low', keychain: { available: true, message: 'ok' }, notices: [] },
+      },
       { type: 'container.output', taskId: 't', stream: 'stdout', chunk: 'ok\n' },
       { type: 'deployment.event', deploymentId: 'd', phase: 'preview', status: 'running', message: '+ 1 to create' },
       { type: 'stop', report: { at: 1, stopped: [{ kind: 'container', id: 'c', label: 'task', outcome: 'stopped' }] } },

@@ -19,7 +19,8 @@ describe('StopController', () => {
 
     const report = await stop.stopAll();
 
-    expect(report.stopped.map((item) => item.id).sort()).toEqual(['c1', 's1']);
+    expect(report.stopped.map((item) => item.id).sort()).toEqual(['broken', 'c1', 's1']);
+    expect(report.stopped.find((item) => item.id === 'broken')?.outcome).toBe('stuck');
     expect(stop.locked).toBe(true);
     expect(seen).toEqual([{ type: 'stop', report }]);
     expect(() => stop.assertRunning()).toThrow(expect.objectContaining({ code: 'stopped' }));

@@ -1,0 +1,236 @@
+/**
+ * The approval gate: the `ToolGate` every tool call passes before its executor. It fails
+ * closed: an emergency stop, an inspector or policy failure, no approver, a timeout or an
+ * abort all mean "denied". Each decision says who decided and why, and goes to the audit
+ * log with the assessed risk.
+ *
+ * Order: the stop first (so a call that arrives late on a stream that was in flight is
+ * refused and audited as such), then the policy's never-allowed list and the role, then the
+ * threshold, auto-approval and session grants, and only then a human.
+ */
+import { missingCase } from '../../shared/errors';
+import { atLeast, sessionApprovalAllowed } from '../../shared/risk';
+import type { GateDecision, ToolCallRequest, ToolGate } from '../agent/tools';
+import type { AuditSink } from '../audit/auditLog';
+import { createLogger } from '../log';
+import type { ApprovalEnding, Approver } from './approvals';
+import { assess, defaultInspectors, type Assessment, type Inspector } from './inspectors';
+import type { Policy, Role } from './policy';
+
+const log = createLogger('approvalGate');
+
+export interface ApprovalGateOptions {
+  readonly policy: () => Policy;
+  readonly stop: { readonly locked: boolean };
+  readonly audit: AuditSink;
+  /** The human. None means every call that needs one is denied. */
+  readonly approver?: Approver | undefined;
+  readonly inspectors?: readonly Inspector[];
+  /** Overrides the policy's timeout (tests). */
+  readonly timeoutMs?: number;
+  /** Applied to previews and arguments before they reach the approval card. */
+  readonly redact?: (text: string) => string;
+}
+
+/** Why the role refuses the call, or undefined when it may go ahead (with approval if needed). */
+export function roleRefusal(role: Role, assessment: Assessment): string | undefined {
+  switch (role) {
+    case 'viewer':
+      return assessment.risk === 'read-only' ? undefined : `the viewer role runs read-only tools only; this call is ${assessment.risk} risk`;
+    case 'developer':
+      return assessment.production ? 'production infrastructure needs the admin role; the active role is developer' : undefined;
+    case 'admin':
+      return undefined;
+    default:
+      return missingCase(role);
+  }
+}
+
+const maxPreview = 100_000;
+
+export class ApprovalGate implements ToolGate {
+  /** conversation -> tools approved for the rest of the session (low risk only). */
+  readonly #sessionGrants = new Map<string, Set<string>>();
+
+  constructor(private readonly options: ApprovalGateOptions) {}
+
+  /** The stop revokes every session grant: after a resume, each call is asked again. */
+  revokeSessionGrants(): void {
+    this.#sessionGrants.clear();
+  }
+
+  async decide(request: ToolCallRequest, signal: AbortSignal): Promise<GateDecision> {
+    const { tool } = request;
+    const base = { conversationId: request.conversationId, callId: request.callId, tool: tool.name };
+    const conclude = (decision: GateDecision, summary: string, kind: 'approval' | 'refusal'): GateDecision => {
+      if (this.#audit(kind, decision, summary, request) || !decision.allowed) return decision;
+      // Fail closed: a call that cannot be audited does not run.
+      return { allowed: false, risk: decision.risk, decidedBy: 'error', reasons: ['The audit log could not record this call, so it was refused.'] };
+    };
+
+    if (this.options.stop.locked || signal.aborted) {
+      const stopped = this.options.stop.locked;
+      return conclude(
+        { allowed: false, risk: tool.risk, decidedBy: 'stop', reasons: [stopped ? 'Sophia was stopped: no tool runs until you resume.' : 'The call was cancelled.'] },
+        `${tool.name} refused ${stopped ? 'after stop' : 'after cancel'}`,
+        'refusal',
+      );
+    }
+
+    let policy: Policy;
+    let assessment: Assessment;
+    try {
+      policy = this.options.policy();
+      assessment = assess({ tool: tool.name, declaredRisk: tool.risk, input: request.input }, policy, this.options.inspectors ?? defaultInspectors);
+    } catch (error) {
+      log.error('risk assessment failed', { ...base, error });
+      return conclude(
+        { allowed: false, risk: 'critical', decidedBy: 'error', reasons: ['The risk of this call could not be assessed, so it was refused.'] },
+        `${tool.name} refused: assessment failed`,
+        'refusal',
+      );
+    }
+    const { risk } = assessment;
+    const reasons = [...assessment.reasons];
+
+    if (assessment.neverAllowed) {
+      return conclude({ allowed: false, risk, decidedBy: 'policy', reasons: ['Never allowed by the policy.', ...reasons] }, `${tool.name} refused: never allowed`, 'refusal');
+    }
+    const refusal = roleRefusal(policy.role, assessment);
+    if (refusal) {
+      return conclude({ allowed: false, risk, decidedBy: 'role', reasons: [`Refused: ${refusal}.`, ...reasons] }, `${tool.name} refused by the ${policy.role} role`, 'refusal');
+    }
+
+    const needsHuman = assessment.protectedPath || risk === 'critical' || atLeast(risk, policy.approvalThreshold);
+    const autoApproved = policy.autoApprove.includes(tool.name) && !atLeast(risk, 'high') && !assessment.protectedPath;
+    if (!needsHuman || autoApproved) {
+      const why = needsHuman ? `${tool.name} is auto-approved in your settings up to medium risk` : `${risk} risk is below the approval threshold (${policy.approvalThreshold})`;
+      return conclude({ allowed: true, risk, decidedBy: 'policy', reasons: [why, ...reasons] }, `${tool.name} allowed by policy`, 'approval');
+    }
+
+    const sessionable = sessionApprovalAllowed(risk) && !assessment.protectedPath && policy.allowSessionApproval;
+    if (sessionable && this.#sessionGrants.get(request.conversationId)?.has(tool.name)) {
+      return conclude({ allowed: true, risk, decidedBy: 'session-grant', reasons: ['Approved for this session earlier.', ...reasons] }, `${tool.name} allowed by a session approval`, 'approval');
+    }
+
+    const approver = this.options.approver;
+    if (!approver) {
+      return conclude({ allowed: false, risk, decidedBy: 'no-approver', reasons: ['No one is there to approve it.', ...reasons] }, `${tool.name} refused: no approver`, 'refusal');
+    }
+
+    let ending: ApprovalEnding;
+    try {
+      ending = await approver.ask(
+        {
+          conversationId: request.conversationId,
+          operation: this.#operation(request),
+          tool: tool.name,
+          risk,
+          reasons: reasons.map((reason) => reason.slice(0, 200)),
+          preview: await this.#preview(request),
+          args: this.#redact(JSON.stringify(request.input, null, 2) ?? '{}').slice(0, maxPreview),
+          sessionApproval: sessionable,
+        },
+        { timeoutMs: this.options.timeoutMs ?? policy.approvalTimeoutSeconds * 1000, signal },
+      );
+    } catch (error) {
+      log.error('approver failed', { ...base, error });
+      return conclude({ allowed: false, risk, decidedBy: 'error', reasons: ['Asking for approval failed.', ...reasons] }, `${tool.name} refused: the approval failed`, 'refusal');
+    }
+
+    // An answer that lands after the stop does not count.
+    if (this.options.stop.locked) {
+      return conclude({ allowed: false, risk, decidedBy: 'stop', reasons: ['Sophia was stopped while the approval was pending.', ...reasons] }, `${tool.name} refused after stop`, 'refusal');
+    }
+    switch (ending.decision) {
+      case 'approve':
+        return conclude({ allowed: true, risk, decidedBy: 'user', reasons: ['Approved by you.', ...reasons] }, `${tool.name} approved by the user`, 'approval');
+      case 'approve-for-session':
+        if (!sessionable) {
+          return conclude({ allowed: false, risk, decidedBy: 'policy', reasons: ['"Approve for this session" is for low risk only.', ...reasons] }, `${tool.name} refused: session approval not allowed`, 'refusal');
+        }
+        this.#grant(request.conversationId, tool.name);
+        return conclude({ allowed: true, risk, decidedBy: 'user', reasons: ['Approved by you for this session.', ...reasons] }, `${tool.name} approved by the user for this session`, 'approval');
+      case 'modify': {
+        // The human's edit is checked again: it may not smuggle in what the policy never allows.
+        const again = assess({ tool: tool.name, declaredRisk: tool.risk, input: ending.input }, policy, this.options.inspectors ?? defaultInspectors);
+        const refusedAgain = again.neverAllowed ? 'the modified call is never allowed by the policy' : roleRefusal(policy.role, again);
+        if (refusedAgain) {
+          return conclude({ allowed: false, risk: again.risk, decidedBy: 'policy', reasons: [`Refused: ${refusedAgain}.`, ...again.reasons] }, `${tool.name} refused after modification`, 'refusal');
+        }
+        return conclude(
+          { allowed: true, risk: again.risk, decidedBy: 'user', reasons: ['Approved by you with changes.', ...again.reasons], modifiedInput: ending.input },
+          `${tool.name} approved by the user with changes`,
+          'approval',
+        );
+      }
+      case 'cancel':
+        return conclude({ allowed: false, risk, decidedBy: 'user', reasons: [ending.reason ? `Cancelled by you: ${ending.reason}` : 'Cancelled by you.', ...reasons] }, `${tool.name} cancelled by the user`, 'approval');
+      case 'timeout':
+        return conclude({ allowed: false, risk, decidedBy: 'timeout', reasons: ['No answer in time.', ...reasons] }, `${tool.name} refused: the approval timed out`, 'refusal');
+      case 'stopped':
+        return conclude({ allowed: false, risk, decidedBy: 'stop', reasons: ['Stopped while waiting for approval.', ...reasons] }, `${tool.name} refused after stop`, 'refusal');
+      default:
+        return missingCase(ending);
+    }
+  }
+
+  #grant(conversationId: string, tool: string): void {
+    const grants = this.#sessionGrants.get(conversationId) ?? new Set<string>();
+    grants.add(tool);
+    this.#sessionGrants.set(conversationId, grants);
+  }
+
+  #redact(text: string): string {
+    return this.options.redact ? this.options.redact(text) : text;
+  }
+
+  #operation(request: ToolCallRequest): string {
+    const describe = request.tool.describe;
+    let text = request.tool.name;
+    if (describe) {
+      try {
+        text = describe(request.input);
+      } catch (error) {
+        log.warn('describe failed', { tool: request.tool.name, error });
+      }
+    }
+    return this.#redact(text).slice(0, 200);
+  }
+
+  async #preview(request: ToolCallRequest): Promise<string> {
+    const preview = request.tool.preview;
+    const fallback = JSON.stringify(request.input, null, 2) ?? '';
+    if (!preview) return this.#redact(fallback).slice(0, maxPreview);
+    try {
+      return this.#redact(await preview(request.input)).slice(0, maxPreview);
+    } catch (error) {
+      log.warn('preview failed', { tool: request.tool.name, error });
+      return this.#redact(`(The preview could not be made.)\n${fallback}`).slice(0, maxPreview);
+    }
+  }
+
+  #audit(kind: 'approval' | 'refusal', decision: GateDecision, summary: string, request: ToolCallRequest): boolean {
+    try {
+      this.options.audit.record({
+        kind,
+        conversationId: request.conversationId,
+        risk: decision.risk,
+        actor: decision.decidedBy,
+        summary,
+        data: {
+          tool: request.tool.name,
+          callId: request.callId,
+          allowed: decision.allowed,
+          reasons: decision.reasons,
+          input: request.input,
+          ...(decision.modifiedInput === undefined ? {} : { modifiedInput: decision.modifiedInput }),
+        },
+      });
+      return true;
+    } catch (error) {
+      log.error('audit of a gate decision failed', { tool: request.tool.name, error });
+      return false;
+    }
+  }
+}

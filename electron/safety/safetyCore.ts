@@ -1,0 +1,295 @@
+/**
+ * The safety core, wired: the audit log (with its head key from the keychain), the secret
+ * store and redactor, the layered policy, the approval broker and gate, and what the
+ * emergency stop needs from them. `createSophiaCore` builds one and plugs it in.
+ */
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import type { Channel } from '../../shared/contract';
+import { missingCase } from '../../shared/errors';
+import type { EventHub } from '../core/eventHub';
+import type { StopController } from '../core/stopController';
+import type { InvokeOutcome, ToolRegistryHooks } from '../agent/tools';
+import { AuditLog } from '../audit/auditLog';
+import type { CallContext, Handlers } from '../ipc/dispatch';
+import { OsKeychain, type Keychain } from '../keychain/keychain';
+import type { SecretRedactor } from '../keychain/redactor';
+import { SecretStore } from '../keychain/secretStore';
+import { addLogRedactor, createLogger } from '../log';
+import type { ModelProvider, ModelRequest } from '../models/modelProvider';
+import type { SecretReader } from '../models/providerFactory';
+import { ApprovalBroker } from './approvals';
+import { ApprovalGate } from './approvalGate';
+import { defaultManagedPolicyFile, PolicyService } from './policyService';
+
+const log = createLogger('safetyCore');
+
+export const auditHeadKeyAccount = 'audit.head-key';
+
+export interface SafetyOptions {
+  readonly events: EventHub;
+  readonly stop: StopController;
+  readonly redactor: SecretRedactor;
+  /** Holds `audit.db` and the user's `policy.yaml`. */
+  readonly dataDir: string;
+  readonly workspace: () => string;
+  /** The OS keychain by default; tests hand in their own service name or a failing one. */
+  readonly keychain?: Keychain | undefined;
+  /** The administrator's policy file; by default the platform's system-wide path. */
+  readonly managedPolicyFile?: string | undefined;
+  /** Overrides the policy's approval timeout (tests). */
+  readonly approvalTimeoutMs?: number | undefined;
+}
+
+type SafetyChannel =
+  | 'approval.answer'
+  | 'approval.pending'
+  | 'safety.status'
+  | 'safety.setRole'
+  | 'secrets.list'
+  | 'secrets.set'
+  | 'secrets.remove'
+  | 'audit.query'
+  | 'audit.verify';
+
+export interface SafetyCore {
+  readonly audit: AuditLog;
+  readonly gate: ApprovalGate;
+  readonly approvals: ApprovalBroker;
+  readonly policy: PolicyService;
+  readonly secrets: SecretStore;
+  readonly keychain: Keychain;
+  readonly redactor: SecretRedactor;
+  /** For the model providers: reads credentials from the keychain, never throws. */
+  readonly secretReader: SecretReader;
+  readonly registryHooks: ToolRegistryHooks;
+  readonly handlers: Pick<Handlers, SafetyChannel>;
+  /** Redacts what goes to the model and audits each call (provider, model, tokens). */
+  wrapProvider(provider: ModelProvider): ModelProvider;
+  /** Audits the requests that change something. */
+  auditRequests(handlers: Handlers): Handlers;
+  close(): void;
+}
+
+/** The head key lives in the keychain; without one the head stays unsigned (and verify says so). */
+function loadHeadKey(keychain: Keychain): Buffer | undefined {
+  try {
+    if (!keychain.status().available) return undefined;
+    const stored = keychain.get(auditHeadKeyAccount);
+    if (stored && /^[0-9a-f]{64}$/.test(stored)) return Buffer.from(stored, 'hex');
+    const key = randomBytes(32);
+    keychain.set(auditHeadKeyAccount, key.toString('hex'));
+    return key;
+  } catch (error) {
+    log.warn('no audit head key: the audit head will not be signed', { error });
+    return undefined;
+  }
+}
+
+/** Read-only channels are not audited as requests: only those that change something. */
+const quietChannels = new Set<Channel>(['app.status', 'approval.pending', 'safety.status', 'secrets.list', 'audit.query', 'audit.verify']);
+const quietPrefixes = ['conversation.list', 'conversation.open', 'settings.get', 'sandbox.status'];
+
+export function createSafetyCore(options: SafetyOptions): SafetyCore {
+  const { events, stop, redactor } = options;
+  const keychain = options.keychain ?? new OsKeychain();
+  const redact = (text: string): string => redactor.redact(text);
+  const removeLogRedactor = addLogRedactor(redact);
+  const audit = AuditLog.open(path.join(options.dataDir, 'audit.db'), { headKey: loadHeadKey(keychain), redact });
+  const secrets = new SecretStore(keychain, redactor, audit);
+  secrets.loadIntoRedactor();
+  const policy = new PolicyService(
+    { userFile: path.join(options.dataDir, 'policy.yaml'), managedFile: options.managedPolicyFile ?? defaultManagedPolicyFile(), workspace: options.workspace },
+    audit,
+  );
+  const approvals = new ApprovalBroker(events);
+  const gate = new ApprovalGate({
+    policy: () => policy.policy(),
+    stop,
+    audit,
+    approver: approvals,
+    redact,
+    ...(options.approvalTimeoutMs === undefined ? {} : { timeoutMs: options.approvalTimeoutMs }),
+  });
+
+  const status = () => policy.status(keychain.status());
+  policy.onChange(() => events.publish({ type: 'safety.status', status: status() }));
+  policy.current();
+
+  const unregister = stop.register(
+    'approvals',
+    async () => {
+      gate.revokeSessionGrants();
+      return approvals.rejectAll();
+    },
+    { kind: 'approval', label: 'pending approvals' },
+  );
+  const unobserve = stop.observe((transition) => {
+    if (transition.type === 'stopped') {
+      const stuck = transition.report.stopped.filter((item) => item.outcome === 'stuck').length;
+      audit.record({
+        kind: 'stop',
+        actor: 'user',
+        summary: `Emergency stop: ${transition.report.stopped.length} item(s) stopped${stuck ? `, ${stuck} stuck` : ''}; the agent is locked`,
+        data: transition.report,
+      });
+    } else {
+      audit.record({ kind: 'resume', actor: 'user', summary: 'Resumed after the emergency stop' });
+    }
+  });
+
+  const registryHooks: ToolRegistryHooks = {
+    refuseBeforeExecute: (request) => {
+      if (!stop.locked) return undefined;
+      audit.record({
+        kind: 'refusal',
+        conversationId: request.conversationId,
+        risk: request.tool.risk,
+        actor: 'stop',
+        summary: `${request.tool.name} refused after stop`,
+        data: { tool: request.tool.name, callId: request.callId, input: request.input, moment: 'before execution' },
+      });
+      return 'Sophia was stopped: no tool runs until you resume.';
+    },
+    onOutcome: (call, outcome) => auditOutcome(audit, call, outcome),
+  };
+
+  const secretReader: SecretReader = {
+    get: async (name) => {
+      try {
+        return secrets.get(name);
+      } catch (error) {
+        log.warn('credential unavailable', { name, error });
+        return undefined;
+      }
+    },
+  };
+
+  const handlers: Pick<Handlers, SafetyChannel> = {
+    'approval.answer': (input) => ({ accepted: approvals.answer(input) }),
+    'approval.pending': () => ({ approvals: approvals.pending() }),
+    'safety.status': () => status(),
+    'safety.setRole': (input) => {
+      policy.setRole(input.role);
+      return status();
+    },
+    'secrets.list': () => secrets.list(),
+    'secrets.set': (input) => {
+      secrets.set(input.name, input.value);
+      return { name: input.name, set: true as const };
+    },
+    'secrets.remove': (input) => {
+      secrets.remove(input.name);
+      return { name: input.name, set: false as const };
+    },
+    'audit.query': (input) => ({ entries: audit.query(input) }),
+    'audit.verify': () => audit.verify(),
+  };
+
+  const wrapProvider = (provider: ModelProvider): ModelProvider => ({
+    id: provider.id,
+    model: provider.model,
+    offline: provider.offline,
+    stream: (request: ModelRequest) => auditedStream(provider, redactRequest(request, redactor), audit),
+  });
+
+  const auditRequests = (all: Handlers): Handlers => {
+    const wrapped: Record<string, unknown> = { ...all };
+    for (const channel of Object.keys(all) as Channel[]) {
+      if (quietChannels.has(channel) || quietPrefixes.includes(channel)) continue;
+      const handler = all[channel] as (input: unknown, context: CallContext) => unknown;
+      wrapped[channel] = (input: unknown, context: CallContext) => {
+        // A secret's value is never part of the entry, redacted or not.
+        const shown = channel === 'secrets.set' ? { name: (input as { name: string }).name } : input;
+        audit.record({ kind: 'request', actor: context.transport, summary: `${channel} requested`, data: { channel, input: shown }, conversationId: conversationOf(input) });
+        return handler(input, context);
+      };
+    }
+    return wrapped as Handlers;
+  };
+
+  return {
+    audit,
+    gate,
+    approvals,
+    policy,
+    secrets,
+    keychain,
+    redactor,
+    secretReader,
+    registryHooks,
+    handlers,
+    wrapProvider,
+    auditRequests,
+    close: () => {
+      unregister();
+      unobserve();
+      removeLogRedactor();
+      audit.close();
+    },
+  };
+}
+
+function conversationOf(input: unknown): string | null {
+  const id = (input as { conversationId?: unknown } | null)?.conversationId;
+  return typeof id === 'string' ? id : null;
+}
+
+function auditOutcome(audit: AuditLog, call: { conversationId: string; callId: string; tool: string }, outcome: InvokeOutcome): void {
+  switch (outcome.kind) {
+    case 'invalid-input':
+      audit.record({ kind: 'tool.call', conversationId: call.conversationId, actor: 'agent', summary: `${call.tool} not run: invalid arguments`, data: { ...call, message: outcome.message } });
+      return;
+    case 'denied':
+      // The gate already recorded its decision; this marks that the executor never ran.
+      audit.record({ kind: 'tool.call', conversationId: call.conversationId, risk: outcome.decision.risk, actor: outcome.decision.decidedBy, summary: `${call.tool} not run: denied`, data: { ...call, reasons: outcome.decision.reasons } });
+      return;
+    case 'executed':
+      audit.record({
+        kind: 'tool.call',
+        conversationId: call.conversationId,
+        risk: outcome.decision.risk,
+        actor: outcome.decision.decidedBy,
+        summary: `${call.tool} ran: ${outcome.result.ok ? 'ok' : 'failed'}`,
+        data: { ...call, ok: outcome.result.ok, outputChars: outcome.result.output.length },
+      });
+      return;
+    default:
+      missingCase(outcome);
+  }
+}
+
+function redactRequest(request: ModelRequest, redactor: SecretRedactor): ModelRequest {
+  return {
+    ...request,
+    system: redactor.redact(request.system),
+    messages: redactor.redactDeep(request.messages),
+  };
+}
+
+async function* auditedStream(provider: ModelProvider, request: ModelRequest, audit: AuditLog) {
+  let inputTokens = 0;
+  let outputTokens = 0;
+  let outcome = 'ended';
+  try {
+    for await (const event of provider.stream(request)) {
+      if (event.type === 'usage') {
+        inputTokens += event.inputTokens;
+        outputTokens += event.outputTokens;
+      } else if (event.type === 'done') {
+        outcome = event.stopReason;
+      }
+      yield event;
+    }
+  } catch (error) {
+    outcome = request.signal.aborted ? 'aborted' : 'failed';
+    throw error;
+  } finally {
+    audit.record({
+      kind: 'model.call',
+      actor: 'model',
+      summary: `${provider.id} ${provider.model}: ${inputTokens} in, ${outputTokens} out (${outcome})`,
+      data: { provider: provider.id, model: provider.model, inputTokens, outputTokens, outcome, messages: request.messages.length, tools: request.tools.length },
+    });
+  }
+}
