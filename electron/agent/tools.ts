@@ -71,6 +71,8 @@ export interface ToolGate {
 export interface ToolRegistryHooks {
   /** Asked after the gate allowed and right before the executor runs; a reason refuses the call. */
   readonly refuseBeforeExecute?: (request: ToolCallRequest) => string | undefined;
+  /** Applied to every executor's output before anyone sees it (known secrets are cut). */
+  readonly redactOutput?: (output: string) => string;
   /** Told how every call ended. */
   readonly onOutcome?: (request: { readonly conversationId: string; readonly callId: string; readonly tool: string }, outcome: InvokeOutcome) => void;
 }
@@ -172,7 +174,8 @@ export class ToolRegistry {
     if (refusal !== undefined) {
       return { kind: 'denied', decision: { ...decision, allowed: false, decidedBy: 'stop', reasons: [refusal] } };
     }
-    const result = await tool.execute(input, context);
+    const raw = await tool.execute(input, context);
+    const result = this.hooks.redactOutput ? { ...raw, output: this.hooks.redactOutput(raw.output) } : raw;
     return { kind: 'executed', decision, result };
   }
 }

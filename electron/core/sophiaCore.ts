@@ -111,7 +111,8 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
 
   const handlers: Handlers = safety.auditRequests({
     'app.status': () => status(),
-    'chat.send': (input) => agent.send(input.text, input.conversationId),
+    // A credential pasted into the chat goes no further: not to the model, not to the store.
+    'chat.send': (input) => agent.send(redactor.redact(input.text), input.conversationId),
     'chat.cancel': (input) => ({ cancelled: agent.cancel(input.conversationId) }),
     'conversation.list': () => ({ conversations: store.list() }),
     'conversation.open': (input) => ({ conversation: store.get(input.conversationId), events: store.events(input.conversationId) }),

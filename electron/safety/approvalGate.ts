@@ -101,7 +101,8 @@ export class ApprovalGate implements ToolGate {
       return conclude({ allowed: false, risk, decidedBy: 'role', reasons: [`Refused: ${refusal}.`, ...reasons] }, `${tool.name} refused by the ${policy.role} role`, 'refusal');
     }
 
-    const needsHuman = assessment.protectedPath || risk === 'critical' || atLeast(risk, policy.approvalThreshold);
+    // High and critical always ask, whatever the threshold says: the threshold tunes low and medium.
+    const needsHuman = assessment.protectedPath || atLeast(risk, 'high') || atLeast(risk, policy.approvalThreshold);
     const autoApproved = policy.autoApprove.includes(tool.name) && !atLeast(risk, 'high') && !assessment.protectedPath;
     if (!needsHuman || autoApproved) {
       const why = needsHuman ? `${tool.name} is auto-approved in your settings up to medium risk` : `${risk} risk is below the approval threshold (${policy.approvalThreshold})`;

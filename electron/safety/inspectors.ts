@@ -309,7 +309,7 @@ const neverAllowed: Inspector = {
         if (at < 0) return false;
         // "rm -rf /" must not match "rm -rf /workspace/build": the fragment ends at a word edge.
         const next = text[at + fragment.length];
-        return next === undefined || /[\s;&|)'"*]/.test(next) || !/[\w/.]/.test(fragment.at(-1) ?? '');
+        return next === undefined || !/[\w/-]/.test(next);
       });
       if (hit) findings.push({ risk: 'critical', reason: `"${hit.slice(0, 60)}" is never allowed by the policy`, neverAllowed: true });
     }

@@ -22,7 +22,7 @@ export const policyLayers = ['default', 'user', 'workspace', 'managed'] as const
 export type PolicyLayer = (typeof policyLayers)[number];
 
 export interface Policy {
-  /** Calls at or above this risk wait for a human. Critical always does, whatever this says. */
+  /** Calls at or above this risk wait for a human. High and critical always do, whatever this says. */
   readonly approvalThreshold: RiskLevel;
   /** Branch name patterns (`*` matches within a name) that a push may not touch unapproved. */
   readonly protectedBranches: readonly string[];
@@ -134,7 +134,7 @@ export function parsePolicyLayer(layer: PolicyLayer, source: string, text: strin
     return { ...emptyLayer(layer, source), errors: [notice(undefined, undefined, `The policy is larger than ${maxPolicyBytes} bytes; none of it was applied.`)], unreadable: true };
   }
   const counter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: counter, uniqueKeys: true, prettyErrors: false });
+  const doc = parseDocument(text, { lineCounter: counter, uniqueKeys: true, prettyErrors: true });
   const lineOf = (node: YamlNode | null | undefined): number | undefined =>
     node?.range ? counter.linePos(node.range[0]).line : undefined;
   if (doc.errors.length > 0) {

@@ -151,8 +151,23 @@ export function createSafetyCore(options: SafetyOptions): SafetyCore {
       });
       return 'Sophia was stopped: no tool runs until you resume.';
     },
+    redactOutput: redact,
     onOutcome: (call, outcome) => auditOutcome(audit, call, outcome),
   };
+
+  // A call the model proposes after the stop (a late chunk on a stream that was in flight) is
+  // refused by whoever sees it first; the audit log records it here, whichever that was.
+  const unsubscribe = events.subscribe((event) => {
+    if (event.type !== 'tool.call' || !stop.locked) return;
+    audit.record({
+      kind: 'refusal',
+      conversationId: event.conversationId,
+      risk: event.risk,
+      actor: 'stop',
+      summary: `${event.tool} refused after stop (proposed after the stop)`,
+      data: { tool: event.tool, callId: event.callId, input: event.args, moment: 'proposed' },
+    });
+  });
 
   const secretReader: SecretReader = {
     get: async (name) => {
@@ -224,6 +239,7 @@ export function createSafetyCore(options: SafetyOptions): SafetyCore {
     close: () => {
       unregister();
       unobserve();
+      unsubscribe();
       removeLogRedactor();
       audit.close();
     },
