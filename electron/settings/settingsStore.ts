@@ -12,7 +12,7 @@ const log = createLogger('settings');
 
 export const defaultSettings: AppSettings = {
   provider: 'anthropic',
-  anthropicModel: 'claude-sonnet-4-5',
+  anthropicModel: 'claude-sonnet-5-5',
   ollamaHost: defaultOllamaHost,
   ollamaModel: 'qwen3:8b',
   workspace: '',

@@ -55,8 +55,11 @@ export function App({ client }: { client: SophiaClient }) {
     [client],
   );
 
+  const [stopping, setStopping] = useState(false);
   const stopAll = useCallback(async () => {
+    setStopping(true);
     const result = await client.request('stop.all', {});
+    setStopping(false);
     if (!result.ok) dispatch({ type: 'error', message: `Stop failed: ${result.error.message}` });
   }, [client]);
 
@@ -78,7 +81,7 @@ export function App({ client }: { client: SophiaClient }) {
           <StopButton onStop={stopAll} locked={locked} />
         </div>
       </header>
-      {locked && <StopBanner report={state.lastStop} onResume={resume} />}
+      {(locked || stopping) && <StopBanner report={state.lastStop} pending={stopping && !locked} onResume={resume} />}
       <main className="app-main">
         <ConversationList
           conversations={state.conversations}

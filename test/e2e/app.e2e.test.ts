@@ -67,7 +67,8 @@ describe('Sophia in Chromium through the browser host', () => {
 
   it('stops everything with one click and resumes', async () => {
     await page.getByTestId('stop-button').click();
-    await page.getByTestId('stop-banner').waitFor();
+    // The banner shows at once ("Stopping…"), then the main process's report.
+    await page.getByText('Everything is stopped').waitFor();
     expect(core.stop.locked).toBe(true);
     expect(await page.getByTestId('composer-input').getAttribute('placeholder')).toContain('Stopped');
     await screenshot(page, 'stopped');

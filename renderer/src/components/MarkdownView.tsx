@@ -19,6 +19,23 @@ const Block = memo(function Block({ raw, open }: { raw: string; open: boolean })
 });
 
 /**
+ * The finished blocks: their array only changes when a block finishes, so on the frames in
+ * between this whole subtree is skipped. Each block sits in a box the browser may skip
+ * laying out while it is off screen (`content-visibility: auto`).
+ */
+const FinishedBlocks = memo(function FinishedBlocks({ blocks }: { blocks: readonly string[] }) {
+  return (
+    <>
+      {blocks.map((raw, index) => (
+        <div className="md-block" key={index}>
+          <Block raw={raw} open={false} />
+        </div>
+      ))}
+    </>
+  );
+});
+
+/**
  * Markdown that renders each finished block once: as text streams in, only the open
  * block is parsed and drawn again.
  */
@@ -28,10 +45,12 @@ export function MarkdownView({ text, streaming }: { text: string; streaming: boo
   const blocks = useMemo(() => splitter.update(text), [splitter, text]);
   return (
     <>
-      {blocks.finished.map((raw, index) => (
-        <Block key={index} raw={raw} open={false} />
-      ))}
-      {blocks.open && <Block key={blocks.finished.length} raw={blocks.open} open={streaming} />}
+      <FinishedBlocks blocks={blocks.finished} />
+      {blocks.open && (
+        <div className="md-block md-open">
+          <Block raw={blocks.open} open={streaming} />
+        </div>
+      )}
     </>
   );
 }

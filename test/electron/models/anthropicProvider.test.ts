@@ -22,7 +22,7 @@ const request = (signal = new AbortController().signal): ModelRequest => ({
 });
 
 const provider = (apiKey: string | null = 'sk-ant-test-key') =>
-  createAnthropicProvider({ apiKey: apiKey ?? undefined, model: 'claude-sonnet-4-5', baseURL: standIn.baseURL, maxRetries: 2 });
+  createAnthropicProvider({ apiKey: apiKey ?? undefined, model: 'claude-sonnet-5-5', baseURL: standIn.baseURL, maxRetries: 2 });
 
 async function collect(stream: AsyncIterable<ModelStreamEvent>): Promise<ModelStreamEvent[]> {
   const events: ModelStreamEvent[] = [];
@@ -40,7 +40,7 @@ describe('Anthropic provider', () => {
     const sent = standIn.requests.at(-1);
     // SDK 1.x sends the key as a bearer token (older versions used x-api-key).
     expect(sent?.headers['authorization'] ?? sent?.headers['x-api-key']).toContain('sk-ant-test-key');
-    expect(sent?.body).toMatchObject({ model: 'claude-sonnet-4-5', system: 'You are Sophia.', stream: true, tools: [{ name: 'read_file' }] });
+    expect(sent?.body).toMatchObject({ model: 'claude-sonnet-5-5', system: 'You are Sophia.', stream: true, tools: [{ name: 'read_file' }] });
   });
 
   it('assembles a tool call from input_json_delta fragments', async () => {
@@ -103,7 +103,7 @@ describe('Anthropic provider', () => {
   });
 
   it('says plainly when Anthropic cannot be reached', async () => {
-    const unreachable = createAnthropicProvider({ apiKey: 'k', model: 'claude-sonnet-4-5', baseURL: `http://127.0.0.1:${await closedPort()}`, maxRetries: 0 });
+    const unreachable = createAnthropicProvider({ apiKey: 'k', model: 'claude-sonnet-5-5', baseURL: `http://127.0.0.1:${await closedPort()}`, maxRetries: 0 });
     await expect(collect(unreachable.stream(request()))).rejects.toMatchObject({ failure: 'unreachable', message: expect.stringContaining('cannot be reached') });
   });
 

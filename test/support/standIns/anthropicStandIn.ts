@@ -14,7 +14,14 @@ export interface SseEvent {
 }
 
 export type AnthropicStep =
-  | { readonly kind: 'stream'; readonly events: readonly SseEvent[]; readonly intervalMs?: number; readonly holdOpen?: boolean }
+  | {
+      readonly kind: 'stream';
+      readonly events: readonly SseEvent[];
+      readonly intervalMs?: number;
+      /** When each event is due, in ms from the start of the response (benchmarks' pacing). */
+      readonly atMs?: readonly number[];
+      readonly holdOpen?: boolean;
+    }
   | { readonly kind: 'status'; readonly status: number; readonly errorType: string; readonly headers?: Record<string, string> };
 
 export interface RecordedRequest {
@@ -58,7 +65,7 @@ export function anthropicTurn(options: {
           id: `msg_${nextId++}`,
           type: 'message',
           role: 'assistant',
-          model: 'claude-sonnet-4-5',
+          model: 'claude-sonnet-5-5',
           content: [],
           stop_reason: null,
           stop_sequence: null,
@@ -140,8 +147,14 @@ export async function startAnthropicStandIn(): Promise<AnthropicStandIn> {
       closedAt.push(performance.now());
     });
     let sawDelta = false;
-    for (const event of step.events) {
+    const startedAt = performance.now();
+    for (const [index, event] of step.events.entries()) {
       if (closed) return;
+      const due = step.atMs?.[index];
+      if (due !== undefined) {
+        const wait = startedAt + due - performance.now();
+        if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+      }
       if (!sawDelta && event.event === 'content_block_delta') {
         sawDelta = true;
         firstDeltaAt.push(performance.now());
