@@ -11,6 +11,8 @@ export default defineConfig({
           index: resolve(import.meta.dirname, 'electron/main.ts'),
           // The browser host: the same services under plain Node (`npm run serve`).
           serve: resolve(import.meta.dirname, 'electron/host/serve.ts'),
+          // `npm run audit:verify`: the audit log checked outside the app.
+          auditVerify: resolve(import.meta.dirname, 'electron/audit/auditVerifyCli.ts'),
         },
       },
     },

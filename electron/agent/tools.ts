@@ -18,9 +18,9 @@ export interface ToolDefinition<Input extends z.ZodType = z.ZodType> {
   /** The tool's own risk. Inspectors may raise it for a given call, never lower it. */
   readonly risk: RiskLevel;
   /** A one-line description of a call for the approval card ("push main to origin"). */
-  readonly describe?: (input: z.output<Input>) => string;
+  describe?(input: z.output<Input>): string;
   /** The diff or plan the approval card shows (a file diff, a `pulumi preview`). */
-  readonly preview?: (input: z.output<Input>) => Promise<string> | string;
+  preview?(input: z.output<Input>): Promise<string> | string;
 }
 
 export interface ToolContext {

@@ -187,11 +187,10 @@ export class ApprovalGate implements ToolGate {
   }
 
   #operation(request: ToolCallRequest): string {
-    const describe = request.tool.describe;
     let text = request.tool.name;
-    if (describe) {
+    if (request.tool.describe) {
       try {
-        text = describe(request.input);
+        text = request.tool.describe(request.input);
       } catch (error) {
         log.warn('describe failed', { tool: request.tool.name, error });
       }
@@ -200,11 +199,10 @@ export class ApprovalGate implements ToolGate {
   }
 
   async #preview(request: ToolCallRequest): Promise<string> {
-    const preview = request.tool.preview;
     const fallback = JSON.stringify(request.input, null, 2) ?? '';
-    if (!preview) return this.#redact(fallback).slice(0, maxPreview);
+    if (!request.tool.preview) return this.#redact(fallback).slice(0, maxPreview);
     try {
-      return this.#redact(await preview(request.input)).slice(0, maxPreview);
+      return this.#redact(await request.tool.preview(request.input)).slice(0, maxPreview);
     } catch (error) {
       log.warn('preview failed', { tool: request.tool.name, error });
       return this.#redact(`(The preview could not be made.)\n${fallback}`).slice(0, maxPreview);

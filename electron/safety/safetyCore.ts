@@ -3,13 +3,13 @@
  * store and redactor, the layered policy, the approval broker and gate, and what the
  * emergency stop needs from them. `createSophiaCore` builds one and plugs it in.
  */
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Channel } from '../../shared/contract';
 import { missingCase } from '../../shared/errors';
 import type { EventHub } from '../core/eventHub';
 import type { StopController } from '../core/stopController';
 import type { InvokeOutcome, ToolRegistryHooks } from '../agent/tools';
+import { loadAuditHeadKey } from '../audit/auditKey';
 import { AuditLog } from '../audit/auditLog';
 import type { CallContext, Handlers } from '../ipc/dispatch';
 import { OsKeychain, type Keychain } from '../keychain/keychain';
@@ -23,8 +23,6 @@ import { ApprovalGate } from './approvalGate';
 import { defaultManagedPolicyFile, PolicyService } from './policyService';
 
 const log = createLogger('safetyCore');
-
-export const auditHeadKeyAccount = 'audit.head-key';
 
 export interface SafetyOptions {
   readonly events: EventHub;
@@ -71,21 +69,6 @@ export interface SafetyCore {
   close(): void;
 }
 
-/** The head key lives in the keychain; without one the head stays unsigned (and verify says so). */
-function loadHeadKey(keychain: Keychain): Buffer | undefined {
-  try {
-    if (!keychain.status().available) return undefined;
-    const stored = keychain.get(auditHeadKeyAccount);
-    if (stored && /^[0-9a-f]{64}$/.test(stored)) return Buffer.from(stored, 'hex');
-    const key = randomBytes(32);
-    keychain.set(auditHeadKeyAccount, key.toString('hex'));
-    return key;
-  } catch (error) {
-    log.warn('no audit head key: the audit head will not be signed', { error });
-    return undefined;
-  }
-}
-
 /** Read-only channels are not audited as requests: only those that change something. */
 const quietChannels = new Set<Channel>(['app.status', 'approval.pending', 'safety.status', 'secrets.list', 'audit.query', 'audit.verify']);
 const quietPrefixes = ['conversation.list', 'conversation.open', 'settings.get', 'sandbox.status'];
@@ -95,7 +78,7 @@ export function createSafetyCore(options: SafetyOptions): SafetyCore {
   const keychain = options.keychain ?? new OsKeychain();
   const redact = (text: string): string => redactor.redact(text);
   const removeLogRedactor = addLogRedactor(redact);
-  const audit = AuditLog.open(path.join(options.dataDir, 'audit.db'), { headKey: loadHeadKey(keychain), redact });
+  const audit = AuditLog.open(path.join(options.dataDir, 'audit.db'), { headKey: loadAuditHeadKey(keychain, { create: true }).key, redact });
   const secrets = new SecretStore(keychain, redactor, audit);
   secrets.loadIntoRedactor();
   const policy = new PolicyService(
