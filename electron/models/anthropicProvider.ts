@@ -73,7 +73,7 @@ export function createAnthropicProvider(options: AnthropicOptions): ModelProvide
     // Tool-use blocks arrive as JSON fragments; each is parsed once its block closes.
     const toolBlocks = new Map<number, { id: string; name: string; json: string }>();
     let inputTokens = 0;
-    let outputTokens = 0;
+    let outputTokens: number;
     try {
       const events = await client.messages.create(
         {
@@ -94,7 +94,6 @@ export function createAnthropicProvider(options: AnthropicOptions): ModelProvide
         switch (event.type) {
           case 'message_start':
             inputTokens = event.message.usage.input_tokens;
-            outputTokens = event.message.usage.output_tokens;
             break;
           case 'content_block_start':
             if (event.content_block.type === 'tool_use') {
@@ -123,7 +122,7 @@ export function createAnthropicProvider(options: AnthropicOptions): ModelProvide
           }
           case 'message_delta':
             outputTokens = event.usage.output_tokens;
-            if (event.usage.input_tokens != null) inputTokens = event.usage.input_tokens;
+            if (typeof event.usage.input_tokens === 'number') inputTokens = event.usage.input_tokens;
             yield { type: 'usage', inputTokens, outputTokens };
             yield { type: 'done', stopReason: event.delta.stop_reason ?? 'end_turn' };
             break;

@@ -37,6 +37,39 @@ function answerTokens(count: number): string[] {
   return tokens.slice(0, count);
 }
 
+/** Runs in the page (plain JavaScript: this file is type-checked without the DOM). */
+const instrumentPage = `(() => {
+  const bench = (window.bench = { longTasks: [], longTaskAt: [], t0: performance.now(), frames: [], running: true });
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      bench.longTasks.push(entry.duration);
+      bench.longTaskAt.push(entry.startTime - bench.t0);
+    }
+  }).observe({ type: 'longtask', buffered: false });
+  let last = performance.now();
+  const frame = (now) => {
+    bench.frames.push(now - last);
+    last = now;
+    if (bench.running) requestAnimationFrame(frame);
+  };
+  requestAnimationFrame(frame);
+  document.querySelector('[data-testid="stop-button"]').addEventListener('pointerdown', (event) => (bench.clickAt = event.timeStamp), { capture: true });
+  new MutationObserver((_mutations, observer) => {
+    if (bench.clickAt !== undefined && document.querySelector('[data-testid="stop-banner"]')) {
+      observer.disconnect();
+      // The next frame paints the stopped state.
+      requestAnimationFrame(() => (bench.stopMs = performance.now() - bench.clickAt));
+    }
+  }).observe(document.body, { childList: true, subtree: true });
+})()`;
+
+const collectResults = `(() => {
+  window.bench.running = false;
+  const b = window.bench;
+  return { longTasks: b.longTasks, longTaskAt: b.longTaskAt, clickAt: b.clickAt - b.t0, frames: b.frames, stopMs: b.stopMs,
+    chars: document.querySelector('.message-assistant')?.textContent?.length ?? 0 };
+})()`;
+
 const tokens = answerTokens(slowTokens + burstTokens);
 const atMs = tokens.map((_, i) => (i < slowTokens ? (i * 1000) / 300 : (slowTokens * 1000) / 300 + ((i - slowTokens) * 1000) / 2000));
 const stopAtToken = slowTokens + Math.floor(burstTokens * 0.9);
@@ -61,36 +94,7 @@ try {
   await page.locator('.monaco-diff-editor').waitFor({ timeout: 30_000 });
 
   // Instrument the page: long tasks, frame times, and Stop from click to paint.
-  await page.evaluate(() => {
-    const w = window as unknown as {
-      bench: { longTasks: number[]; longTaskAt: number[]; t0: number; frames: number[]; stopMs?: number; clickAt?: number; running: boolean };
-    };
-    w.bench = { longTasks: [], longTaskAt: [], t0: performance.now(), frames: [], running: true };
-    new PerformanceObserver((list) => {
-      for (const entry of list.getEntries()) {
-        w.bench.longTasks.push(entry.duration);
-        w.bench.longTaskAt.push(entry.startTime - w.bench.t0);
-      }
-    }).observe({ type: 'longtask', buffered: false });
-    let last = performance.now();
-    const frame = (now: number): void => {
-      w.bench.frames.push(now - last);
-      last = now;
-      if (w.bench.running) requestAnimationFrame(frame);
-    };
-    requestAnimationFrame(frame);
-    const stop = document.querySelector('[data-testid="stop-button"]');
-    stop?.addEventListener('pointerdown', (event) => (w.bench.clickAt = event.timeStamp), { capture: true });
-    new MutationObserver((_mutations, observer) => {
-      if (w.bench.clickAt !== undefined && document.querySelector('[data-testid="stop-banner"]')) {
-        observer.disconnect();
-        requestAnimationFrame(() => {
-          // This frame paints the stopped state.
-          w.bench.stopMs = performance.now() - (w.bench.clickAt ?? 0);
-        });
-      }
-    }).observe(document.body, { childList: true, subtree: true });
-  });
+  await page.evaluate(instrumentPage);
 
   const input = page.getByTestId('composer-input');
   await input.fill('review the whole payroll schema in depth');
@@ -105,21 +109,15 @@ try {
   }
   await page.getByTestId('stop-button').click();
   await page.getByTestId('stop-banner').waitFor();
-  await page.waitForFunction(() => (window as unknown as { bench: { stopMs?: number } }).bench.stopMs !== undefined);
-  const result = await page.evaluate(() => {
-    const w = window as unknown as {
-      bench: { longTasks: number[]; longTaskAt: number[]; t0: number; frames: number[]; stopMs: number; clickAt: number; running: boolean };
-    };
-    w.bench.running = false;
-    return {
-      longTasks: w.bench.longTasks,
-      longTaskAt: w.bench.longTaskAt,
-      clickAt: w.bench.clickAt - w.bench.t0,
-      frames: w.bench.frames,
-      stopMs: w.bench.stopMs,
-      chars: document.querySelector('.message-assistant')?.textContent?.length ?? 0,
-    };
-  });
+  await page.waitForFunction('window.bench.stopMs !== undefined');
+  const result = (await page.evaluate(collectResults)) as {
+    longTasks: number[];
+    longTaskAt: number[];
+    clickAt: number;
+    frames: number[];
+    stopMs: number;
+    chars: number;
+  };
   const frames = result.frames.slice(1).sort((a, b) => a - b);
   const round = (n: number): number => Math.round(n * 10) / 10;
   process.stdout.write(

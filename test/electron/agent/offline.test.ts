@@ -23,7 +23,7 @@ const sockets: Socket[] = [];
 function watch(message: unknown): void {
   const socket = (message as { socket: Socket }).socket;
   sockets.push(socket);
-  socket.on('lookup', (error, address, _family, host) => {
+  socket.on('lookup', (_error, address, _family, host) => {
     if (!loopback(address) || !['localhost', '127.0.0.1', '::1'].includes(host)) violations.push(`DNS lookup of ${host} -> ${address}`);
   });
   socket.on('connectionAttempt', (ip: string, port: number) => {
