@@ -188,7 +188,7 @@ export function createSafetyCore(options: SafetyOptions): SafetyCore {
     id: provider.id,
     model: provider.model,
     offline: provider.offline,
-    stream: (request: ModelRequest) => auditedStream(provider, redactRequest(request, redactor), audit),
+    stream: (request: ModelRequest) => auditedStream(provider, redactRequest(request, redactor), audit, stop),
   });
 
   const auditRequests = (all: Handlers): Handlers => {
@@ -266,12 +266,27 @@ function redactRequest(request: ModelRequest, redactor: SecretRedactor): ModelRe
   };
 }
 
-async function* auditedStream(provider: ModelProvider, request: ModelRequest, audit: AuditLog) {
+/**
+ * Audits the call when it ends. A tool call that arrives after the emergency stop (a late
+ * chunk on a stream that was already in flight) is dropped here and audited as refused:
+ * the agent never sees it, and the gate would refuse it anyway.
+ */
+async function* auditedStream(provider: ModelProvider, request: ModelRequest, audit: AuditLog, stop: { readonly locked: boolean }) {
   let inputTokens = 0;
   let outputTokens = 0;
   let outcome = 'ended';
   try {
     for await (const event of provider.stream(request)) {
+      if (event.type === 'tool_call' && stop.locked) {
+        audit.record({
+          kind: 'refusal',
+          risk: null,
+          actor: 'stop',
+          summary: `${event.name.slice(0, 80)} refused after stop (arrived late on a stream in flight)`,
+          data: { tool: event.name.slice(0, 80), callId: event.id.slice(0, 80), input: event.input, moment: 'stream' },
+        });
+        continue;
+      }
       if (event.type === 'usage') {
         inputTokens += event.inputTokens;
         outputTokens += event.outputTokens;

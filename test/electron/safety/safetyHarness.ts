@@ -1,0 +1,39 @@
+/** The real core with the real safety core: real keychain (own service), real SQLite, a model stand-in. */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { ToolDefinition } from '../../../electron/agent/tools';
+import type { CoreOptions } from '../../../electron/core/sophiaCore';
+import { harness, type AgentHarness } from '../../support/agentFixture';
+import { testKeychain } from '../keychain/keychainSupport';
+import { tools } from './safetyFixtures';
+
+export interface SafetyHarness extends AgentHarness {
+  /** Calls that reached an executor, by tool name. */
+  readonly ran: { tool: string; input: unknown }[];
+  readonly managedPolicyFile: string;
+}
+
+/** Registers the stand-in tools (git, infrastructure, shell, SQL, a "remote MCP" tool) with recording executors. */
+export function safetyHarness(options: Partial<CoreOptions> = {}): SafetyHarness {
+  const managedPolicyFile = path.join(mkdtempSync(path.join(tmpdir(), 'sophia-managed-')), 'policy.yaml');
+  const h = harness({ keychain: testKeychain(), managedPolicyFile, approvalTimeoutMs: 2000, ...options });
+  const ran: { tool: string; input: unknown }[] = [];
+  const all: ToolDefinition[] = [
+    tools.writeFile,
+    tools.gitCommit,
+    tools.gitPush,
+    tools.runCommand,
+    tools.pulumiUp,
+    tools.runSql,
+    // What a tool from an outside MCP server looks like once registered: a name, a schema, a declared risk.
+    { name: 'mcp_github_create_issue', description: 'Create a GitHub issue (MCP)', input: tools.gitCommit.input, risk: 'medium' },
+  ] as ToolDefinition[];
+  for (const tool of all) {
+    h.core.registry.register(tool, async (input) => {
+      ran.push({ tool: tool.name, input });
+      return { ok: true, output: `${tool.name} ran` };
+    });
+  }
+  return Object.assign(h, { ran, managedPolicyFile });
+}
