@@ -119,6 +119,12 @@ export class ApprovalGate implements ToolGate {
       return conclude({ allowed: false, risk, decidedBy: 'no-approver', reasons: ['No one is there to approve it.', ...reasons] }, `${tool.name} refused: no approver`, 'refusal');
     }
 
+    const preview = await this.#preview(request);
+    // The preview took time: a stop that landed meanwhile has already rejected every pending
+    // approval, so this one must not be asked after it.
+    if (this.options.stop.locked || signal.aborted) {
+      return conclude({ allowed: false, risk, decidedBy: 'stop', reasons: ['Sophia was stopped before the approval was asked.', ...reasons] }, `${tool.name} refused after stop`, 'refusal');
+    }
     let ending: ApprovalEnding;
     try {
       ending = await approver.ask(
@@ -128,7 +134,7 @@ export class ApprovalGate implements ToolGate {
           tool: tool.name,
           risk,
           reasons: reasons.map((reason) => reason.slice(0, 200)),
-          preview: await this.#preview(request),
+          preview,
           args: this.#redact(JSON.stringify(request.input, null, 2) ?? '{}').slice(0, maxPreview),
           sessionApproval: sessionable,
         },

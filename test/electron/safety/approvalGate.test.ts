@@ -65,6 +65,22 @@ describe('the approval gate', () => {
     expect(audit.entries).toEqual([expect.objectContaining({ kind: 'refusal', summary: 'read_file refused after stop' })]);
   });
 
+  it('does not ask at all when the stop lands while the preview is being made', async () => {
+    const approver = new ScriptedApprover([{ decision: 'approve' }]);
+    const { gate, stop, audit } = setup({ approver });
+    const slowPreview = {
+      ...tools.writeFile,
+      preview: async () => {
+        stop.locked = true;
+        return 'diff';
+      },
+    };
+    const decision = await gate.decide({ conversationId: 'c', callId: 'x', tool: slowPreview, input: { path: 'a', content: 'b' } }, new AbortController().signal);
+    expect(decision).toMatchObject({ allowed: false, decidedBy: 'stop' });
+    expect(approver.questions).toEqual([]);
+    expect(audit.entries.at(-1)?.summary).toBe('write_file refused after stop');
+  });
+
   it('does not count an approval that lands after the stop', async () => {
     const { registry, ran, stop } = setup({
       approver: {
