@@ -3,7 +3,7 @@
  * contract carried over two IPC channels. Requests from any sender but our own window's
  * main frame, served from our own origin, are refused.
  */
-import { app, BrowserWindow, ipcMain, type IpcMainInvokeEvent } from 'electron';
+import { app, BrowserWindow, globalShortcut, ipcMain, type IpcMainInvokeEvent } from 'electron';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ipcChannels } from '../shared/contract';
@@ -12,6 +12,7 @@ import { createSophiaCore } from './core/sophiaCore';
 import { dispatch } from './ipc/dispatch';
 import { isTrustedSender, originOf, type SenderFacts } from './ipc/senderPolicy';
 import { createLogger } from './log';
+import { registerStopShortcut } from './safety/stopShortcut';
 import { appOrigin, createMainWindow, lockDownWebContents, registerAppScheme, serveRenderer } from './window';
 
 const log = createLogger('main');
@@ -58,6 +59,8 @@ function start(): void {
   });
 
   window.on('closed', unsubscribe);
+  const unregisterStopShortcut = registerStopShortcut(globalShortcut, () => core.stop.stopAll());
+  app.on('will-quit', unregisterStopShortcut);
   app.on('window-all-closed', () => {
     void core.close().finally(() => app.quit());
   });

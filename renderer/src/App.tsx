@@ -6,6 +6,9 @@ import { SettingsPanel } from './components/SettingsPanel';
 import { StatusBar } from './components/StatusBar';
 import { StopBanner } from './components/StopBanner';
 import { StopButton } from './components/StopButton';
+import { ApprovalCards } from './safety/ApprovalCard';
+import { SafetyButtons, SafetyDrawer, type SafetyView } from './safety/SafetyDrawer';
+import { useSafety } from './safety/useSafety';
 import { initialState, reduce } from './state/sophiaState';
 import { useSophiaEvents } from './state/useSophiaEvents';
 
@@ -16,6 +19,8 @@ export function App({ client }: { client: SophiaClient }) {
   const [state, dispatch] = useReducer(reduce, initialState);
   const [settingsOpen, setSettingsOpen] = useState(false);
   useSophiaEvents(client, dispatch);
+  const safety = useSafety(client, state.connection === 'open');
+  const [safetyView, setSafetyView] = useState<SafetyView | undefined>(undefined);
 
   useEffect(() => {
     if (state.connection !== 'open') return;
@@ -78,10 +83,12 @@ export function App({ client }: { client: SophiaClient }) {
           <button type="button" className="header-button" onClick={() => setSettingsOpen(!settingsOpen)}>
             Settings
           </button>
+          <SafetyButtons view={safetyView} onChange={setSafetyView} />
           <StopButton onStop={stopAll} locked={locked} />
         </div>
       </header>
       {(locked || stopping) && <StopBanner report={state.lastStop} pending={stopping && !locked} onResume={resume} />}
+      <ApprovalCards approvals={safety.approvals} client={client} />
       <main className="app-main">
         <ConversationList
           conversations={state.conversations}
@@ -108,7 +115,10 @@ export function App({ client }: { client: SophiaClient }) {
           )}
         </aside>
       </main>
-      <StatusBar transport={client.transport} connection={state.connection} status={state.status} usage={state.usage} />
+      {safetyView && (
+        <SafetyDrawer view={safetyView} client={client} status={safety.status} conversationId={state.conversationId} onClose={() => setSafetyView(undefined)} />
+      )}
+      <StatusBar transport={client.transport} connection={state.connection} status={state.status} usage={state.usage} role={safety.status?.role} />
     </div>
   );
 }

@@ -8,8 +8,10 @@ export function StatusBar(props: {
   connection: ConnectionState;
   status: AppStatus | undefined;
   usage: Usage | undefined;
+  /** The active role from the approval policy. */
+  role?: string | undefined;
 }) {
-  const { transport, connection, status, usage } = props;
+  const { transport, connection, status, usage, role } = props;
   return (
     <footer className="status-bar" data-testid="status-bar">
       <span className={`status-dot status-${connection}`} aria-hidden="true" />
@@ -22,6 +24,11 @@ export function StatusBar(props: {
           </span>
           <span className={status.model.offline ? 'status-offline' : undefined}>{status.model.offline ? 'Offline' : 'Cloud'}</span>
           <span className={status.locked ? 'status-locked' : undefined}>{status.locked ? 'Stopped' : 'Ready'}</span>
+          {role && (
+            <span data-testid="status-role" className="status-role" title="The active role: what the agent may do">
+              Role: {role}
+            </span>
+          )}
         </>
       )}
       {usage && (
