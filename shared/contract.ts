@@ -187,6 +187,49 @@ export const conversationSummary = z.object({
 });
 export type ConversationSummary = z.infer<typeof conversationSummary>;
 
+/** One changed file of the workspace's git repository, HEAD against the working tree and index. */
+export const gitFileChange = z.object({
+  path: z.string().max(4096),
+  change: z.enum(['added', 'modified', 'deleted', 'untracked']),
+  /** The index differs from HEAD for this file (part of it is staged). */
+  staged: z.boolean(),
+});
+export type GitFileChange = z.infer<typeof gitFileChange>;
+
+export const gitStatus = z.object({
+  /** False when the workspace is not a git repository (or none is open). */
+  repository: z.boolean(),
+  branch: label.nullable(),
+  head: z.string().max(64).nullable(),
+  files: z.array(gitFileChange),
+  ahead: z.number().int().nonnegative(),
+  behind: z.number().int().nonnegative(),
+  /** The remote-tracking branch ahead/behind count against, e.g. `origin/feature/x`. */
+  upstream: label.nullable(),
+});
+export type GitStatus = z.infer<typeof gitStatus>;
+
+/** A recorded state of the workspace, taken before a change was applied. */
+export const checkpointView = z.object({
+  id,
+  conversationId: id,
+  /** 1 for the conversation's first checkpoint. */
+  step: z.number().int().positive(),
+  label,
+  at: timestamp,
+});
+export type CheckpointView = z.infer<typeof checkpointView>;
+
+export const pullRequestView = z.object({
+  number: z.number().int().positive(),
+  url: z.string().max(2000),
+  title: z.string().max(limits.label),
+  head: label,
+  base: label,
+  state: z.enum(['open', 'closed', 'merged']),
+});
+export type PullRequestView = z.infer<typeof pullRequestView>;
+
 export const providerIds = ['anthropic', 'ollama'] as const;
 const modelName = z.string().trim().min(1).max(100).regex(/^[A-Za-z0-9._:/-]+$/, 'a model name is letters, digits and . _ : / -');
 /** Settings the user changes; secrets are not among them (they live in the OS keychain). */
@@ -197,6 +240,15 @@ export const appSettings = z.object({
   ollamaModel: modelName,
   /** The folder the agent works on; empty when none is open. */
   workspace: z.string().max(4096),
+  /** Commit author; empty falls back to the repository's own user.name / user.email. */
+  gitAuthorName: z.string().trim().max(200),
+  gitAuthorEmail: z.union([z.literal(''), z.email().max(320)]),
+  /** Where pushes go (HTTPS); empty means the repository's `origin`. */
+  gitRemoteUrl: z.string().trim().max(2000),
+  /** `owner/name` on GitHub; empty means read from the remote URL. */
+  githubRepository: z.union([z.literal(''), z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'owner/name').max(200)]),
+  /** The GitHub REST API (GitHub Enterprise has its own). */
+  githubApiUrl: z.url({ protocol: /^https?$/ }).max(200),
 });
 export type AppSettings = z.infer<typeof appSettings>;
 
@@ -259,6 +311,23 @@ export const requests = {
   'sandbox.status': { input: empty, output: sandboxStatus },
   /** Checks Docker again and, when the default sandbox image is missing, starts building it. */
   'sandbox.prepare': { input: empty, output: sandboxStatus },
+  /** The workspace repository: branch, ahead/behind, changed files. */
+  'git.status': { input: empty, output: gitStatus },
+  /** One changed file at HEAD and in the working tree, for the Monaco diff. */
+  'git.diff': {
+    input: z.object({ path: z.string().min(1).max(4096) }).strict(),
+    output: z.object({ path: z.string().max(4096), original: z.string(), modified: z.string(), binary: z.boolean() }),
+  },
+  /** The conversation's checkpoints, oldest first. */
+  'checkpoint.list': { input: z.object({ conversationId: id }).strict(), output: z.object({ checkpoints: z.array(checkpointView) }) },
+  /**
+   * Puts the workspace back as it was at the checkpoint (before that step). The state being
+   * left is recorded first, so the rollback can itself be undone. Branches and index are untouched.
+   */
+  'checkpoint.rollback': {
+    input: z.object({ conversationId: id, checkpointId: id }).strict(),
+    output: z.object({ restored: checkpointView, saved: checkpointView, filesChanged: z.number().int().nonnegative() }),
+  },
   /** Runs a fixed smoke command (node, git, python versions) in a fresh sandbox; its output goes to the execution log. */
   'sandbox.check': {
     input: empty,
@@ -348,6 +417,8 @@ export const sophiaEvent = z.discriminatedUnion('type', [
     status: z.enum(['running', 'succeeded', 'failed', 'cancelled']),
     message: z.string().max(limits.outputChunk),
   }),
+  z.object({ type: z.literal('checkpoint.created'), checkpoint: checkpointView }),
+  z.object({ type: z.literal('git.pullRequest'), conversationId: id, pullRequest: pullRequestView }),
   z.object({ type: z.literal('stop'), report: stopReport }),
   z.object({
     type: z.literal('agent.intent'),

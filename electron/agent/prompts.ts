@@ -35,6 +35,6 @@ export const intentTools: Readonly<Record<Intent, readonly string[]>> = {
   'code-edit': [...readTools, 'propose_edit', 'run_command'],
   'code-generate': [...readTools, 'propose_edit', 'run_command'],
   troubleshoot: [...readTools, 'run_command', 'propose_edit'],
-  'github-commit': [...readTools, 'git_status', 'git_diff', 'git_commit', 'git_push', 'github_open_pull_request'],
+  'github-commit': [...readTools, 'git_status', 'git_diff', 'git_commit', 'git_push', 'github_open_pull_request', 'git_revert'],
   'infra-deploy': [...readTools, 'pulumi_preview', 'pulumi_up', 'pulumi_rollback', 'snowflake_plan', 'snowflake_apply'],
 };

@@ -17,6 +17,10 @@ import type { SandboxService } from '../sandbox/sandbox';
 import { createSandboxServiceFromEnv, sandboxHandlers } from '../sandbox/sandboxHandlers';
 import { SettingsStore } from '../settings/settingsStore';
 import { registerWorkspaceTools } from '../tools/workspaceTools';
+import { registerGitTools } from '../tools/gitTools';
+import { withCheckpoints } from '../git/checkpointGate';
+import { GitService, type GitServiceOptions } from '../git/gitService';
+import { gitHandlers } from '../git/gitHandlers';
 import type { Keychain } from '../keychain/keychain';
 import { SecretRedactor } from '../keychain/redactor';
 import { createSafetyCore, type SafetyCore } from '../safety/safetyCore';
@@ -34,6 +38,8 @@ export interface SophiaCore {
   readonly sandbox: SandboxService;
   /** Approval gate, policy, audit log, credentials. */
   readonly safety: SafetyCore;
+  /** Git, GitHub and checkpoints for the open workspace. */
+  readonly git: GitService;
   status(): AppStatus;
   close(): Promise<void>;
 }
@@ -56,6 +62,10 @@ export interface CoreOptions {
   readonly budget?: Partial<StepBudget>;
   /** The Docker sandbox service; by default the real one, configured from the environment. */
   readonly sandbox?: SandboxService;
+  /** Registers the git and GitHub tools (default); tests that register stand-ins of the same names turn it off. */
+  readonly gitTools?: boolean;
+  /** isomorphic-git's HTTP client for pushes; the Node one by default. */
+  readonly gitHttp?: GitServiceOptions['http'];
 }
 
 export function createSophiaCore(options: CoreOptions): SophiaCore {
@@ -85,8 +95,23 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
   stop.register('sandbox', () => sandbox.killAll());
   // Docker may be slow or absent: the core starts without waiting, and the sandbox status says what is wrong.
   void sandbox.start();
-  const registry = new ToolRegistry(options.gate ?? safety.gate, safety.registryHooks);
+  const git = new GitService({
+    workspace: () => settings.get().workspace,
+    settings: () => settings.get(),
+    secrets,
+    protectedBranches: () => safety.policy.policy().protectedBranches,
+    audit: safety.audit,
+    publish: (event) => events.publish(event),
+    checkpointRoot: path.join(options.dataDir, 'checkpoints'),
+    ...(options.gitHttp ? { http: options.gitHttp } : {}),
+  });
+  // Every approved call that may change state is preceded by a checkpoint of the workspace.
+  const gate = withCheckpoints(options.gate ?? safety.gate, {
+    recordBefore: async (conversationId, label) => (settings.get().workspace ? git.recordCheckpoint(conversationId, label) : undefined),
+  });
+  const registry = new ToolRegistry(gate, safety.registryHooks);
   registerWorkspaceTools(registry, () => settings.get().workspace);
+  if (options.gitTools !== false) registerGitTools(registry, git);
   const agent = new Agent({
     events,
     store,
@@ -109,7 +134,8 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     };
   };
 
-  const handlers: Handlers = safety.auditRequests({
+  const gitChannels = gitHandlers(git);
+  const audited: Handlers = safety.auditRequests({
     'app.status': () => status(),
     // A credential pasted into the chat goes no further: not to the model, not to the store.
     'chat.send': (input) => agent.send(redactor.redact(input.text), input.conversationId),
@@ -134,7 +160,10 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
       return { locked: false as const };
     },
     ...safety.handlers,
+    ...gitChannels.all,
   });
+  // Reading status, diffs and checkpoints changes nothing: not audited as requests, like the other read-only channels.
+  const handlers: Handlers = { ...audited, ...gitChannels.readOnly };
 
   return {
     events,
@@ -145,6 +174,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     settings,
     sandbox,
     safety,
+    git,
     status,
     close: async () => {
       await stop.stopAll();

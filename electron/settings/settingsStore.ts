@@ -16,6 +16,11 @@ export const defaultSettings: AppSettings = {
   ollamaHost: defaultOllamaHost,
   ollamaModel: 'qwen3:8b',
   workspace: '',
+  gitAuthorName: '',
+  gitAuthorEmail: '',
+  gitRemoteUrl: '',
+  githubRepository: '',
+  githubApiUrl: 'https://api.github.com',
 };
 
 export class SettingsStore {

@@ -14,10 +14,12 @@ import { useSophiaEvents } from './state/useSophiaEvents';
 
 // Monaco is large: the chat paints first, the diff view follows.
 const DiffPanel = lazy(() => import('./components/DiffPanel'));
+const GitPanel = lazy(() => import('./components/GitPanel'));
 
 export function App({ client }: { client: SophiaClient }) {
   const [state, dispatch] = useReducer(reduce, initialState);
   const [settingsOpen, setSettingsOpen] = useState(false);
+  const [sideTab, setSideTab] = useState<'diff' | 'git'>('diff');
   useSophiaEvents(client, dispatch);
   const safety = useSafety(client, state.connection === 'open');
   const [safetyView, setSafetyView] = useState<SafetyView | undefined>(undefined);
@@ -109,9 +111,19 @@ export function App({ client }: { client: SophiaClient }) {
           {settingsOpen ? (
             <SettingsPanel client={client} onClose={() => setSettingsOpen(false)} />
           ) : (
-            <Suspense fallback={<div className="panel-placeholder">Loading the diff view…</div>}>
-              <DiffPanel />
-            </Suspense>
+            <>
+              <div className="side-tabs" role="tablist">
+                <button type="button" role="tab" aria-selected={sideTab === 'diff'} onClick={() => setSideTab('diff')}>
+                  Diff
+                </button>
+                <button type="button" role="tab" aria-selected={sideTab === 'git'} onClick={() => setSideTab('git')} data-testid="tab-git">
+                  Git
+                </button>
+              </div>
+              <Suspense fallback={<div className="panel-placeholder">Loading the diff view…</div>}>
+                {sideTab === 'git' ? <GitPanel client={client} conversationId={state.conversationId} /> : <DiffPanel />}
+              </Suspense>
+            </>
           )}
         </aside>
       </main>

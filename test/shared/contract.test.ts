@@ -30,6 +30,8 @@ describe('the contract', () => {
       | 'sandbox.status'
       | 'deployment.event'
       | 'stop'
+      | 'checkpoint.created'
+      | 'git.pullRequest'
       | 'agent.intent'
       | 'agent.status'
       | 'agent.usage'
@@ -69,6 +71,12 @@ describe('the contract', () => {
       { type: 'container.output', taskId: 't', stream: 'stdout', chunk: 'ok\n' },
       { type: 'deployment.event', deploymentId: 'd', phase: 'preview', status: 'running', message: '+ 1 to create' },
       { type: 'stop', report: { at: 1, stopped: [{ kind: 'container', id: 'c', label: 'task', outcome: 'stopped' }] } },
+      { type: 'checkpoint.created', checkpoint: { id: 'a1b2', conversationId: 'c', step: 1, label: 'before git_commit', at: 1 } },
+      {
+        type: 'git.pullRequest',
+        conversationId: 'c',
+        pullRequest: { number: 7, url: 'https://github.com/o/r/pull/7', title: 'Add phone number', head: 'feature/add-phone-number', base: 'main', state: 'open' },
+      },
       {
         type: 'status',
         status: { version: '0.1.0', host: 'browser', platform: 'linux', locked: false, model: { provider: 'none', name: 'x', offline: false } },

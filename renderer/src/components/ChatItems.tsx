@@ -2,6 +2,7 @@ import { memo, useState } from 'react';
 import { intentLabels, type Intent } from '../../../shared/intents';
 import type { ChatItem } from '../state/sophiaState';
 import { MessageView } from './MessageView';
+import { PullRequestCard } from './PullRequestCard';
 
 const IntentView = memo(function IntentView({ intent, plan }: { intent: Intent; plan: readonly string[] }) {
   return (
@@ -47,5 +48,7 @@ export function ChatItemView({ item }: { item: ChatItem }) {
       return <IntentView intent={item.intent} plan={item.plan} />;
     case 'tool':
       return <ToolView item={item} />;
+    case 'pull-request':
+      return <PullRequestCard pullRequest={item.pullRequest} />;
   }
 }

@@ -3,6 +3,7 @@ import type {
   AppStatus,
   ChatMessage,
   ConversationSummary,
+  PullRequestView,
   RiskLevel,
   SophiaEvent,
   StopReport,
@@ -23,7 +24,8 @@ export type ChatItem =
       readonly args: unknown;
       readonly risk: RiskLevel;
       readonly result?: { readonly ok: boolean; readonly output: string };
-    };
+    }
+  | { readonly kind: 'pull-request'; readonly id: string; readonly pullRequest: PullRequestView };
 
 export interface TokenDelta {
   readonly conversationId: string;
@@ -162,6 +164,12 @@ function reduceEvent(state: SophiaState, event: SophiaEvent): SophiaState {
       return { ...state, lastStop: event.report, status: state.status && { ...state.status, locked: true } };
     case 'status':
       return { ...state, status: event.status };
+    case 'git.pullRequest':
+      if (!belongs(state, event.conversationId)) return state;
+      return { ...state, items: upsert(state.items, { kind: 'pull-request', id: `pr-${event.pullRequest.number}`, pullRequest: event.pullRequest }) };
+    // The git panel asks for the checkpoint list when it sees one made.
+    case 'checkpoint.created':
+      return state;
     // Shown by the panels of the sandbox and safety work; the chat itself does not change.
     case 'approval.request':
     case 'approval.resolved':

@@ -91,6 +91,7 @@ describe('the agent loop', () => {
             ? { allowed: true, risk: tool.risk, decidedBy: 'policy', reasons: [] }
             : { allowed: false, risk: tool.risk, decidedBy: 'user', reasons: ['protected branch'] },
       },
+      gitTools: false,
     });
     const executor = vi.fn(async () => ({ ok: true, output: 'pushed' }));
     h.core.registry.register({ name: 'git_push', description: 'Push', input: z.object({ branch: z.string() }).strict(), risk: 'high' }, executor);

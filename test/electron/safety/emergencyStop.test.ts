@@ -67,7 +67,7 @@ describe('the emergency stop in the core', () => {
     expect((await granting).kind).toBe('executed');
     h.ran.splice(0);
     const pending = [
-      h.core.registry.invoke('git_push', { branch: 'main' }, { conversationId: 'c1', callId: 'p1', signal: new AbortController().signal }),
+      h.core.registry.invoke('push_branch', { branch: 'main' }, { conversationId: 'c1', callId: 'p1', signal: new AbortController().signal }),
       h.core.registry.invoke('run_command', { command: 'npm test' }, { conversationId: 'c1', callId: 'p2', signal: new AbortController().signal }),
     ];
     await vi.waitFor(() => expect(h.core.safety.approvals.pending()).toHaveLength(2));

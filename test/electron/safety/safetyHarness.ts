@@ -17,12 +17,14 @@ export interface SafetyHarness extends AgentHarness {
 /** Registers the stand-in tools (git, infrastructure, shell, SQL, a "remote MCP" tool) with recording executors. */
 export function safetyHarness(options: Partial<CoreOptions> = {}): SafetyHarness {
   const managedPolicyFile = path.join(mkdtempSync(path.join(tmpdir(), 'sophia-managed-')), 'policy.yaml');
-  const h = harness({ keychain: testKeychain(), managedPolicyFile, approvalTimeoutMs: 2000, ...options });
+  // Its own recording stand-ins take the git tools' names.
+  const h = harness({ keychain: testKeychain(), managedPolicyFile, approvalTimeoutMs: 2000, gitTools: false, ...options });
   const ran: { tool: string; input: unknown }[] = [];
   const all: ToolDefinition[] = [
+    // Named apart from the real git tools the core registers, so the stand-ins record instead of pushing.
     tools.writeFile,
-    tools.gitCommit,
-    tools.gitPush,
+    { ...tools.gitCommit, name: 'commit_changes' },
+    { ...tools.gitPush, name: 'push_branch' },
     tools.runCommand,
     tools.pulumiUp,
     tools.runSql,
