@@ -120,6 +120,13 @@ export default tseslint.config(
           '@pulumi/pulumi',
           'snowflake-sdk',
           '@modelcontextprotocol/sdk',
+          // Code management: unified diffs (jsdiff), SARIF 2.1.0 types (@types/sarif, types only),
+          // the code index's parsers (web-tree-sitter with VS Code's prebuilt grammars), BM25 ranking, .gitignore rules.
+          'diff',
+          'sarif',
+          '@vscode/tree-sitter-wasm',
+          'minisearch',
+          'ignore',
         ],
         ['renderer', 'preload'],
       ),

@@ -5,6 +5,7 @@
  * their facades from it. A channel name is written here and nowhere else.
  */
 import { z } from 'zod';
+import { findingsReport, proposalAnswer, proposalView, workspaceRelativePath } from './code';
 import type { Result } from './errors';
 import { intent } from './intents';
 
@@ -154,6 +155,8 @@ export const appStatus = z.object({
   platform: label,
   locked: z.boolean(),
   model: z.object({ provider: z.enum(['none', 'anthropic', 'ollama']), name: label, offline: z.boolean() }),
+  /** The open workspace folder, shown in the status bar; absent when none is open. */
+  workspace: z.string().max(4096).optional(),
 });
 export type AppStatus = z.infer<typeof appStatus>;
 
@@ -339,6 +342,17 @@ export const requests = {
       output: z.string().max(limits.outputChunk),
     }),
   },
+  /** The person's answer to a proposed change in the diff view: Approve, Modify (edited text), Add Tests, Cancel. */
+  'proposal.answer': { input: proposalAnswer, output: z.object({ accepted: z.boolean() }) },
+  /** Proposals of this launch, newest last (the diff view after a reload). */
+  'proposal.list': { input: empty, output: z.object({ proposals: z.array(proposalView) }) },
+  /** A findings report as a SARIF 2.1.0 log (JSON text). */
+  'findings.sarif': { input: z.object({ reportId: id }).strict(), output: z.object({ sarif: z.string() }) },
+  /** A workspace file for the code view (a finding's jump), under the same confinement as the agent's reads. */
+  'workspace.readFile': {
+    input: z.object({ path: workspaceRelativePath }).strict(),
+    output: z.object({ path: workspaceRelativePath, language: label, content: z.string() }),
+  },
 } as const satisfies Record<string, { input: z.ZodType; output: z.ZodType }>;
 
 export type Channel = keyof typeof requests;
@@ -435,6 +449,10 @@ export const sophiaEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('agent.usage'), conversationId: id, usage }),
   z.object({ type: z.literal('conversation.updated'), conversation: conversationSummary }),
   z.object({ type: z.literal('status'), status: appStatus }),
+  /** A proposed change, each time its state changes (pending, applied, stale with a fresh diff, ...). */
+  z.object({ type: z.literal('proposal'), proposal: proposalView }),
+  /** A review's structured findings. */
+  z.object({ type: z.literal('findings'), report: findingsReport }),
 ]);
 export type SophiaEvent = z.infer<typeof sophiaEvent>;
 export type SophiaEventType = SophiaEvent['type'];

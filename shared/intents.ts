@@ -32,7 +32,7 @@ export const intentLabels: Readonly<Record<Intent, string>> = {
 const rules: ReadonlyArray<readonly [Intent, RegExp, number]> = [
   ['code-review', /\b(review|audit|critique|look over|check (?:the|this|my)|inspect|assess)\b/i, 3],
   ['code-review', /\b(code smell|best practice|is (?:this|it) (?:correct|ok|good))\b/i, 2],
-  ['code-edit', /\b(edit|change|modify|refactor|rename|update|fix (?:the|this|a) (?:typo|bug|function|code)|replace|add (?:a )?(?:column|field|parameter|argument))\b/i, 3],
+  ['code-edit', /\b(edit|change|modify|refactor|rename|update|fix (?:the|this|a) (?:typo|bug|function|code)|replace|add (?:an? )?(?:[\w.]+ )?(?:column|field|parameter|argument))\b/i, 3],
   ['code-generate', /\b(write|generate|create|scaffold|implement|build|new (?:file|module|function|class|script|component))\b/i, 2],
   ['code-generate', /\b(from scratch|boilerplate|stub out)\b/i, 2],
   ['github-commit', /\b(commit|push|pull request|\bPR\b|open a pr|merge|branch|cherry-pick|rebase)\b/i, 4],

@@ -12,9 +12,9 @@ Rules you work by:
 - Be concise. Use Markdown; put code in fenced blocks with a language.`;
 
 const byIntent: Readonly<Record<Intent, string>> = {
-  'code-review': 'The person wants a code review. Read the relevant files with the read tools, then answer with concrete findings (correctness, security, performance, clarity), each with the file and line it concerns. Change nothing.',
-  'code-edit': 'The person wants code changed. Read the files first, then propose the smallest change that does the job, as a diff for approval.',
-  'code-generate': 'The person wants new code written. Read the surrounding code to match its style, then propose the new files for approval.',
+  'code-review': 'The person wants a code review. Read the relevant files with the read tools, then record your findings (correctness, security, performance, clarity, best practice) with report_findings: each with the file, line range, severity, a rule id, the explanation and a suggested fix. Then summarise them briefly. Change nothing.',
+  'code-edit': 'The person wants code changed. Read the files first, then propose the smallest change that does the job with propose_edit, giving the complete new text of each changed file; the person sees it as a diff and approves it. Keep the files\' style. After an applied change, run the project\'s tests or linters with run_command when it has them.',
+  'code-generate': 'The person wants new code written. Read the surrounding code to match its style, then propose the new files (or the changed files with the new function) with propose_edit; a path that does not exist yet is created.',
   'github-commit': 'The person wants changes committed or a pull request opened. Show what would be committed and propose the branch, message and pull request; the push waits for approval.',
   'infra-deploy': 'The person wants infrastructure changed. Read the stack, run a preview, and present the plan; nothing is deployed before approval.',
   troubleshoot: 'The person wants a failure explained. Read the logs and code involved, reproduce in the sandbox if needed, explain the cause, and propose a fix for approval.',
@@ -30,7 +30,7 @@ const readTools = ['read_file', 'list_files'];
 
 /** The tools offered for each intent, by name; those not registered are left out. */
 export const intentTools: Readonly<Record<Intent, readonly string[]>> = {
-  'code-review': readTools,
+  'code-review': [...readTools, 'report_findings'],
   question: readTools,
   'code-edit': [...readTools, 'propose_edit', 'run_command'],
   'code-generate': [...readTools, 'propose_edit', 'run_command'],

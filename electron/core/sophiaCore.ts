@@ -17,6 +17,10 @@ import type { SandboxService } from '../sandbox/sandbox';
 import { createSandboxServiceFromEnv, sandboxHandlers } from '../sandbox/sandboxHandlers';
 import { SettingsStore } from '../settings/settingsStore';
 import { registerWorkspaceTools } from '../tools/workspaceTools';
+import { registerCodeTools, canonicalProposal } from '../tools/codeTools';
+import { codeHandlers } from '../code/codeHandlers';
+import { FindingsService } from '../code/findingsService';
+import { ProposalService } from '../code/proposalService';
 import { registerGitTools } from '../tools/gitTools';
 import { withCheckpoints } from '../git/checkpointGate';
 import { GitService, type GitServiceOptions } from '../git/gitService';
@@ -38,6 +42,8 @@ export interface SophiaCore {
   readonly sandbox: SandboxService;
   /** Approval gate, policy, audit log, credentials. */
   readonly safety: SafetyCore;
+  /** Proposed changes (diff, approve, apply) and review findings. */
+  readonly code: { readonly proposals: ProposalService; readonly findings: FindingsService };
   /** Git, GitHub and checkpoints for the open workspace. */
   readonly git: GitService;
   status(): AppStatus;
@@ -111,6 +117,16 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
   });
   const registry = new ToolRegistry(gate, safety.registryHooks);
   registerWorkspaceTools(registry, () => settings.get().workspace);
+  const code = {
+    proposals: new ProposalService({
+      publish: (event) => events.publish(event),
+      subscribe: (listener) => events.subscribe(listener),
+      workspace: () => settings.get().workspace,
+      canonical: canonicalProposal,
+    }),
+    findings: new FindingsService({ publish: (event) => events.publish(event), workspace: () => settings.get().workspace, version: appVersion }),
+  };
+  registerCodeTools(registry, code);
   if (options.gitTools !== false) registerGitTools(registry, git);
   const agent = new Agent({
     events,
@@ -131,6 +147,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
       platform: process.platform,
       locked: stop.locked,
       model: { provider: current.provider, name: offline ? current.ollamaModel : current.anthropicModel, offline },
+      ...(current.workspace ? { workspace: current.workspace } : {}),
     };
   };
 
@@ -160,6 +177,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
       return { locked: false as const };
     },
     ...safety.handlers,
+    ...codeHandlers(code, { approvals: safety.approvals, workspace: () => settings.get().workspace }),
     ...gitChannels.all,
   });
   // Reading status, diffs and checkpoints changes nothing: not audited as requests, like the other read-only channels.
@@ -175,10 +193,12 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     sandbox,
     safety,
     git,
+    code,
     status,
     close: async () => {
       await stop.stopAll();
       await sandbox.close();
+      code.proposals.close();
       safety.close();
       db.close();
     },

@@ -63,7 +63,8 @@ function isRequestError(error: unknown): error is RequestErrorLike {
 
 /** GitHub's answer, as a sentence that says what happened and what to do. */
 export function explainGithubError(error: unknown, what: string, repository: GithubRepositoryRef): SophiaError {
-  if (!isRequestError(error)) {
+  // Octokit reports a request that never got an answer as a RequestError without a response.
+  if (!isRequestError(error) || error.response === undefined) {
     const code = (error as { cause?: { code?: string } } | undefined)?.cause?.code;
     log.error('GitHub request failed', { what, error });
     return new SophiaError('unavailable', `${what} failed: GitHub cannot be reached${code ? ` (${code})` : ''}. Check the connection and the GitHub API address in Settings.`);

@@ -4,7 +4,7 @@
  * emergency stop needs from them. `createSophiaCore` builds one and plugs it in.
  */
 import path from 'node:path';
-import type { Channel } from '../../shared/contract';
+import type { Channel, SophiaEvent } from '../../shared/contract';
 import { missingCase } from '../../shared/errors';
 import type { EventHub } from '../core/eventHub';
 import type { StopController } from '../core/stopController';
@@ -141,6 +141,7 @@ export function createSafetyCore(options: SafetyOptions): SafetyCore {
   // A call the model proposes after the stop (a late chunk on a stream that was in flight) is
   // refused by whoever sees it first; the audit log records it here, whichever that was.
   const unsubscribe = events.subscribe((event) => {
+    auditActivity(audit, event);
     if (event.type !== 'tool.call' || !stop.locked) return;
     audit.record({
       kind: 'refusal',
@@ -227,6 +228,29 @@ export function createSafetyCore(options: SafetyOptions): SafetyCore {
       audit.close();
     },
   };
+}
+
+/** Containers starting and ending, and deployments changing phase: from the events their services publish. */
+function auditActivity(audit: AuditLog, event: SophiaEvent): void {
+  switch (event.type) {
+    case 'container.started':
+      audit.record({ kind: 'container', actor: 'sandbox', summary: `Command started in task ${event.taskId}: ${event.command.slice(0, 200)}`, data: { taskId: event.taskId, execId: event.execId, command: event.command } });
+      return;
+    case 'container.ended':
+      audit.record({
+        kind: 'container',
+        actor: 'sandbox',
+        summary: `Command ended in task ${event.taskId}: ${event.stopped ? 'stopped' : event.timedOut ? 'timed out' : `exit ${event.exitCode ?? '?'}`}`,
+        data: { taskId: event.taskId, execId: event.execId, exitCode: event.exitCode, durationMs: event.durationMs, stopped: event.stopped, timedOut: event.timedOut },
+      });
+      return;
+    case 'deployment.event':
+      if (event.status === 'running' && event.phase !== 'rollback') return;
+      audit.record({ kind: 'infrastructure', actor: 'agent', summary: `Deployment ${event.deploymentId}: ${event.phase} ${event.status}`, data: { deploymentId: event.deploymentId, phase: event.phase, status: event.status, message: event.message.slice(0, 2000) } });
+      return;
+    default:
+      return;
+  }
 }
 
 function conversationOf(input: unknown): string | null {

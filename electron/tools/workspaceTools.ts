@@ -4,10 +4,10 @@
  * workspace reads anything outside it. Writes go through diffs and the gate (code
  * management), never through these tools.
  */
-import { lstat, open, readdir, realpath } from 'node:fs/promises';
-import path from 'node:path';
+import { lstat, open, readdir } from 'node:fs/promises';
 import { z } from 'zod';
 import type { ToolDefinition, ToolExecutor, ToolOutput, ToolRegistry } from '../agent/tools';
+import { confinePath } from '../code/workspacePaths';
 
 export const maxReadBytes = 256 * 1024;
 const maxEntries = 500;
@@ -30,27 +30,14 @@ export const listFilesTool = {
 
 const failure = (output: string): ToolOutput => ({ ok: false, output });
 
-/** The real path of `relative` inside `root`, or a failure saying why not. */
+/**
+ * The real path of `relative` inside `root`, or a failure saying why not: the confinement
+ * rules of `code/workspacePaths.ts` (no escape by `..`, absolute path or link; no .git/,
+ * no secret files such as .env; no NUL bytes or overlong names).
+ */
 export async function resolveInside(root: string, relative: string): Promise<{ file: string } | { error: string }> {
-  if (!root) return { error: 'No workspace is open. Choose a workspace folder in Settings.' };
-  if (relative.includes('\0')) return { error: 'That path is not valid.' };
-  let realRoot: string;
-  try {
-    realRoot = await realpath(root);
-  } catch {
-    return { error: `The workspace folder ${root} cannot be read.` };
-  }
-  const candidate = path.resolve(realRoot, relative);
-  let real: string;
-  try {
-    real = await realpath(candidate);
-  } catch {
-    return { error: `${relative} does not exist in the workspace.` };
-  }
-  if (real !== realRoot && !real.startsWith(realRoot + path.sep)) {
-    return { error: `${relative} is outside the workspace; only files inside it can be read.` };
-  }
-  return { file: real };
+  const confined = await confinePath(root, relative, 'read');
+  return confined.ok ? { file: confined.file } : { error: confined.error };
 }
 
 export function workspaceExecutors(workspace: () => string): {

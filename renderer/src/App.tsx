@@ -29,6 +29,9 @@ export function App({ client }: { client: SophiaClient }) {
     void client.request('app.status', {}).then((result) => {
       if (result.ok) dispatch({ type: 'event', event: { type: 'status', status: result.value } });
     });
+    void client.request('proposal.list', {}).then((result) => {
+      if (result.ok) dispatch({ type: 'proposals', proposals: result.value.proposals });
+    });
     void client.request('conversation.list', {}).then((result) => {
       if (result.ok) dispatch({ type: 'conversations', conversations: result.value.conversations });
     });
@@ -121,7 +124,7 @@ export function App({ client }: { client: SophiaClient }) {
                 </button>
               </div>
               <Suspense fallback={<div className="panel-placeholder">Loading the diff view…</div>}>
-                {sideTab === 'git' ? <GitPanel client={client} conversationId={state.conversationId} /> : <DiffPanel />}
+                {sideTab === 'git' ? <GitPanel client={client} conversationId={state.conversationId} /> : <DiffPanel client={client} proposals={state.proposals} findings={state.findings} />}
               </Suspense>
             </>
           )}

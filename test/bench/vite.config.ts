@@ -19,6 +19,7 @@ export default defineConfig({
         stopBench: resolve(import.meta.dirname, 'stopBench.ts'),
         agentOverheadBench: resolve(import.meta.dirname, 'agentOverheadBench.ts'),
         renderBench: resolve(import.meta.dirname, 'renderBench.ts'),
+        gitStatusBench: resolve(import.meta.dirname, 'gitStatusBench.ts'),
       },
       output: { format: 'es', entryFileNames: '[name].js' },
     },

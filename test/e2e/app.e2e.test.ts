@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rendererDir, startHost } from '../support/hostFixture';
+import { employeesSql, makeWorkspace } from '../support/agentFixture';
 import { launchChromium, screenshot, watchPage, type PageProblems } from './support/chromium';
 import type { BrowserHost } from '../../electron/host/browserHost';
 import type { SophiaCore } from '../../electron/core/sophiaCore';
@@ -51,6 +52,10 @@ describe('Sophia in Chromium through the browser host', () => {
   });
 
   it('renders the Monaco diff view from the local bundle', async () => {
+    // A proposed change, put through the registry and the approval gate as the agent would.
+    core.settings.update({ workspace: await makeWorkspace() });
+    const content = employeesSql.replace('name VARCHAR(100),', 'name VARCHAR(200) NOT NULL,\n  email VARCHAR(320) UNIQUE,');
+    void core.registry.invoke('propose_edit', { summary: 'Widen name, add email', files: [{ path: 'sql/employees.sql', content }] }, { conversationId: 'app-e2e', callId: 'c1', signal: new AbortController().signal });
     const diff = page.getByTestId('diff-panel').locator('.monaco-diff-editor');
     await diff.waitFor({ timeout: 30_000 });
     // Both sides are drawn, and the added lines are marked as inserts.

@@ -178,6 +178,12 @@ describe('safety in Chromium', () => {
     await Promise.all(running);
     off();
     expect(core.safety.audit.query({ kind: 'stop' })).toHaveLength(1);
+    // Each container's command start and end is in the audit log, the kill included.
+    const containerEntries = core.safety.audit.query({ kind: 'container', limit: 100 }).map((entry) => entry.summary);
+    for (const i of [0, 1, 2]) {
+      expect(containerEntries).toContain(`Command started in task e2e-busy-${i}: echo busy; while :; do :; done`);
+      expect(containerEntries).toContain(`Command ended in task e2e-busy-${i}: stopped`);
+    }
 
     await page.getByRole('button', { name: 'Resume' }).click();
     await banner.waitFor({ state: 'detached' });

@@ -37,6 +37,8 @@ describe('the contract', () => {
       | 'agent.usage'
       | 'conversation.updated'
       | 'status'
+      | 'proposal'
+      | 'findings'
     >();
   });
 

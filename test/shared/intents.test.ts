@@ -7,6 +7,8 @@ describe('intent recognition', () => {
     ['Can you audit this function for best practices?', 'code-review'],
     ['Refactor the payment module to use async/await', 'code-edit'],
     ['Rename getUser to fetchUser everywhere', 'code-edit'],
+    ['add a PHONE_NUMBER column to the EMPLOYEES table', 'code-edit'],
+    ['create a function to summarize Gong customer interactions', 'code-generate'],
     ['Write a script that backs up the database', 'code-generate'],
     ['generate a new React component for the login form', 'code-generate'],
     ['commit these changes and open a pull request', 'github-commit'],

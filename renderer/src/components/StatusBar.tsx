@@ -24,6 +24,9 @@ export function StatusBar(props: {
           </span>
           <span className={status.model.offline ? 'status-offline' : undefined}>{status.model.offline ? 'Offline' : 'Cloud'}</span>
           <span className={status.locked ? 'status-locked' : undefined}>{status.locked ? 'Stopped' : 'Ready'}</span>
+          <span data-testid="status-workspace" className="status-workspace" title={status.workspace ?? 'No workspace is open'}>
+            {status.workspace ? `Workspace: ${status.workspace.split(/[\\/]/).filter(Boolean).pop() ?? status.workspace}` : 'No workspace'}
+          </span>
           {role && (
             <span data-testid="status-role" className="status-role" title="The active role: what the agent may do">
               Role: {role}

@@ -32,6 +32,12 @@ export function useSafety(client: SophiaClient, connected: boolean): SafetyState
           case 'safety.status':
             setStatus(event.status);
             break;
+          case 'status':
+            // Settings changed (a workspace opened, say): its policy may change the role.
+            void client.request('safety.status', {}).then((result) => {
+              if (result.ok) setStatus(result.value);
+            });
+            break;
           default:
             break;
         }

@@ -9,6 +9,7 @@ import type {
   StopReport,
   Usage,
 } from '../../../shared/contract';
+import type { FindingsReport, ProposalView } from '../../../shared/code';
 import { missingCase } from '../../../shared/errors';
 import type { Intent } from '../../../shared/intents';
 import type { ConnectionState } from '../client/webSocketClient';
@@ -44,6 +45,10 @@ export interface SophiaState {
   conversations: readonly ConversationSummary[];
   lastStop: StopReport | undefined;
   error: string | undefined;
+  /** Proposed changes of this launch, oldest first; the diff view shows the newest. */
+  proposals: readonly ProposalView[];
+  /** Review findings, oldest first. */
+  findings: readonly FindingsReport[];
 }
 
 export const initialState: SophiaState = {
@@ -57,6 +62,8 @@ export const initialState: SophiaState = {
   conversations: [],
   lastStop: undefined,
   error: undefined,
+  proposals: [],
+  findings: [],
 };
 
 export type SophiaAction =
@@ -69,7 +76,8 @@ export type SophiaAction =
   | { type: 'conversations'; conversations: readonly ConversationSummary[] }
   /** A stored conversation: its kept events, folded from a clean slate. */
   | { type: 'open'; conversation: ConversationSummary; events: readonly SophiaEvent[] }
-  | { type: 'error'; message: string | undefined };
+  | { type: 'error'; message: string | undefined }
+  | { type: 'proposals'; proposals: readonly ProposalView[] };
 
 export function reduce(state: SophiaState, action: SophiaAction): SophiaState {
   switch (action.type) {
@@ -87,6 +95,8 @@ export function reduce(state: SophiaState, action: SophiaAction): SophiaState {
     }
     case 'error':
       return { ...state, error: action.message };
+    case 'proposals':
+      return action.proposals.reduce((next, proposal) => ({ ...next, proposals: upsertProposal(next.proposals, proposal) }), state);
     case 'tokens':
       return action.deltas.reduce(applyToken, state);
     case 'event':
@@ -127,6 +137,14 @@ function applyToken(state: SophiaState, token: TokenDelta): SophiaState {
   };
 }
 
+function upsertProposal(list: readonly ProposalView[], proposal: ProposalView): readonly ProposalView[] {
+  const index = list.findIndex((item) => item.proposalId === proposal.proposalId);
+  if (index < 0) return [...list, proposal].slice(-50);
+  const next = list.slice();
+  next[index] = proposal;
+  return next;
+}
+
 function upsertConversation(list: readonly ConversationSummary[], conversation: ConversationSummary): readonly ConversationSummary[] {
   return [conversation, ...list.filter((c) => c.id !== conversation.id)].sort((a, b) => b.updatedAt - a.updatedAt);
 }
@@ -164,6 +182,10 @@ function reduceEvent(state: SophiaState, event: SophiaEvent): SophiaState {
       return { ...state, lastStop: event.report, status: state.status && { ...state.status, locked: true } };
     case 'status':
       return { ...state, status: event.status };
+    case 'proposal':
+      return { ...state, proposals: upsertProposal(state.proposals, event.proposal) };
+    case 'findings':
+      return { ...state, findings: [...state.findings, event.report].slice(-50) };
     case 'git.pullRequest':
       if (!belongs(state, event.conversationId)) return state;
       return { ...state, items: upsert(state.items, { kind: 'pull-request', id: `pr-${event.pullRequest.number}`, pullRequest: event.pullRequest }) };

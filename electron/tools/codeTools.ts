@@ -1,0 +1,72 @@
+/**
+ * The code tools: `propose_edit` (a change over one or more files, new files included,
+ * shown as a diff and applied only after approval) and `report_findings` (a review's
+ * structured findings). Definitions here, executors handed the services that do the work.
+ */
+import { z } from 'zod';
+import { codeLimits, finding } from '../../shared/code';
+import type { ToolDefinition, ToolRegistry } from '../agent/tools';
+import type { FindingsService } from '../code/findingsService';
+import type { ProposalService } from '../code/proposalService';
+
+const filePath = z.string().min(1).max(codeLimits.path).describe('A path relative to the workspace root, e.g. "sql/employees.sql"');
+
+export const proposeEditInput = z
+  .object({
+    summary: z.string().min(1).max(2000).describe('One or two sentences: what the change does and why.'),
+    files: z
+      .array(
+        z
+          .object({
+            path: filePath,
+            content: z.string().max(codeLimits.fileText).describe('The complete new text of the file (not a diff). A path that does not exist yet creates the file.'),
+          })
+          .strict(),
+      )
+      .min(1)
+      .max(codeLimits.filesPerProposal),
+  })
+  .strict();
+
+export const proposeEditTool = {
+  name: 'propose_edit',
+  description:
+    'Propose a change to one or more workspace files, or new files, by giving each file\'s complete new text. The person sees it as a diff and approves, modifies, asks for tests or cancels; nothing is written before that. All files are written or none.',
+  input: proposeEditInput,
+  // Writes the workspace; the diff is always shown because the threshold asks from low up.
+  risk: 'medium',
+  describe: (input) => `change ${input.files.length} file(s): ${input.files.map((file) => file.path).join(', ')}`.slice(0, 200),
+} as const satisfies ToolDefinition<typeof proposeEditInput>;
+
+export const reportFindingsInput = z
+  .object({
+    findings: z
+      .array(finding.extend({ file: filePath, rule: finding.shape.rule.describe('A short rule id such as "sql/missing-not-null"') }))
+      .min(1)
+      .max(codeLimits.findings),
+  })
+  .strict();
+
+export const reportFindingsTool = {
+  name: 'report_findings',
+  description:
+    'Report the findings of a review as structured data: for each, the file, the line range, the severity (error, warning, note), a rule id, the explanation and a suggested fix. They are shown as a list that jumps to the code and can be exported as SARIF.',
+  input: reportFindingsInput,
+  risk: 'read-only',
+} as const satisfies ToolDefinition<typeof reportFindingsInput>;
+
+/** The key the proposal service files an input under: the schema's parse, as JSON. */
+export function canonicalProposal(input: unknown): string {
+  return JSON.stringify(proposeEditInput.parse(input));
+}
+
+export function registerCodeTools(registry: ToolRegistry, services: { readonly proposals: ProposalService; readonly findings: FindingsService }): void {
+  registry.register(
+    {
+      ...proposeEditTool,
+      preview: (input) => services.proposals.preview(input, JSON.stringify(input, null, 2).slice(0, 100_000)),
+    },
+    (input) => services.proposals.apply(input),
+  );
+  registry.register(reportFindingsTool, (input, context) => services.findings.report(context.conversationId, input.findings));
+}

@@ -1,0 +1,73 @@
+/**
+ * The real core (real approval gate and broker, real audit log, real SQLite) with a
+ * workspace, and a way to put one `propose_edit` call through the registry and answer it
+ * from the "diff view" the way the renderer does: through the `proposal.answer` handler.
+ */
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { ProposalAnswer, ProposalView } from '../../../shared/code';
+import type { InvokeOutcome } from '../../../electron/agent/tools';
+import type { CallContext } from '../../../electron/ipc/dispatch';
+import { harness, makeWorkspace, type AgentHarness } from '../../support/agentFixture';
+
+export interface CodeHarness extends AgentHarness {
+  readonly workspace: string;
+  /** Calls propose_edit and resolves once its proposal waits in the diff view. */
+  propose(input: unknown): Promise<{ proposal: ProposalView; outcome: Promise<InvokeOutcome> }>;
+  answer(answer: ProposalAnswer): Promise<{ accepted: boolean }>;
+  /** The latest state of a proposal, as the renderer last saw it. */
+  latest(proposalId: string): ProposalView | undefined;
+}
+
+export const context: CallContext = { transport: 'browser' } as CallContext;
+
+let calls = 0;
+
+export async function codeHarness(): Promise<CodeHarness> {
+  const h = harness({ approvalTimeoutMs: 60_000 });
+  const workspace = await makeWorkspace();
+  h.core.settings.update({ workspace });
+  const latest = (proposalId: string): ProposalView | undefined =>
+    h.events.filter((event) => event.type === 'proposal' && event.proposal.proposalId === proposalId).map((event) => (event.type === 'proposal' ? event.proposal : undefined)).pop();
+  return Object.assign(h, {
+    workspace,
+    latest,
+    propose: async (input: unknown) => {
+      const seen = h.events.length;
+      calls += 1;
+      const outcome = h.core.registry.invoke('propose_edit', input, { conversationId: 'conv-code', callId: `call-${calls}`, signal: new AbortController().signal });
+      for (let i = 0; i < 500; i += 1) {
+        const event = h.events.slice(seen).find((candidate) => candidate.type === 'proposal');
+        if (event?.type === 'proposal') return { proposal: event.proposal, outcome };
+        const ended = await Promise.race([outcome.then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), 10))]);
+        if (ended && !h.events.slice(seen).some((candidate) => candidate.type === 'proposal')) {
+          throw new Error(`propose_edit ended without a proposal: ${JSON.stringify(await outcome)}`);
+        }
+      }
+      throw new Error('no proposal was shown');
+    },
+    answer: async (answer: ProposalAnswer) => h.core.handlers['proposal.answer'](answer, context),
+  });
+}
+
+/** Every file under `dir` (links not followed) with a hash of its bytes: what "touched nothing" compares. */
+export async function snapshot(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const walk = async (current: string): Promise<void> => {
+    for (const entry of await readdir(current, { withFileTypes: true })) {
+      const full = path.join(current, entry.name);
+      const key = path.relative(dir, full);
+      if (entry.isDirectory()) {
+        out[`${key}/`] = 'dir';
+        await walk(full);
+      } else if (entry.isSymbolicLink()) {
+        out[key] = 'link';
+      } else {
+        out[key] = createHash('sha256').update(await readFile(full)).digest('hex');
+      }
+    }
+  };
+  await walk(dir);
+  return out;
+}
