@@ -76,7 +76,9 @@ async function main(): Promise<void> {
       const started = performance.now();
       const result = await dispatch(core.handlers, 'stop.all', {}, { transport: 'test' });
       if (!result.ok) throw new Error(result.error.message);
+      const reported = performance.now() - started;
       await until('every stream closed', () => standIn.closedAt.length - closedBefore >= streams, 10_000);
+      const streamsClosed = Math.max(...standIn.closedAt.slice(closedBefore)) - started;
       await until(
         'every container gone',
         async () => (await docker.listContainers({ all: true, filters: { label: [`app.sophia.owner=${ownerId}`] } })).length === 0,
@@ -86,7 +88,7 @@ async function main(): Promise<void> {
       samples.push(ms);
       const report = result.value as StopReport;
       const stuck = report.stopped.filter((item) => item.outcome === 'stuck').length;
-      progress(`round ${round_ + 1}: ${round(ms)} ms (${report.stopped.length} stopped, ${stuck} stuck)`);
+      progress(`round ${round_ + 1}: ${round(ms)} ms (report after ${round(reported)} ms, streams closed after ${round(streamsClosed)} ms; ${report.stopped.length} stopped, ${stuck} stuck)`);
       await Promise.all(running);
       await approval;
       await dispatch(core.handlers, 'stop.resume', {}, { transport: 'test' });

@@ -20,7 +20,7 @@ export interface CodeHarness extends AgentHarness {
   latest(proposalId: string): ProposalView | undefined;
 }
 
-export const context: CallContext = { transport: 'browser' } as CallContext;
+export const context: CallContext = { transport: 'test' };
 
 let calls = 0;
 
