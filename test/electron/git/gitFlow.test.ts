@@ -17,7 +17,7 @@ import { startGithubStandIn, type GithubStandIn } from '../../support/standIns/g
 import { testKeychain } from '../keychain/keychainSupport';
 
 const token = 'ghp_flowtoken_9f8e7d6c5b4a39281706';
-const context: CallContext = { transport: 'browser' } as CallContext;
+const context = { transport: 'test' } as CallContext;
 let model: AnthropicStandIn;
 let gitServer: GitHttpServer;
 let github: GithubStandIn;
