@@ -18,6 +18,7 @@ import { createSandboxServiceFromEnv, sandboxHandlers } from '../sandbox/sandbox
 import { SettingsStore } from '../settings/settingsStore';
 import { registerWorkspaceTools } from '../tools/workspaceTools';
 import { registerCodeTools, canonicalProposal } from '../tools/codeTools';
+import { registerCommandTools } from '../tools/commandTools';
 import { codeHandlers } from '../code/codeHandlers';
 import { FindingsService } from '../code/findingsService';
 import { ProposalService } from '../code/proposalService';
@@ -68,6 +69,8 @@ export interface CoreOptions {
   readonly budget?: Partial<StepBudget>;
   /** The Docker sandbox service; by default the real one, configured from the environment. */
   readonly sandbox?: SandboxService;
+  /** False leaves out run_command (tests that register a recording stand-in by that name). */
+  readonly commandTools?: boolean;
   /** Registers the git and GitHub tools (default); tests that register stand-ins of the same names turn it off. */
   readonly gitTools?: boolean;
   /** isomorphic-git's HTTP client for pushes; the Node one by default. */
@@ -127,6 +130,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     findings: new FindingsService({ publish: (event) => events.publish(event), workspace: () => settings.get().workspace, version: appVersion }),
   };
   registerCodeTools(registry, code);
+  if (options.commandTools !== false) registerCommandTools(registry, sandbox, () => settings.get().workspace);
   if (options.gitTools !== false) registerGitTools(registry, git);
   const agent = new Agent({
     events,
