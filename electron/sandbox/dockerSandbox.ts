@@ -103,10 +103,14 @@ export async function startSandboxContainer(docker: Docker, spec: ContainerSpecI
   }
 }
 
-// Reads the command (a line count, then the lines) and becomes it. Bytes after the command
-// stay on standard input for the command. A raised OOM score makes the kernel pick a
-// command over the keeper when memory runs out.
+/** What the stub writes to stderr once it waits for its command. */
+const readyMarker = 'R';
+
+// Says it is ready, reads the command (a line count, then the lines) and becomes it. Bytes
+// after the command stay on standard input for the command. A raised OOM score makes the
+// kernel pick a command over the keeper when memory runs out.
 const stubScript = `{ echo 500 > /proc/self/oom_score_adj; } 2>/dev/null
+printf ${readyMarker} >&2
 IFS= read -r n || exit 125
 case $n in ''|*[!0-9]*) exit 125;; esac
 c=
@@ -126,27 +130,75 @@ export interface ReadyExec {
   isClosed(): boolean;
 }
 
-export async function startStub(box: SandboxContainer, user: SandboxUser): Promise<ReadyExec> {
-  const exec = await box.container.exec({
-    Cmd: ['/bin/sh', '-c', stubScript],
-    AttachStdin: true,
-    AttachStdout: true,
-    AttachStderr: true,
-    Tty: false,
-    User: `${user.uid}:${user.gid}`,
-  });
-  const socket = (await exec.start({ hijack: true, stdin: true })) as Duplex;
-  let closed = false;
-  socket.on('close', () => (closed = true));
-  socket.on('end', () => (closed = true));
-  // Until a command is written nothing arrives; errors before then only mean the stub is unusable.
-  socket.on('error', () => (closed = true));
-  return { exec, socket, isClosed: () => closed };
+/**
+ * Starts the stub and resolves once it waits for its command. Docker reports an exec as
+ * running before its process has started (runc needs tens of milliseconds more), so the
+ * stub's own word is the signal. Bounded in time, and abandoned when `signal` aborts (the
+ * sandbox is being removed: Docker may then never answer the start).
+ */
+export async function startStub(
+  box: SandboxContainer,
+  user: SandboxUser,
+  options: { readonly signal?: AbortSignal; readonly timeoutMs?: number } = {},
+): Promise<ReadyExec> {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(new Error(`the command stub was not ready within ${timeoutMs} ms`)), timeoutMs);
+  const signal = options.signal ? AbortSignal.any([options.signal, deadline.signal]) : deadline.signal;
+  try {
+    const exec = await box.container.exec({
+      Cmd: ['/bin/sh', '-c', stubScript],
+      AttachStdin: true,
+      AttachStdout: true,
+      AttachStderr: true,
+      Tty: false,
+      User: `${user.uid}:${user.gid}`,
+      abortSignal: signal,
+    });
+    const socket = (await exec.start({ hijack: true, stdin: true, abortSignal: signal })) as Duplex;
+    let closed = false;
+    socket.on('close', () => (closed = true));
+    socket.on('end', () => (closed = true));
+    // Errors before a command is written only mean the stub is unusable.
+    socket.on('error', () => (closed = true));
+    await new Promise<void>((resolve, reject) => {
+      const finish = (error?: Error): void => {
+        socket.off('data', onData);
+        socket.off('end', onEnd);
+        socket.off('close', onEnd);
+        signal.removeEventListener('abort', onAbort);
+        // Nothing more arrives until the command is written; the command's reader resumes it.
+        socket.pause();
+        if (error) {
+          socket.destroy();
+          reject(error);
+        } else {
+          resolve();
+        }
+      };
+      const parser = new DockerFrameParser((stream, payload) =>
+        stream === 'stderr' && payload.toString() === readyMarker
+          ? finish()
+          : finish(new Error(`the command stub could not start: ${JSON.stringify(payload.toString().trim().slice(0, 200))}`)),
+      );
+      const onData = (chunk: Buffer): void => parser.push(chunk);
+      const onEnd = (): void => finish(new Error('the command stub ended before it was ready'));
+      const onAbort = (): void => finish(signal.reason instanceof Error ? signal.reason : new Error('abandoned'));
+      if (signal.aborted) return onAbort();
+      socket.on('data', onData);
+      socket.once('end', onEnd);
+      socket.once('close', onEnd);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    return { exec, socket, isClosed: () => closed };
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Never rejects: a stub that failed to start is replaced when it is needed. */
-export function primeStub(box: SandboxContainer, user: SandboxUser): Promise<ReadyExec | undefined> {
-  return startStub(box, user).catch((error: unknown) => {
+export function primeStub(box: SandboxContainer, user: SandboxUser, signal?: AbortSignal): Promise<ReadyExec | undefined> {
+  return startStub(box, user, signal ? { signal } : {}).catch((error: unknown) => {
     if (!box.isGone()) log.debug('could not pre-start a command stub', { container: box.id.slice(0, 12), error });
     return undefined;
   });
@@ -275,13 +327,15 @@ export class DockerSandbox implements Sandbox {
   #queue: Promise<unknown> = Promise.resolve();
   #destroying: Promise<void> | undefined;
   #running: { readonly socket: Duplex } | undefined;
+  /** Aborted on destroy: a stub still starting is abandoned. */
+  readonly #lifetime = new AbortController();
 
   constructor(options: DockerSandboxOptions) {
     this.#options = options;
     this.taskId = options.taskId;
     this.containerId = options.box.id;
     this.access = options.box.access;
-    this.#ready = options.ready ?? primeStub(options.box, options.user);
+    this.#ready = options.ready ?? primeStub(options.box, options.user, this.#lifetime.signal);
   }
 
   get destroyed(): boolean {
@@ -328,6 +382,7 @@ export class DockerSandbox implements Sandbox {
     const { box } = this.#options;
     const ready = this.#ready;
     this.#ready = undefined;
+    this.#lifetime.abort(new Error('the sandbox is being removed'));
     try {
       await removeContainer(box.container);
     } finally {
@@ -350,7 +405,7 @@ export class DockerSandbox implements Sandbox {
     this.#ready = undefined;
     if (ready && !ready.isClosed()) return ready;
     ready?.socket.destroy();
-    return startStub(box, user);
+    return startStub(box, user, { signal: this.#lifetime.signal });
   }
 
   async #run(command: string, options: RunOptions): Promise<RunOutcome> {
@@ -359,7 +414,7 @@ export class DockerSandbox implements Sandbox {
     if (Buffer.byteLength(command) > execLimits.commandBytes) {
       throw new SophiaError('bad_request', `A command may be at most ${execLimits.commandBytes / 1024} KiB.`);
     }
-    if (this.destroyed) throw new SophiaError('unavailable', 'This sandbox has been removed; the task needs a new one.');
+    if (this.destroyed) throw new SophiaError('stopped', 'This sandbox has been removed (its task ended, or Sophia was stopped).');
     const { taskId, publish, box } = this.#options;
     const timeoutMs = Math.min(execLimits.maxTimeoutMs, Math.max(execLimits.minTimeoutMs, options.timeoutMs ?? execLimits.defaultTimeoutMs));
 
@@ -396,6 +451,8 @@ export class DockerSandbox implements Sandbox {
         log.debug('command stream error', { execId, error });
         resolve();
       });
+      // `startStub` paused it once the stub was ready.
+      socket.resume();
     });
 
     let timedOut = false;
@@ -417,7 +474,7 @@ export class DockerSandbox implements Sandbox {
     const truncated = collector.truncated;
     publish({ type: 'container.ended', taskId, execId, exitCode, durationMs, timedOut, stopped, truncated });
     log.debug('command ended', { taskId, execId, exitCode, durationMs, timedOut, stopped });
-    if (!this.destroyed) this.#ready = primeStub(box, this.#options.user);
+    if (!this.destroyed) this.#ready = primeStub(box, this.#options.user, this.#lifetime.signal);
     const stdoutBytes = collector.kept('stdout');
     return {
       stdoutBytes,

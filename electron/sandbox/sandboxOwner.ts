@@ -28,11 +28,15 @@ function processStart(pid: number): string {
   }
 }
 
-export function currentOwner(): Owner {
+/** The owner identity of a process on this host (by default, this one). */
+export function ownerOf(pid: number = process.pid): Owner {
   const host = hostname();
-  const pid = process.pid;
   const started = processStart(pid);
   return { host, pid, started, id: `${host}/${pid}/${started}` };
+}
+
+export function currentOwner(): Owner {
+  return ownerOf(process.pid);
 }
 
 export function ownerLabels(owner: Owner): Record<string, string> {

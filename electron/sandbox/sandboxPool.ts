@@ -16,6 +16,11 @@ export interface SandboxPoolOptions<T> {
   readonly isAlive: (item: T) => boolean;
   /** Called whenever the warm count changes. */
   readonly onChange?: () => void;
+  /**
+   * After a handout, wait this long before creating its replacement, so the task's first
+   * command does not share the engine with a container start. Default 300 ms.
+   */
+  readonly refillDelayMs?: number;
 }
 
 const maxBackoffMs = 30_000;
@@ -28,6 +33,7 @@ export class SandboxPool<T> {
   #closed = false;
   #failures = 0;
   #retryTimer: NodeJS.Timeout | undefined;
+  #refillTimer: NodeJS.Timeout | undefined;
   #idleWaiters: Array<() => void> = [];
 
   constructor(options: SandboxPoolOptions<T>) {
@@ -61,6 +67,8 @@ export class SandboxPool<T> {
     this.#paused = true;
     clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
+    clearTimeout(this.#refillTimer);
+    this.#refillTimer = undefined;
   }
 
   /** A warm item, or undefined when none is ready (the caller creates one itself). */
@@ -71,7 +79,15 @@ export class SandboxPool<T> {
       this.#discard(item);
     }
     this.#changed();
-    this.#fill();
+    if (item === undefined) {
+      this.#fill();
+    } else if (this.#refillTimer === undefined && !this.#paused && !this.#closed) {
+      this.#refillTimer = setTimeout(() => {
+        this.#refillTimer = undefined;
+        this.#fill();
+      }, this.#options.refillDelayMs ?? 300);
+      this.#refillTimer.unref();
+    }
     return item;
   }
 
@@ -106,7 +122,7 @@ export class SandboxPool<T> {
   }
 
   #isSettled(): boolean {
-    return this.#creating === 0 && (this.#paused || this.#closed || this.#warm.length >= this.size);
+    return this.#creating === 0 && this.#refillTimer === undefined && (this.#paused || this.#closed || this.#warm.length >= this.size);
   }
 
   #changed(): void {
@@ -119,7 +135,7 @@ export class SandboxPool<T> {
   }
 
   #fill(): void {
-    if (this.#paused || this.#closed || this.#retryTimer !== undefined) return;
+    if (this.#paused || this.#closed || this.#retryTimer !== undefined || this.#refillTimer !== undefined) return;
     // One creation at a time: on a small machine, parallel creates slow each other and the tasks.
     if (this.#creating > 0 || this.#warm.length + this.#creating >= this.size) return;
     this.#creating++;

@@ -338,6 +338,7 @@ export class DockerSandboxService implements SandboxService {
       access: 'read-only',
       limits: this.#limits,
     });
+    // Warm means the command stub already waits for its command: see `startStub`.
     const ready = primeStub(box, this.#user);
     await ready;
     return { box, ready };

@@ -136,7 +136,7 @@ describe('destroy', () => {
     expect(result).toMatchObject({ stopped: true, exitCode: null, stdout: 'started\n' });
     const inspected = await docker.getContainer(doomed.containerId).inspect().catch((error: unknown) => statusCodeOf(error));
     expect(inspected).toBe(404);
-    await expect(doomed.exec('echo again')).rejects.toMatchObject({ code: 'unavailable' });
+    await expect(doomed.exec('echo again')).rejects.toMatchObject({ code: 'stopped' });
     await doomed.destroy();
   });
 });
