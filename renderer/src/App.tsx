@@ -2,6 +2,7 @@ import { lazy, Suspense, useCallback, useEffect, useReducer, useState } from 're
 import type { SophiaClient } from './client/sophiaClient';
 import { ChatPanel } from './components/ChatPanel';
 import { ConversationList } from './components/ConversationList';
+import { ExecutionLog } from './components/ExecutionLog';
 import { SettingsPanel } from './components/SettingsPanel';
 import { StatusBar } from './components/StatusBar';
 import { StopBanner } from './components/StopBanner';
@@ -19,7 +20,7 @@ const GitPanel = lazy(() => import('./components/GitPanel'));
 export function App({ client }: { client: SophiaClient }) {
   const [state, dispatch] = useReducer(reduce, initialState);
   const [settingsOpen, setSettingsOpen] = useState(false);
-  const [sideTab, setSideTab] = useState<'diff' | 'git'>('diff');
+  const [sideTab, setSideTab] = useState<'diff' | 'git' | 'log'>('diff');
   useSophiaEvents(client, dispatch);
   const safety = useSafety(client, state.connection === 'open');
   const [safetyView, setSafetyView] = useState<SafetyView | undefined>(undefined);
@@ -35,7 +36,24 @@ export function App({ client }: { client: SophiaClient }) {
     void client.request('conversation.list', {}).then((result) => {
       if (result.ok) dispatch({ type: 'conversations', conversations: result.value.conversations });
     });
+    void client.request('sandbox.status', {}).then((result) => {
+      if (result.ok) dispatch({ type: 'event', event: { type: 'sandbox.status', status: result.value } });
+    });
   }, [client, state.connection]);
+
+  // The execution log's two actions; each resolves to an error message, or undefined.
+  const prepareSandbox = useCallback(async (): Promise<string | undefined> => {
+    const result = await client.request('sandbox.prepare', {});
+    if (!result.ok) return result.error.message;
+    dispatch({ type: 'event', event: { type: 'sandbox.status', status: result.value } });
+    return undefined;
+  }, [client]);
+  const checkSandbox = useCallback(async (): Promise<string | undefined> => {
+    const result = await client.request('sandbox.check', {});
+    if (!result.ok) return result.error.message;
+    return result.value.exitCode === 0 ? undefined : `The check failed (exit ${String(result.value.exitCode)}); its output is below.`;
+  }, [client]);
+  const sandboxTrouble = state.sandbox !== undefined && !['ready', 'checking', 'building-image'].includes(state.sandbox.state);
 
   const send = useCallback(
     async (text: string): Promise<boolean> => {
@@ -122,9 +140,25 @@ export function App({ client }: { client: SophiaClient }) {
                 <button type="button" role="tab" aria-selected={sideTab === 'git'} onClick={() => setSideTab('git')} data-testid="tab-git">
                   Git
                 </button>
+                <button
+                  type="button"
+                  role="tab"
+                  aria-selected={sideTab === 'log'}
+                  onClick={() => setSideTab('log')}
+                  data-testid="tab-log"
+                  title={sandboxTrouble ? state.sandbox?.message : 'Commands run in task sandboxes'}
+                >
+                  Log{sandboxTrouble ? ' ⚠' : ''}
+                </button>
               </div>
               <Suspense fallback={<div className="panel-placeholder">Loading the diff view…</div>}>
-                {sideTab === 'git' ? <GitPanel client={client} conversationId={state.conversationId} /> : <DiffPanel client={client} proposals={state.proposals} findings={state.findings} />}
+                {sideTab === 'log' ? (
+                  <ExecutionLog executions={state.executions} sandbox={state.sandbox} onPrepare={prepareSandbox} onCheck={checkSandbox} />
+                ) : sideTab === 'git' ? (
+                  <GitPanel client={client} conversationId={state.conversationId} />
+                ) : (
+                  <DiffPanel client={client} proposals={state.proposals} findings={state.findings} />
+                )}
               </Suspense>
             </>
           )}

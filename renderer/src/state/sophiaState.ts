@@ -5,6 +5,7 @@ import type {
   ConversationSummary,
   PullRequestView,
   RiskLevel,
+  SandboxStatus,
   SophiaEvent,
   StopReport,
   Usage,
@@ -13,6 +14,7 @@ import type { FindingsReport, ProposalView } from '../../../shared/code';
 import { missingCase } from '../../../shared/errors';
 import type { Intent } from '../../../shared/intents';
 import type { ConnectionState } from '../client/webSocketClient';
+import { reduceExecutions, type Execution } from './executionLog';
 
 /** One entry of the chat, in the order it happened. */
 export type ChatItem =
@@ -49,6 +51,9 @@ export interface SophiaState {
   proposals: readonly ProposalView[];
   /** Review findings, oldest first. */
   findings: readonly FindingsReport[];
+  /** Commands run in task sandboxes, oldest first (bounded): the execution log. */
+  executions: readonly Execution[];
+  sandbox: SandboxStatus | undefined;
 }
 
 export const initialState: SophiaState = {
@@ -64,6 +69,8 @@ export const initialState: SophiaState = {
   error: undefined,
   proposals: [],
   findings: [],
+  executions: [],
+  sandbox: undefined,
 };
 
 export type SophiaAction =
@@ -192,14 +199,16 @@ function reduceEvent(state: SophiaState, event: SophiaEvent): SophiaState {
     // The git panel asks for the checkpoint list when it sees one made.
     case 'checkpoint.created':
       return state;
-    // Shown by the panels of the sandbox and safety work; the chat itself does not change.
-    case 'approval.request':
-    case 'approval.resolved':
-    case 'safety.status':
     case 'container.started':
     case 'container.output':
     case 'container.ended':
+      return { ...state, executions: reduceExecutions(state.executions, event) };
     case 'sandbox.status':
+      return { ...state, sandbox: event.status };
+    // Shown by the panels of the safety work; the chat itself does not change.
+    case 'approval.request':
+    case 'approval.resolved':
+    case 'safety.status':
     case 'deployment.event':
       return state;
     default:
