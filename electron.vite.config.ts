@@ -13,6 +13,8 @@ export default defineConfig({
           serve: resolve(import.meta.dirname, 'electron/host/serve.ts'),
           // `npm run audit:verify`: the audit log checked outside the app.
           auditVerify: resolve(import.meta.dirname, 'electron/audit/auditVerifyCli.ts'),
+          // `sudo npm run sandbox:image`: the sandbox image built outside the app.
+          sandboxImage: resolve(import.meta.dirname, 'electron/sandbox/sandboxImageCli.ts'),
         },
       },
     },
