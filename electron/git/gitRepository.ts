@@ -14,6 +14,7 @@ import nodeHttp from 'isomorphic-git/http/node';
 import type { GitFileChange, GitStatus } from '../../shared/contract';
 import { SophiaError } from '../../shared/errors';
 import { createLogger } from '../log';
+import { UnsupportedIndexError, workingTreeStatus } from './workingTreeStatus';
 
 const log = createLogger('gitRepository');
 
@@ -148,8 +149,31 @@ export class GitRepository {
     return git.listBranches(this.#base);
   }
 
-  /** Every changed file, HEAD against the working tree and the index. */
+  /**
+   * Every changed file, HEAD against the working tree and the index. On the real file system
+   * this reads the index's stat cache as git does (workingTreeStatus.ts); with another `fs`, or
+   * a repository that reader leaves alone, it asks isomorphic-git's statusMatrix.
+   */
   async changes(): Promise<GitFileChange[]> {
+    if (this.#fs === nodeFs) {
+      try {
+        const changes: GitFileChange[] = [];
+        for (const [file, head, workdir, stage, intentToAdd] of await workingTreeStatus(this.dir)) {
+          const change = classify(head, workdir, stage);
+          // `git add -N` records only the intent: nothing of the file is staged yet.
+          if (change) changes.push({ path: file, change, staged: intentToAdd ? false : head === 1 ? stage !== 1 : stage !== 0 });
+        }
+        return changes;
+      } catch (error) {
+        if (!(error instanceof UnsupportedIndexError) || !error.fallback) throw error;
+        log.info('fast status not used', { reason: error.message });
+      }
+    }
+    return this.changesThroughStatusMatrix();
+  }
+
+  /** isomorphic-git's statusMatrix: walks and hashes through the injected `fs`. */
+  async changesThroughStatusMatrix(): Promise<GitFileChange[]> {
     // A fresh cache per call: the shared one would keep stale packfile indexes across commits.
     const matrix = await git.statusMatrix({ ...this.#base, refresh: false, cache: {} });
     const changes: GitFileChange[] = [];
