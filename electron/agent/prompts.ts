@@ -26,7 +26,7 @@ export function systemPrompt(intent: Intent, workspace: string): string {
   return `${base}\n\n${byIntent[intent]}\n\n${where}`;
 }
 
-const readTools = ['read_file', 'list_files'];
+const readTools = ['read_file', 'list_files', 'search_code', 'repo_map'];
 
 /** The tools offered for each intent, by name; those not registered are left out. */
 export const intentTools: Readonly<Record<Intent, readonly string[]>> = {

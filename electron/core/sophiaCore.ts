@@ -17,7 +17,8 @@ import type { SandboxService } from '../sandbox/sandbox';
 import { createSandboxServiceFromEnv, sandboxHandlers } from '../sandbox/sandboxHandlers';
 import { SettingsStore } from '../settings/settingsStore';
 import { registerWorkspaceTools } from '../tools/workspaceTools';
-import { registerCodeTools, canonicalProposal } from '../tools/codeTools';
+import { registerCodeTools, registerIndexTools, canonicalProposal } from '../tools/codeTools';
+import { CodeIndexService } from '../code/indexService';
 import { registerCommandTools } from '../tools/commandTools';
 import { codeHandlers } from '../code/codeHandlers';
 import { FindingsService } from '../code/findingsService';
@@ -130,6 +131,8 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     findings: new FindingsService({ publish: (event) => events.publish(event), workspace: () => settings.get().workspace, version: appVersion }),
   };
   registerCodeTools(registry, code);
+  const codeIndex = new CodeIndexService({ workspace: () => settings.get().workspace, storeDir: path.join(options.dataDir, 'code-index') });
+  registerIndexTools(registry, codeIndex);
   if (options.commandTools !== false) registerCommandTools(registry, sandbox, () => settings.get().workspace);
   if (options.gitTools !== false) registerGitTools(registry, git);
   const agent = new Agent({
@@ -203,6 +206,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
       await stop.stopAll();
       await sandbox.close();
       code.proposals.close();
+      codeIndex.close();
       safety.close();
       db.close();
     },

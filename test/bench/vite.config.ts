@@ -20,6 +20,7 @@ export default defineConfig({
         agentOverheadBench: resolve(import.meta.dirname, 'agentOverheadBench.ts'),
         renderBench: resolve(import.meta.dirname, 'renderBench.ts'),
         gitStatusBench: resolve(import.meta.dirname, 'gitStatusBench.ts'),
+        indexBench: resolve(import.meta.dirname, 'indexBench.ts'),
       },
       output: { format: 'es', entryFileNames: '[name].js' },
     },
