@@ -139,6 +139,7 @@ export class DockerSandboxService implements SandboxService {
     this.#guard();
     if (!idPattern.test(taskId)) throw new SophiaError('bad_request', 'A task id is 1-64 letters, digits, _ and -.');
     if (this.#closed) throw new SophiaError('unavailable', 'The sandbox service has shut down.');
+    if (this.#stopped) throw new SophiaError('stopped', 'Sophia is stopped. Press Resume to continue.');
     if (this.#state !== 'ready') await this.start();
     if (this.#state !== 'ready') throw new SophiaError('unavailable', this.#message);
     const access: WorkspaceAccess = options.access ?? 'read-only';
@@ -260,6 +261,8 @@ export class DockerSandboxService implements SandboxService {
     try {
       await this.removeLeftovers();
       if (!(await imageExists(this.#docker, this.#image))) {
+        // A build under way keeps saying so; it checks again when it is done.
+        if (this.#building) return this.status();
         this.#setState('image-missing', this.#missingImageMessage());
         this.#pool.pause();
         return this.status();

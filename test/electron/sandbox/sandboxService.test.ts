@@ -38,6 +38,7 @@ describe('killAll', () => {
     // Paused: nothing is created until the stop is lifted.
     await new Promise((resolve) => setTimeout(resolve, 1000));
     expect(await containersOf(service.ownerId)).toEqual([]);
+    await expect(service.acquire('while-stopped')).rejects.toMatchObject({ code: 'stopped' });
     service.resume();
     await waitFor(() => service.pool.warm === 2, 60_000, 'the pool to refill after resume');
   });
@@ -121,6 +122,8 @@ describe('a named image that is not here', () => {
     expect(status.state).toBe('image-missing');
     expect(status.message).toMatch(/not on this machine/);
     await expect(service.acquire('no-image')).rejects.toMatchObject({ code: 'unavailable' });
+    // A named image is the user's to provide: prepare checks again but builds nothing.
+    expect((await service.prepare()).state).toBe('image-missing');
     await service.close();
   });
 });
