@@ -2,7 +2,7 @@ import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
 import type { AppSettings } from '../../../shared/contract';
 import type { SophiaClient } from '../client/sophiaClient';
 
-/** Model and workspace settings. Secrets are set elsewhere and never shown here. */
+/** Model, workspace and git settings. Secrets (the GitHub token too) are set elsewhere and never shown here. */
 export function SettingsPanel({ client, onClose, children }: { client: SophiaClient; onClose: () => void; children?: ReactNode }) {
   const [settings, setSettings] = useState<AppSettings | undefined>();
   const [message, setMessage] = useState<string | undefined>();
@@ -66,6 +66,36 @@ export function SettingsPanel({ client, onClose, children }: { client: SophiaCli
               Folder (absolute path)
               <input value={settings.workspace} onChange={(event) => set('workspace', event.target.value)} placeholder="/home/me/project" />
             </label>
+          </fieldset>
+          <fieldset data-testid="settings-git">
+            <legend>Git and GitHub</legend>
+            <label>
+              Commit author name
+              <input value={settings.gitAuthorName} onChange={(event) => set('gitAuthorName', event.target.value)} placeholder="empty: the repository's user.name" autoComplete="name" />
+            </label>
+            <label>
+              Commit author email
+              <input
+                type="email"
+                value={settings.gitAuthorEmail}
+                onChange={(event) => set('gitAuthorEmail', event.target.value)}
+                placeholder="empty: the repository's user.email"
+                autoComplete="email"
+              />
+            </label>
+            <label>
+              Push to (HTTPS remote URL)
+              <input value={settings.gitRemoteUrl} onChange={(event) => set('gitRemoteUrl', event.target.value)} placeholder="empty: the repository's origin" />
+            </label>
+            <label>
+              GitHub repository (owner/name)
+              <input value={settings.githubRepository} onChange={(event) => set('githubRepository', event.target.value)} placeholder="empty: read from the remote URL" />
+            </label>
+            <label>
+              GitHub API address
+              <input value={settings.githubApiUrl} onChange={(event) => set('githubApiUrl', event.target.value)} placeholder="https://api.github.com" />
+            </label>
+            <p className="settings-message">The GitHub token is a credential: set &quot;github-token&quot; under Credentials &amp; role; it stays in the OS keychain.</p>
           </fieldset>
           <button type="submit" className="save-button">
             Save
