@@ -233,8 +233,75 @@ export const pullRequestView = z.object({
 });
 export type PullRequestView = z.infer<typeof pullRequestView>;
 
+/** What a deployment does: Pulumi's preview, update, refresh and rollback; Snowflake DDL. */
+export const deploymentPhases = ['preview', 'update', 'destroy', 'rollback', 'refresh', 'ddl'] as const;
+export type DeploymentPhase = (typeof deploymentPhases)[number];
+
+export const deploymentCounts = z.object({
+  create: z.number().int().nonnegative(),
+  update: z.number().int().nonnegative(),
+  delete: z.number().int().nonnegative(),
+  replace: z.number().int().nonnegative(),
+  same: z.number().int().nonnegative(),
+});
+export type DeploymentCounts = z.infer<typeof deploymentCounts>;
+
+/** One resource of a plan or a running update. `op` is the engine's own (create, update, replace, delete, same, refresh...). */
+export const deploymentStep = z.object({
+  urn: z.string().max(2000),
+  type: label,
+  name: label,
+  op: z.string().max(40),
+  status: z.enum(['planned', 'running', 'done', 'failed']),
+  /** The properties that change. */
+  diffs: z.array(label).max(100),
+  durationMs: z.number().nonnegative().optional(),
+  message: z.string().max(limits.notice).optional(),
+});
+export type DeploymentStep = z.infer<typeof deploymentStep>;
+
+/** The estimated monthly cost change, from the user's pricing table; `monthlyDelta` is null when nothing changed has a price. */
+export const costEstimate = z.object({
+  currency: z.string().max(10),
+  monthlyDelta: z.number().nullable(),
+  /** Resource types that change but have no price: the estimate leaves them out and says so. */
+  unpriced: z.array(label).max(100),
+  text: z.string().max(limits.notice),
+});
+export type CostEstimate = z.infer<typeof costEstimate>;
+
+export const deploymentPlan = z.object({
+  deploymentId: id,
+  phase: z.enum(deploymentPhases),
+  target: label,
+  at: timestamp,
+  counts: deploymentCounts,
+  /** "+15 to create, ~3 to update". */
+  summary: z.string().max(limits.notice),
+  steps: z.array(deploymentStep).max(1000),
+  cost: costEstimate.nullable(),
+  diagnostics: z.array(z.string().max(limits.notice)).max(50),
+});
+export type DeploymentPlan = z.infer<typeof deploymentPlan>;
+
 export const providerIds = ['anthropic', 'ollama'] as const;
 const modelName = z.string().trim().min(1).max(100).regex(/^[A-Za-z0-9._:/-]+$/, 'a model name is letters, digits and . _ : / -');
+export const snowflakeEnvironments = ['staging', 'production'] as const;
+export type SnowflakeEnvironment = (typeof snowflakeEnvironments)[number];
+const snowflakeName = z.string().trim().max(255).regex(/^[A-Za-z0-9_.$"-]*$/, 'a Snowflake identifier');
+/** One Snowflake connection; an empty account means the environment is not configured. */
+export const snowflakeConnection = z.object({
+  account: z.string().trim().max(255).regex(/^[A-Za-z0-9_.-]*$/, 'an account identifier such as myorg-myaccount'),
+  username: snowflakeName,
+  warehouse: snowflakeName,
+  database: snowflakeName,
+  schema: snowflakeName,
+  role: snowflakeName,
+  /** Overrides the address derived from the account (PrivateLink, a proxy); empty by default. */
+  accessUrl: z.union([z.literal(''), z.url({ protocol: /^https?$/ }).max(500)]),
+});
+export type SnowflakeConnection = z.infer<typeof snowflakeConnection>;
+
 /** Settings the user changes; secrets are not among them (they live in the OS keychain). */
 export const appSettings = z.object({
   provider: z.enum(providerIds),
@@ -252,6 +319,12 @@ export const appSettings = z.object({
   githubRepository: z.union([z.literal(''), z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'owner/name').max(200)]),
   /** The GitHub REST API (GitHub Enterprise has its own). */
   githubApiUrl: z.url({ protocol: /^https?$/ }).max(200),
+  /** The Pulumi project's folder, relative to the workspace ('' is the workspace itself). */
+  pulumiProjectDir: z.string().trim().max(1000).refine((value) => !value.startsWith('/') && !value.split(/[\\/]/).includes('..'), 'a folder inside the workspace'),
+  /** Where Pulumi keeps state (`file://...`, `s3://...`, `https://api.pulumi.com`); empty means the CLI's own login. */
+  pulumiBackendUrl: z.string().trim().max(2000),
+  /** A Snowflake connection per environment; the password or private key is in the keychain. */
+  snowflake: z.object({ staging: snowflakeConnection, production: snowflakeConnection }),
 });
 export type AppSettings = z.infer<typeof appSettings>;
 
@@ -427,9 +500,21 @@ export const sophiaEvent = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('deployment.event'),
     deploymentId: id,
-    phase: z.enum(['preview', 'update', 'destroy', 'rollback']),
+    phase: z.enum(deploymentPhases),
     status: z.enum(['running', 'succeeded', 'failed', 'cancelled']),
     message: z.string().max(limits.outputChunk),
+    /** The Pulumi stack or the Snowflake environment it runs against. */
+    target: label.optional(),
+  }),
+  /** A preview's plan: what would change, with counts, each resource's diff and the cost estimate. */
+  z.object({ type: z.literal('deployment.plan'), plan: deploymentPlan }),
+  /** One resource step of a running preview or update, as the engine reports it. */
+  z.object({ type: z.literal('deployment.resource'), deploymentId: id, step: deploymentStep }),
+  /** The stack's outputs after an update. */
+  z.object({
+    type: z.literal('deployment.outputs'),
+    deploymentId: id,
+    outputs: z.array(z.object({ name: label, value: z.string().max(limits.notice), secret: z.boolean() })).max(200),
   }),
   z.object({ type: z.literal('checkpoint.created'), checkpoint: checkpointView }),
   z.object({ type: z.literal('git.pullRequest'), conversationId: id, pullRequest: pullRequestView }),

@@ -16,7 +16,8 @@ const byIntent: Readonly<Record<Intent, string>> = {
   'code-edit': 'The person wants code changed. Read the files first, then propose the smallest change that does the job with propose_edit, giving the complete new text of each changed file; the person sees it as a diff and approves it. Keep the files\' style. After an applied change, run the project\'s tests or linters with run_command when it has them.',
   'code-generate': 'The person wants new code written. Read the surrounding code to match its style, then propose the new files (or the changed files with the new function) with propose_edit; a path that does not exist yet is created.',
   'github-commit': 'The person wants changes committed or a pull request opened. Show what would be committed and propose the branch, message and pull request; the push waits for approval.',
-  'infra-deploy': 'The person wants infrastructure changed. Read the stack, run a preview, and present the plan; nothing is deployed before approval.',
+  'infra-deploy':
+    'The person wants infrastructure changed. Read the Pulumi program and the stack first; change the program with propose_edit (the person approves the diff); then run pulumi_preview and present the plan (counts, changes, cost). Deploy only with pulumi_up and the planId of that preview: the person approves that exact plan, and a stale plan comes back as a fresh preview to present again. For Snowflake, draft the DDL and run snowflake_plan (parsed, validated, classified and dry-run on a shadow copy); fix any error it names by line; then snowflake_apply the same DDL with its planId. A destructive statement runs only after a recovery point is recorded; snowflake_restore undoes it. Nothing is deployed before approval.',
   troubleshoot: 'The person wants a failure explained. Read the logs and code involved, reproduce in the sandbox if needed, explain the cause, and propose a fix for approval.',
   question: 'Answer the question. Read files only if the answer depends on them.',
 };
@@ -36,5 +37,17 @@ export const intentTools: Readonly<Record<Intent, readonly string[]>> = {
   'code-generate': [...readTools, 'propose_edit', 'run_command'],
   troubleshoot: [...readTools, 'run_command', 'propose_edit'],
   'github-commit': [...readTools, 'git_status', 'git_diff', 'git_commit', 'git_push', 'github_open_pull_request', 'git_revert'],
-  'infra-deploy': [...readTools, 'pulumi_preview', 'pulumi_up', 'pulumi_rollback', 'snowflake_plan', 'snowflake_apply'],
+  'infra-deploy': [
+    ...readTools,
+    'propose_edit',
+    'pulumi_stacks',
+    'pulumi_history',
+    'pulumi_preview',
+    'pulumi_up',
+    'pulumi_refresh',
+    'pulumi_rollback',
+    'snowflake_plan',
+    'snowflake_apply',
+    'snowflake_restore',
+  ],
 };

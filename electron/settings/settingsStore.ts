@@ -3,12 +3,14 @@
  * the way out: a value that no longer validates (an older build wrote it, or someone edited
  * the file) falls back to its default and is logged, never trusted.
  */
-import { appSettings, type AppSettings } from '../../shared/contract';
+import { appSettings, type AppSettings, type SnowflakeConnection } from '../../shared/contract';
 import type { SqliteDatabase } from '../db/sqlite';
 import { createLogger } from '../log';
 import { defaultOllamaHost } from '../models/ollamaProvider';
 
 const log = createLogger('settings');
+
+const unsetSnowflake: SnowflakeConnection = { account: '', username: '', warehouse: '', database: '', schema: '', role: '', accessUrl: '' };
 
 export const defaultSettings: AppSettings = {
   provider: 'anthropic',
@@ -21,6 +23,9 @@ export const defaultSettings: AppSettings = {
   gitRemoteUrl: '',
   githubRepository: '',
   githubApiUrl: 'https://api.github.com',
+  pulumiProjectDir: 'infra',
+  pulumiBackendUrl: '',
+  snowflake: { staging: unsetSnowflake, production: unsetSnowflake },
 };
 
 export class SettingsStore {

@@ -14,6 +14,7 @@ import type { FindingsReport, ProposalView } from '../../../shared/code';
 import { missingCase } from '../../../shared/errors';
 import type { Intent } from '../../../shared/intents';
 import type { ConnectionState } from '../client/webSocketClient';
+import { reduceDeployments, type Deployment } from './deployments';
 import { reduceExecutions, type Execution } from './executionLog';
 
 /** One entry of the chat, in the order it happened. */
@@ -54,6 +55,8 @@ export interface SophiaState {
   /** Commands run in task sandboxes, oldest first (bounded): the execution log. */
   executions: readonly Execution[];
   sandbox: SandboxStatus | undefined;
+  /** Previews, updates and DDL runs, oldest first (bounded): the deployment monitor. */
+  deployments: readonly Deployment[];
 }
 
 export const initialState: SophiaState = {
@@ -71,6 +74,7 @@ export const initialState: SophiaState = {
   findings: [],
   executions: [],
   sandbox: undefined,
+  deployments: [],
 };
 
 export type SophiaAction =
@@ -209,8 +213,12 @@ function reduceEvent(state: SophiaState, event: SophiaEvent): SophiaState {
     case 'approval.request':
     case 'approval.resolved':
     case 'safety.status':
-    case 'deployment.event':
       return state;
+    case 'deployment.event':
+    case 'deployment.plan':
+    case 'deployment.resource':
+    case 'deployment.outputs':
+      return { ...state, deployments: reduceDeployments(state.deployments, event) };
     default:
       return missingCase(event);
   }
