@@ -39,6 +39,7 @@ const rules: ReadonlyArray<readonly [Intent, RegExp, number]> = [
   ['infra-deploy', /\b(deploy|provision|roll ?back|tear down|apply the (?:plan|ddl))\b/i, 4],
   ['infra-deploy', /\b(pulumi|terraform|stack|infrastructure|snowflake|ddl|warehouse)\b/i, 2],
   ['infra-deploy', /\b(preview (?:the )?(?:deploy|changes|stack)|up to (?:prod|production|staging))\b/i, 2],
+  ['infra-deploy', /\b(?:staging|production|prod|dev(?:elopment)?|qa|test) (?:environment|stack)\b/i, 3],
   ['question', /^\s*(what|which|who|explain|tell me about|how (?:does|do|is|are))\b/i, 3],
   ['troubleshoot', /\b(error|fail(?:s|ed|ing|ure)?|crash(?:es|ed)?|broken|bug|exception|stack ?trace|not working|debug|troubleshoot|why (?:does|is|did))\b/i, 3],
 ];

@@ -3,6 +3,7 @@ import type { SophiaClient } from './client/sophiaClient';
 import { ChatPanel } from './components/ChatPanel';
 import { ConversationList } from './components/ConversationList';
 import { ExecutionLog } from './components/ExecutionLog';
+import { DeploymentMonitor } from './infra/DeploymentMonitor';
 import { SettingsPanel } from './components/SettingsPanel';
 import { StatusBar } from './components/StatusBar';
 import { StopBanner } from './components/StopBanner';
@@ -20,8 +21,15 @@ const GitPanel = lazy(() => import('./components/GitPanel'));
 export function App({ client }: { client: SophiaClient }) {
   const [state, dispatch] = useReducer(reduce, initialState);
   const [settingsOpen, setSettingsOpen] = useState(false);
-  const [sideTab, setSideTab] = useState<'diff' | 'git' | 'log'>('diff');
+  const [sideTab, setSideTab] = useState<'diff' | 'git' | 'log' | 'deploy'>('diff');
   useSophiaEvents(client, dispatch);
+  // A new preview or deployment brings the monitor forward.
+  const latestDeployment = state.deployments.at(-1)?.deploymentId;
+  const [shownDeployment, setShownDeployment] = useState<string | undefined>(undefined);
+  if (latestDeployment !== shownDeployment) {
+    setShownDeployment(latestDeployment);
+    if (latestDeployment) setSideTab('deploy');
+  }
   const safety = useSafety(client, state.connection === 'open');
   const [safetyView, setSafetyView] = useState<SafetyView | undefined>(undefined);
 
@@ -150,9 +158,14 @@ export function App({ client }: { client: SophiaClient }) {
                 >
                   Log{sandboxTrouble ? ' ⚠' : ''}
                 </button>
+                <button type="button" role="tab" aria-selected={sideTab === 'deploy'} onClick={() => setSideTab('deploy')} data-testid="tab-deploy">
+                  Deploy
+                </button>
               </div>
               <Suspense fallback={<div className="panel-placeholder">Loading the diff view…</div>}>
-                {sideTab === 'log' ? (
+                {sideTab === 'deploy' ? (
+                  <DeploymentMonitor deployments={state.deployments} />
+                ) : sideTab === 'log' ? (
                   <ExecutionLog executions={state.executions} sandbox={state.sandbox} onPrepare={prepareSandbox} onCheck={checkSandbox} />
                 ) : sideTab === 'git' ? (
                   <GitPanel client={client} conversationId={state.conversationId} />

@@ -14,6 +14,8 @@ describe('intent recognition', () => {
     ['commit these changes and open a pull request', 'github-commit'],
     ['push to main', 'github-commit'],
     ['deploy the staging stack with pulumi', 'infra-deploy'],
+    ['add a new staging environment for the MCP servers', 'infra-deploy'],
+    ['Deploy the Snowflake schema changes to staging', 'infra-deploy'],
     ['preview the changes to the prod stack', 'infra-deploy'],
     ['the build fails with a TypeError, why?', 'troubleshoot'],
     ['Why does the nightly job crash?', 'troubleshoot'],
