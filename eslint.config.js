@@ -113,12 +113,13 @@ export default tseslint.config(
           '@napi-rs/keyring',
           // The workspace policy file, read with line numbers for its notices.
           'yaml',
-          // The workspace policy file, read with line numbers for its notices.
-          'yaml',
           'ollama',
           '@anthropic-ai/sdk',
           '@pulumi/pulumi',
           'snowflake-sdk',
+          // Snowflake DDL checked before it is sent: parsed (Snowflake dialect), then dry-run in an in-memory DuckDB.
+          'node-sql-parser',
+          '@duckdb/node-api',
           '@modelcontextprotocol/sdk',
           // Code management: unified diffs (jsdiff), SARIF 2.1.0 types (@types/sarif, types only),
           // the code index's parsers (web-tree-sitter with VS Code's prebuilt grammars), BM25 ranking, .gitignore rules.

@@ -24,6 +24,8 @@ import { codeHandlers } from '../code/codeHandlers';
 import { FindingsService } from '../code/findingsService';
 import { ProposalService } from '../code/proposalService';
 import { registerGitTools } from '../tools/gitTools';
+import { registerPulumiTools } from '../tools/pulumiTools';
+import { PulumiService } from '../infra/pulumi/pulumiService';
 import { withCheckpoints } from '../git/checkpointGate';
 import { GitService, type GitServiceOptions } from '../git/gitService';
 import { gitHandlers } from '../git/gitHandlers';
@@ -48,6 +50,8 @@ export interface SophiaCore {
   readonly code: { readonly proposals: ProposalService; readonly findings: FindingsService };
   /** Git, GitHub and checkpoints for the open workspace. */
   readonly git: GitService;
+  /** Pulumi stacks: preview, approved up, refresh, history, rollback. */
+  readonly infra: { readonly pulumi: PulumiService };
   status(): AppStatus;
   close(): Promise<void>;
 }
@@ -76,6 +80,10 @@ export interface CoreOptions {
   readonly gitTools?: boolean;
   /** isomorphic-git's HTTP client for pushes; the Node one by default. */
   readonly gitHttp?: GitServiceOptions['http'];
+  /** Registers the Pulumi and Snowflake tools (default); tests that register stand-ins of the same names turn it off. */
+  readonly infraTools?: boolean;
+  /** A Pulumi installation root (`<root>/bin/pulumi`); by default `pulumi` on the PATH. */
+  readonly pulumiCliRoot?: string;
 }
 
 export function createSophiaCore(options: CoreOptions): SophiaCore {
@@ -135,6 +143,21 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
   registerIndexTools(registry, codeIndex);
   if (options.commandTools !== false) registerCommandTools(registry, sandbox, () => settings.get().workspace);
   if (options.gitTools !== false) registerGitTools(registry, git);
+  const pulumi = new PulumiService({
+    projectDir: () => {
+      const current = settings.get();
+      return current.workspace ? path.join(current.workspace, current.pulumiProjectDir) : undefined;
+    },
+    workspace: () => settings.get().workspace,
+    backendUrl: () => settings.get().pulumiBackendUrl,
+    cliRoot: options.pulumiCliRoot,
+    secrets,
+    publish: (event) => events.publish(event),
+    audit: safety.audit,
+    guard: () => stop.assertRunning(),
+  });
+  stop.register('pulumi', () => pulumi.stopAll(), { kind: 'deployment', label: 'Pulumi operations' });
+  if (options.infraTools !== false) registerPulumiTools(registry, pulumi);
   const agent = new Agent({
     events,
     store,
@@ -201,6 +224,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     safety,
     git,
     code,
+    infra: { pulumi },
     status,
     close: async () => {
       await stop.stopAll();

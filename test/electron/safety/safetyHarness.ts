@@ -18,7 +18,7 @@ export interface SafetyHarness extends AgentHarness {
 export function safetyHarness(options: Partial<CoreOptions> = {}): SafetyHarness {
   const managedPolicyFile = path.join(mkdtempSync(path.join(tmpdir(), 'sophia-managed-')), 'policy.yaml');
   // Its own recording stand-ins take the git tools' and run_command's names.
-  const h = harness({ keychain: testKeychain(), managedPolicyFile, approvalTimeoutMs: 2000, gitTools: false, commandTools: false, ...options });
+  const h = harness({ keychain: testKeychain(), managedPolicyFile, approvalTimeoutMs: 2000, gitTools: false, commandTools: false, infraTools: false, ...options });
   const ran: { tool: string; input: unknown }[] = [];
   const all: ToolDefinition[] = [
     // Named apart from the real git tools the core registers, so the stand-ins record instead of pushing.
