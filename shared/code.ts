@@ -30,6 +30,8 @@ export const proposalFile = z.object({
   isNew: z.boolean(),
   eol: z.enum(['lf', 'crlf']),
   encoding: z.enum(['utf8', 'utf8-bom', 'utf16le', 'latin1']),
+  /** Added by Add Tests: a test file for the change, approved and written with it. */
+  addedTests: z.boolean().optional(),
 });
 export type ProposalFile = z.infer<typeof proposalFile>;
 

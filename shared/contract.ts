@@ -426,6 +426,12 @@ export const requests = {
     input: z.object({ path: workspaceRelativePath }).strict(),
     output: z.object({ path: workspaceRelativePath, language: label, content: z.string() }),
   },
+  /** Secret files (.env and the like) the person opened for the agent's read tools in the open workspace, this session. */
+  'workspace.secretFiles': { input: empty, output: z.object({ paths: z.array(workspaceRelativePath) }) },
+  /** The person opens one secret file for the agent's read tools (never a tool: the model cannot ask for it). Audited. */
+  'workspace.openSecretFile': { input: z.object({ path: workspaceRelativePath }).strict(), output: z.object({ paths: z.array(workspaceRelativePath) }) },
+  /** Closes a secret file again: the agent is refused it from then on. Audited. */
+  'workspace.closeSecretFile': { input: z.object({ path: workspaceRelativePath }).strict(), output: z.object({ paths: z.array(workspaceRelativePath) }) },
 } as const satisfies Record<string, { input: z.ZodType; output: z.ZodType }>;
 
 export type Channel = keyof typeof requests;

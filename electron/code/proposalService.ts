@@ -9,6 +9,11 @@
  *    it with Approve / Modify / Add Tests / Cancel, each answered through the broker.
  * 3. execute: all files are written or none, refused if any changed on disk since the base
  *    (the view then shows a fresh diff), each in its own encoding and line endings.
+ *
+ * Add Tests keeps the approval pending: the model is asked for tests in a side turn (see
+ * testWriter.ts), its test files join this proposal as more diffs, and Approve then
+ * answers the gate with the whole change, tests included, so the audit log holds exactly
+ * what is written.
  */
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -19,6 +24,7 @@ import { SophiaError } from '../../shared/errors';
 import type { ToolOutput } from '../agent/tools';
 import { createLogger } from '../log';
 import { StaleFilesError, writeAllOrNone, type FileWrite } from './atomicWrite';
+import type { TestsRequester } from './testWriter';
 import { decodeText, encodeText, TextFileError, type Encoding, type Eol } from './textFile';
 import { confinePath } from './workspacePaths';
 
@@ -40,13 +46,21 @@ interface BaseFile {
 
 interface Proposal {
   view: ProposalView;
-  readonly input: ProposeInput;
-  readonly base: readonly BaseFile[];
+  /** The change as it stands: the model's files, then any tests added to them. */
+  input: ProposeInput;
+  /** The key of the call the gate is asking about. */
+  readonly askedKey: string;
+  /** One per file of `input`, in the same order. */
+  readonly base: BaseFile[];
   /** Why it cannot be applied, found while reading it (a refused path, a binary file). */
   readonly refusal: string | undefined;
   /** The approval request's `args`, to tie the card to this proposal. */
   readonly argsShown: string;
   modified: boolean;
+  /** Paths of the files Add Tests added. */
+  readonly testFiles: string[];
+  /** The Add Tests side turn in flight. */
+  tests: AbortController | undefined;
 }
 
 export interface ApprovalAnswerer {
@@ -70,6 +84,8 @@ export class ProposalService {
       readonly workspace: () => string;
       /** Parses tool input the way the registry does, so keys line up. */
       readonly canonical: (input: unknown) => string;
+      /** Asks the model for tests of a change (Add Tests); without it, Add Tests is refused. */
+      readonly requestTests?: TestsRequester;
       readonly now?: () => number;
     },
   ) {
@@ -78,6 +94,7 @@ export class ProposalService {
 
   close(): void {
     this.#unsubscribe();
+    for (const proposal of this.#byId.values()) proposal.tests?.abort();
   }
 
   get(proposalId: string): ProposalView | undefined {
@@ -115,18 +132,17 @@ export class ProposalService {
         createdAt: (this.options.now ?? Date.now)(),
       },
       input,
+      askedKey: this.options.canonical(input),
       base,
       refusal,
       argsShown,
       modified: false,
+      testFiles: [],
+      tests: undefined,
     };
     this.#remember(proposal);
     this.#awaitingApproval.push(proposal);
-    const patches = input.files.map((change, index) => {
-      const before = base[index];
-      return createTwoFilesPatch(before?.bytes ? `a/${change.path}` : '/dev/null', `b/${change.path}`, before?.text ?? '', change.content.replace(/\r\n/g, '\n'));
-    });
-    return [refusal ? `REFUSED: ${refusal}\n` : '', `${input.summary}\n`, ...patches].join('\n');
+    return [refusal ? `REFUSED: ${refusal}\n` : '', `${input.summary}\n`, patchOf(input, base)].join('\n');
   }
 
   /** The tool's executor: applies the proposal the person approved (or modified), all files or none. */
@@ -157,10 +173,18 @@ export class ProposalService {
       return this.#finish(proposal, 'failed', `Not applied: writing failed (${error instanceof Error ? error.message.slice(0, 200) : 'unknown error'}); every file was left as it was.`);
     }
     const names = input.files.map((file) => file.path).join(', ');
+    const testsWritten = proposal.testFiles.filter((path) => input.files.some((file) => file.path === path));
+    if (input.files.length < proposal.view.files.length) {
+      // Approved from the approval card as first asked: the tests added since were not part of it.
+      this.#update(proposal, { files: proposal.view.files.slice(0, input.files.length) });
+    }
+    const tests = testsWritten.length
+      ? `\nAt the person's request (Add Tests), these test files were added to your change and written with it: ${testsWritten.join(', ')}.`
+      : '';
     const edited = proposal.modified
       ? `\nThe person edited your proposal before approving it; what was written:\n${input.files.map((file) => `--- ${file.path}\n${file.content.slice(0, 20_000)}`).join('\n')}`
       : '';
-    return this.#finish(proposal, 'applied', `Applied to ${input.files.length} file(s): ${names}.${edited}`, true);
+    return this.#finish(proposal, 'applied', `Applied to ${input.files.length} file(s): ${names}.${tests}${edited}`, true);
   }
 
   /** The person's answer from the diff view, passed to the approval broker. */
@@ -168,27 +192,42 @@ export class ProposalService {
     const proposal = this.#byId.get(answer.proposalId);
     if (!proposal) throw new SophiaError('bad_request', 'There is no such proposal.');
     const approvalId = proposal.view.approvalId;
-    if (!approvalId || (proposal.view.status !== 'pending' && proposal.view.status !== 'failed')) {
+    const { status } = proposal.view;
+    if (!approvalId || (status !== 'pending' && status !== 'failed' && status !== 'tests-requested')) {
       throw new SophiaError('refused', 'This proposal is no longer waiting for an answer.');
     }
-    if (proposal.view.status === 'failed' && answer.action !== 'cancel') {
+    if (status === 'failed' && answer.action !== 'cancel') {
       throw new SophiaError('refused', proposal.view.message ?? 'This proposal cannot be applied.');
+    }
+    if (status === 'tests-requested' && answer.action !== 'cancel') {
+      throw new SophiaError('refused', 'Tests are being written for this change; answer once they are shown, or cancel.');
     }
     switch (answer.action) {
       case 'approve':
+        if (this.options.canonical(proposal.input) !== proposal.askedKey) {
+          // Tests were added: the person approves the change as shown, which is more than the call first asked.
+          return { accepted: approvals.answer({ approvalId, decision: 'modify', args: JSON.stringify(proposal.input) }) };
+        }
         return { accepted: approvals.answer({ approvalId, decision: 'approve' }) };
       case 'cancel':
+        proposal.tests?.abort();
         this.#update(proposal, { status: 'cancelled' });
         return { accepted: approvals.answer({ approvalId, decision: 'cancel', reason: 'Cancelled in the diff view.' }) };
-      case 'add-tests':
+      case 'add-tests': {
+        const requestTests = this.options.requestTests;
+        if (!requestTests) throw new SophiaError('unavailable', 'Add Tests is not available here.');
+        if (proposal.input.files.length >= codeLimits.filesPerProposal) {
+          throw new SophiaError('refused', `This proposal already has ${codeLimits.filesPerProposal} files, the most one proposal holds.`);
+        }
+        const { message: _previous, ...rest } = proposal.view;
+        proposal.view = rest;
         this.#update(proposal, { status: 'tests-requested' });
-        return {
-          accepted: approvals.answer({
-            approvalId,
-            decision: 'cancel',
-            reason: 'Add Tests: propose this same change again with propose_edit, with tests for it added as further files in the same call.',
-          }),
-        };
+        void this.#addTests(proposal, requestTests).catch((error: unknown) => {
+          log.error('adding tests failed', { proposalId: proposal.view.proposalId, error });
+          this.#testsDone(proposal, 'No tests were added: something went wrong inside Sophia; the details are in the log.');
+        });
+        return { accepted: true };
+      }
       case 'modify': {
         const edits = new Map(answer.files.map((file) => [file.path, file.content]));
         for (const path of edits.keys()) {
@@ -199,6 +238,7 @@ export class ProposalService {
           files: proposal.input.files.map((file) => ({ path: file.path, content: edits.get(file.path) ?? file.content })),
         };
         proposal.modified = true;
+        proposal.input = input;
         this.#byInput.set(this.options.canonical(input), proposal.view.proposalId);
         this.#update(proposal, { files: proposal.view.files.map((file) => ({ ...file, proposed: edits.get(file.path) ?? file.proposed })) });
         return { accepted: approvals.answer({ approvalId, decision: 'modify', args: JSON.stringify(input) }) };
@@ -208,6 +248,73 @@ export class ProposalService {
         throw new SophiaError('bad_request', `Unknown action ${String(never)}.`);
       }
     }
+  }
+
+  /** The side turn of Add Tests, then its files merged into the proposal as more diffs. */
+  async #addTests(proposal: Proposal, requestTests: TestsRequester): Promise<void> {
+    const controller = new AbortController();
+    proposal.tests = controller;
+    let result: Awaited<ReturnType<TestsRequester>>;
+    try {
+      result = await requestTests(
+        { conversationId: proposal.view.conversationId, summary: proposal.input.summary, patch: patchOf(proposal.input, proposal.base) },
+        controller.signal,
+      );
+    } finally {
+      if (proposal.tests === controller) proposal.tests = undefined;
+    }
+    // Cancelled, stopped or timed out meanwhile: the answer is already given.
+    if (proposal.view.status !== 'tests-requested') return;
+    if (!result.ok) {
+      this.#testsDone(proposal, `No tests were added: ${result.reason}`);
+      return;
+    }
+    const files = [...proposal.input.files];
+    const skipped: string[] = [];
+    const added: string[] = [];
+    for (const test of result.files) {
+      const at = files.findIndex((file) => file.path === test.path);
+      if (at >= 0) {
+        if (!proposal.testFiles.includes(test.path)) {
+          skipped.push(`${test.path} (it is part of the change under review)`);
+          continue;
+        }
+        files[at] = { path: test.path, content: test.content };
+        proposal.view = { ...proposal.view, files: proposal.view.files.map((file, index) => (index === at ? { ...file, proposed: test.content.replace(/\r\n/g, '\n').slice(0, codeLimits.fileText) } : file)) };
+        added.push(test.path);
+        continue;
+      }
+      if (files.length >= codeLimits.filesPerProposal) {
+        skipped.push(`${test.path} (a proposal holds at most ${codeLimits.filesPerProposal} files)`);
+        continue;
+      }
+      const read = await this.#readBase(test.path);
+      if ('error' in read) {
+        skipped.push(`${test.path} (${read.error})`);
+        continue;
+      }
+      if (proposal.base.some((base) => base.file === read.file)) {
+        skipped.push(`${test.path} (the same file as another in the proposal)`);
+        continue;
+      }
+      if (proposal.view.status !== 'tests-requested') return;
+      proposal.base.push(read);
+      files.push({ path: test.path, content: test.content });
+      proposal.testFiles.push(test.path);
+      proposal.view = { ...proposal.view, files: [...proposal.view.files, { ...this.#fileView(read, test.path, test.content), addedTests: true }] };
+      added.push(test.path);
+    }
+    if (proposal.view.status !== 'tests-requested') return;
+    proposal.input = { summary: proposal.input.summary, files };
+    this.#byInput.set(this.options.canonical(proposal.input), proposal.view.proposalId);
+    const left = skipped.length ? ` Left out: ${skipped.join('; ')}.` : '';
+    const note = result.note ? ` ${result.note}` : '';
+    this.#testsDone(proposal, added.length ? `Tests added to this change: ${added.join(', ')}.${note}${left}` : `No tests were added.${left}`);
+  }
+
+  #testsDone(proposal: Proposal, message: string): void {
+    if (proposal.view.status !== 'tests-requested') return;
+    this.#update(proposal, { status: 'pending', message: message.slice(0, 4000) });
   }
 
   async #readBase(path: string): Promise<BaseFile | { error: string }> {
@@ -292,8 +399,19 @@ export class ProposalService {
     } else if (event.type === 'approval.resolved') {
       const proposal = [...this.#byId.values()].find((candidate) => candidate.view.approvalId === event.approvalId);
       if (!proposal) return;
+      proposal.tests?.abort();
       if (event.outcome === 'timeout' || event.outcome === 'stopped') this.#update(proposal, { status: 'expired', message: event.outcome === 'stopped' ? 'Stopped before it was answered.' : 'No answer in time.' });
-      else if (event.outcome === 'cancelled' && (proposal.view.status === 'pending' || proposal.view.status === 'failed')) this.#update(proposal, { status: 'cancelled' });
+      else if (event.outcome === 'cancelled' && ['pending', 'failed', 'tests-requested'].includes(proposal.view.status)) this.#update(proposal, { status: 'cancelled' });
     }
   }
+}
+
+/** The change as unified diffs (jsdiff), each file against its base. */
+function patchOf(input: ProposeInput, base: readonly BaseFile[]): string {
+  return input.files
+    .map((change, index) => {
+      const before = base[index];
+      return createTwoFilesPatch(before?.bytes ? `a/${change.path}` : '/dev/null', `b/${change.path}`, before?.text ?? '', change.content.replace(/\r\n/g, '\n'));
+    })
+    .join('\n');
 }

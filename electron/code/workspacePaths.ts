@@ -1,7 +1,8 @@
 /**
  * Where the agent may read and write: inside the open workspace, after following links,
  * and never git's internals or files that hold secrets (`.env`, private keys, credential
- * files). Every refusal says why in plain words; nothing is touched to find out.
+ * files) unless the person opened that secret file (secretFiles.ts). Every refusal says
+ * why in plain words; nothing is touched to find out.
  *
  * The checks run twice: on the path as given, and on the real path it resolves to, so a
  * link named `notes.txt` that points at `.git/config` or `.env` is refused like the target.
@@ -41,7 +42,7 @@ function offLimits(relative: string, shown: string, allowSecret: (relative: stri
     return `${shown} is inside .git/, git's own files; Sophia does not read or write them (the git tools do).`;
   }
   if (isSecretName(relative) && !allowSecret(relative)) {
-    return `${shown} looks like a file that holds secrets (${parts[parts.length - 1]}); Sophia does not open it unless you open it yourself.`;
+    return `${shown} looks like a file that holds secrets (${parts[parts.length - 1]}); Sophia does not open it unless you open it yourself (Secret files, below the diff view), and only for reading.`;
   }
   return undefined;
 }

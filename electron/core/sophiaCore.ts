@@ -12,6 +12,7 @@ import { ToolRegistry, type ToolGate } from '../agent/tools';
 import { openAppDatabase } from '../db/appDatabase';
 import type { SqliteDatabase } from '../db/sqlite';
 import type { Handlers } from '../ipc/dispatch';
+import { costUsd } from '../models/modelProvider';
 import { createProvider, type ProviderEndpoints, type SecretReader } from '../models/providerFactory';
 import type { SandboxService } from '../sandbox/sandbox';
 import { createSandboxServiceFromEnv, sandboxHandlers } from '../sandbox/sandboxHandlers';
@@ -23,6 +24,8 @@ import { registerCommandTools } from '../tools/commandTools';
 import { codeHandlers } from '../code/codeHandlers';
 import { FindingsService } from '../code/findingsService';
 import { ProposalService } from '../code/proposalService';
+import { createTestWriter } from '../code/testWriter';
+import { SecretFileGrants } from '../code/secretFiles';
 import { registerGitTools } from '../tools/gitTools';
 import { registerPulumiTools } from '../tools/pulumiTools';
 import { PulumiService } from '../infra/pulumi/pulumiService';
@@ -47,7 +50,7 @@ export interface SophiaCore {
   /** Approval gate, policy, audit log, credentials. */
   readonly safety: SafetyCore;
   /** Proposed changes (diff, approve, apply) and review findings. */
-  readonly code: { readonly proposals: ProposalService; readonly findings: FindingsService };
+  readonly code: { readonly proposals: ProposalService; readonly findings: FindingsService; readonly secretFiles: SecretFileGrants };
   /** Git, GitHub and checkpoints for the open workspace. */
   readonly git: GitService;
   /** Pulumi stacks: preview, approved up, refresh, history, rollback. */
@@ -128,15 +131,32 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     recordBefore: async (conversationId, label) => (settings.get().workspace ? git.recordCheckpoint(conversationId, label) : undefined),
   });
   const registry = new ToolRegistry(gate, safety.registryHooks);
-  registerWorkspaceTools(registry, () => settings.get().workspace);
+  // Secret files stay refused to every tool unless the person opens one (a request, never a tool).
+  const secretFiles = new SecretFileGrants({ workspace: () => settings.get().workspace, audit: safety.audit });
+  registerWorkspaceTools(registry, () => settings.get().workspace, secretFiles.allows);
+  const provider = async () => safety.wrapProvider(await createProvider(settings.get(), secrets, options.endpoints));
   const code = {
     proposals: new ProposalService({
       publish: (event) => events.publish(event),
       subscribe: (listener) => events.subscribe(listener),
       workspace: () => settings.get().workspace,
       canonical: canonicalProposal,
+      requestTests: createTestWriter({
+        provider,
+        registry,
+        onUsage: (conversationId, usage) => {
+          if (!store.exists(conversationId)) return;
+          const summary = store.addUsage(conversationId, {
+            inputTokens: usage.inputTokens,
+            outputTokens: usage.outputTokens,
+            costUsd: costUsd(usage.provider.id, usage.provider.model, usage.inputTokens, usage.outputTokens),
+          });
+          events.publish({ type: 'conversation.updated', conversation: summary });
+        },
+      }),
     }),
     findings: new FindingsService({ publish: (event) => events.publish(event), workspace: () => settings.get().workspace, version: appVersion }),
+    secretFiles,
   };
   registerCodeTools(registry, code);
   const codeIndex = new CodeIndexService({ workspace: () => settings.get().workspace, storeDir: path.join(options.dataDir, 'code-index') });
@@ -163,7 +183,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     store,
     registry,
     stop,
-    provider: async () => safety.wrapProvider(await createProvider(settings.get(), secrets, options.endpoints)),
+    provider,
     workspace: () => settings.get().workspace,
     ...(options.budget ? { budget: options.budget } : {}),
   });

@@ -30,23 +30,29 @@ export const listFilesTool = {
 
 const failure = (output: string): ToolOutput => ({ ok: false, output });
 
+/** Secret files the person opened for the agent (code/secretFiles.ts); none by default. */
+export type SecretAllowance = (relative: string) => boolean;
+
 /**
  * The real path of `relative` inside `root`, or a failure saying why not: the confinement
  * rules of `code/workspacePaths.ts` (no escape by `..`, absolute path or link; no .git/,
- * no secret files such as .env; no NUL bytes or overlong names).
+ * no secret files such as .env unless the person opened that one; no NUL bytes or overlong names).
  */
-export async function resolveInside(root: string, relative: string): Promise<{ file: string } | { error: string }> {
-  const confined = await confinePath(root, relative, 'read');
+export async function resolveInside(root: string, relative: string, allowSecret?: SecretAllowance): Promise<{ file: string } | { error: string }> {
+  const confined = await confinePath(root, relative, 'read', allowSecret ? { allowSecret } : {});
   return confined.ok ? { file: confined.file } : { error: confined.error };
 }
 
-export function workspaceExecutors(workspace: () => string): {
+export function workspaceExecutors(
+  workspace: () => string,
+  allowSecret?: SecretAllowance,
+): {
   readFile: ToolExecutor<typeof readFileTool.input>;
   listFiles: ToolExecutor<typeof listFilesTool.input>;
 } {
   return {
     readFile: async ({ path: relative }) => {
-      const resolved = await resolveInside(workspace(), relative);
+      const resolved = await resolveInside(workspace(), relative, allowSecret);
       if ('error' in resolved) return failure(resolved.error);
       const info = await lstat(resolved.file);
       if (!info.isFile()) return failure(`${relative} is not a file.`);
@@ -77,8 +83,8 @@ export function workspaceExecutors(workspace: () => string): {
   };
 }
 
-export function registerWorkspaceTools(registry: ToolRegistry, workspace: () => string): void {
-  const executors = workspaceExecutors(workspace);
+export function registerWorkspaceTools(registry: ToolRegistry, workspace: () => string, allowSecret?: SecretAllowance): void {
+  const executors = workspaceExecutors(workspace, allowSecret);
   registry.register(readFileTool, executors.readFile);
   registry.register(listFilesTool, executors.listFiles);
 }

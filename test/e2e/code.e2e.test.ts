@@ -156,6 +156,74 @@ describe('code management in Chromium', () => {
     await screenshot(page, 'proposal-stale');
   });
 
+  it('Add Tests: the tests join the same card, and Approve writes the change and its tests', async () => {
+    const before = await disk('sql/employees.sql');
+    const withEmail = before.replace('  name VARCHAR(100),\n', '  name VARCHAR(100),\n  email VARCHAR(254),\n');
+    const emailTest = '-- EMAIL exists and holds an address.\nSELECT email FROM employees WHERE email LIKE \'%@%\';\n';
+    model.script(
+      { kind: 'stream', events: anthropicTurn({ tools: [{ name: 'propose_edit', input: { summary: 'Add an EMAIL column to EMPLOYEES', files: [{ path: 'sql/employees.sql', content: withEmail }] } }] }) },
+      // The side turn Add Tests starts while the card waits.
+      { kind: 'stream', events: anthropicTurn({ tools: [{ name: 'add_tests', input: { files: [{ path: 'tests/employees_email.sql', content: emailTest }], note: 'One query per new column.' } }] }) },
+      { kind: 'stream', events: anthropicTurn({ text: ['The column and its test are in place.'] }) },
+    );
+    const requestsBefore = model.requests.length;
+    await ask('add an EMAIL column to the employees table');
+    const proposal = await proposalShown('Add an EMAIL column to EMPLOYEES');
+    const approvalId = await proposal.getAttribute('data-approval-id');
+    await proposal.getByTestId('proposal-add-tests').click();
+
+    // Same card, same approval: now two files, the second a new test file.
+    const tabs = proposal.getByTestId('proposal-file-tab');
+    await expect.poll(() => tabs.count()).toBe(2);
+    expect(await tabs.nth(1).innerText()).toBe('tests/employees_email.sql (tests)');
+    expect(await proposal.getAttribute('data-approval-id')).toBe(approvalId);
+    expect(await proposal.getByTestId('proposal-status').innerText()).toBe('Waiting for your answer');
+    expect(await proposal.getByTestId('proposal-message').innerText()).toContain('Tests added to this change: tests/employees_email.sql. One query per new column.');
+    await tabs.nth(1).click();
+    await expect.poll(() => text(proposal.locator('.editor.modified'))).toContain("LIKE '%@%'");
+    await screenshot(page, 'proposal-with-tests');
+    expect(await disk('sql/employees.sql')).toBe(before);
+
+    await proposal.getByTestId('proposal-approve').click();
+    await expect.poll(() => proposal.getByTestId('proposal-status').innerText()).toBe('Applied');
+    expect(await disk('sql/employees.sql')).toBe(withEmail);
+    expect(await disk('tests/employees_email.sql')).toBe(emailTest);
+    await expect.poll(() => model.requests.length).toBe(requestsBefore + 3);
+    // The agent's own turn learns that tests were written with its change.
+    expect(JSON.stringify(model.requests[requestsBefore + 2]?.body.messages)).toContain('tests/employees_email.sql');
+    await expect.poll(() => page.getByTestId('agent-status').count()).toBe(0);
+  });
+
+  it('a secret file: refused to the model until the person opens it in the panel, then readable; closed again, refused', async () => {
+    await writeFile(path.join(workspace, '.env'), 'PAYROLL_DB=postgres://payroll@db/payroll\n');
+    const readEnv = () => anthropicTurn({ tools: [{ name: 'read_file', input: { path: '.env' } }] });
+    model.script({ kind: 'stream', events: readEnv() }, { kind: 'stream', events: anthropicTurn({ text: ['I may not read it.'] }) });
+    const before = model.requests.length;
+    await ask('what database does the .env file point at?');
+    await expect.poll(() => model.requests.length).toBe(before + 2);
+    expect(JSON.stringify(model.requests[before + 1]?.body.messages)).toContain('unless you open it yourself');
+
+    const panel = page.getByTestId('secret-files');
+    if ((await panel.getAttribute('open')) === null) await panel.locator('summary').click();
+    await panel.getByTestId('secret-file-path').fill('.env');
+    await panel.getByTestId('secret-file-open').click();
+    await expect.poll(() => panel.getByTestId('secret-file').allInnerTexts()).toEqual([expect.stringContaining('.env')]);
+    await screenshot(page, 'secret-file-open');
+
+    model.script({ kind: 'stream', events: readEnv() }, { kind: 'stream', events: anthropicTurn({ text: ['It points at the payroll database.'] }) });
+    await ask('what database does the .env file point at?');
+    await expect.poll(() => model.requests.length).toBe(before + 4);
+    expect(JSON.stringify(model.requests[before + 3]?.body.messages)).toContain('postgres://payroll@db/payroll');
+
+    await panel.getByTestId('secret-file-close').click();
+    await expect.poll(() => panel.getByTestId('secret-file').count()).toBe(0);
+    model.script({ kind: 'stream', events: readEnv() }, { kind: 'stream', events: anthropicTurn({ text: ['Refused again.'] }) });
+    await ask('read the .env file again');
+    await expect.poll(() => model.requests.length).toBe(before + 6);
+    expect(JSON.stringify(model.requests[before + 5]?.body.messages)).toContain('unless you open it yourself');
+    await expect.poll(() => page.getByTestId('agent-status').count()).toBe(0);
+  });
+
   it('review findings show as a list that jumps to the code', async () => {
     model.script(
       {

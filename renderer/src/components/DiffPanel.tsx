@@ -9,6 +9,8 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import type { Finding, FindingsReport, ProposalAnswer, ProposalView } from '../../../shared/code';
 import type { SophiaClient } from '../client/sophiaClient';
 import '../monaco/monacoSetup';
+import SecretFilesPanel from './SecretFilesPanel';
+import './codeManagement.css';
 
 type DiffEditorInstance = Parameters<DiffOnMount>[0];
 
@@ -17,7 +19,7 @@ const statusText: Readonly<Record<ProposalView['status'], string>> = {
   applying: 'Applying…',
   applied: 'Applied',
   cancelled: 'Cancelled: nothing was written',
-  'tests-requested': 'Tests requested from the agent',
+  'tests-requested': 'Writing tests for this change…',
   stale: 'Not applied: a file changed on disk',
   failed: 'Cannot be applied',
   expired: 'No longer pending',
@@ -61,6 +63,7 @@ export default function DiffPanel(props: { client: SophiaClient; proposals: read
       ) : (
         !report && <div className="panel-placeholder">No proposed change yet. Changes the agent proposes appear here as a diff, and nothing is written before you approve.</div>
       )}
+      <SecretFilesPanel client={client} />
     </div>
   );
 }
@@ -120,7 +123,7 @@ function ProposalPanel({ client, proposal }: { client: SophiaClient; proposal: P
 
   if (!file) return null;
   return (
-    <div className="proposal" data-testid="proposal" data-status={proposal.status}>
+    <div className="proposal" data-testid="proposal" data-status={proposal.status} data-approval-id={proposal.approvalId}>
       <div className="proposal-head">
         <div className="proposal-summary" data-testid="proposal-summary">
           {proposal.summary}
@@ -129,7 +132,12 @@ function ProposalPanel({ client, proposal }: { client: SophiaClient; proposal: P
           {statusText[proposal.status]}
         </div>
         {proposal.message && proposal.status !== 'applied' && (
-          <div className="proposal-message" data-testid="proposal-message" role="alert">
+          // While it still waits, the message is news (tests added, or why none were), not an error.
+          <div
+            className={proposal.status === 'pending' ? 'proposal-message proposal-note' : 'proposal-message'}
+            data-testid="proposal-message"
+            role={proposal.status === 'pending' ? 'status' : 'alert'}
+          >
             {proposal.message}
           </div>
         )}
@@ -149,7 +157,7 @@ function ProposalPanel({ client, proposal }: { client: SophiaClient; proposal: P
             }}
           >
             {item.path}
-            {item.isNew ? ' (new)' : ''}
+            {item.addedTests ? ' (tests)' : item.isNew ? ' (new)' : ''}
           </button>
         ))}
       </div>
@@ -193,15 +201,23 @@ function ProposalPanel({ client, proposal }: { client: SophiaClient; proposal: P
               Modify
             </button>
           )}
-          <button type="button" data-testid="proposal-add-tests" disabled={busy} onClick={() => void answer('add-tests')}>
-            Add Tests
-          </button>
+          {!modifying && (
+            <button
+              type="button"
+              data-testid="proposal-add-tests"
+              disabled={busy}
+              title="Ask the agent for tests of this change; they are added to this proposal and approved with it"
+              onClick={() => void answer('add-tests')}
+            >
+              Add Tests
+            </button>
+          )}
           <button type="button" className="proposal-cancel" data-testid="proposal-cancel" disabled={busy} onClick={() => void answer('cancel')}>
             Cancel
           </button>
         </div>
       )}
-      {proposal.status === 'failed' && proposal.approvalId !== undefined && (
+      {(proposal.status === 'failed' || proposal.status === 'tests-requested') && proposal.approvalId !== undefined && (
         <div className="proposal-actions">
           <button type="button" className="proposal-cancel" data-testid="proposal-cancel" disabled={busy} onClick={() => void answer('cancel')}>
             Cancel

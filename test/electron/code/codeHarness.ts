@@ -8,6 +8,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ProposalAnswer, ProposalView } from '../../../shared/code';
 import type { InvokeOutcome } from '../../../electron/agent/tools';
+import type { CoreOptions } from '../../../electron/core/sophiaCore';
 import type { CallContext } from '../../../electron/ipc/dispatch';
 import { harness, makeWorkspace, type AgentHarness } from '../../support/agentFixture';
 
@@ -24,8 +25,8 @@ export const context: CallContext = { transport: 'test' };
 
 let calls = 0;
 
-export async function codeHarness(): Promise<CodeHarness> {
-  const h = harness({ approvalTimeoutMs: 60_000 });
+export async function codeHarness(options: Partial<CoreOptions> = {}): Promise<CodeHarness> {
+  const h = harness({ approvalTimeoutMs: 60_000, ...options });
   const workspace = await makeWorkspace();
   h.core.settings.update({ workspace });
   const latest = (proposalId: string): ProposalView | undefined =>
