@@ -3,12 +3,20 @@
  * opened (or loaded from disk) on first use, brought up to date then, kept up to date by a
  * recursive file watcher (each changed file read again alone), and saved a few seconds
  * after changes settle. A new workspace gets its own index file.
+ *
+ * The first build of a session runs in a worker thread (indexWorker.ts), which saves the
+ * index; the main thread then loads it and only checks what changed since, so a first
+ * search_code on a large repository does not hold up the main process while every file is
+ * parsed. Where the worker script is not there (running from source), it builds in place.
  */
 import { createHash } from 'node:crypto';
-import { watch, type FSWatcher } from 'node:fs';
+import { existsSync, watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { createLogger } from '../log';
 import { CodeIndex } from './codeIndex';
+import type { IndexBuildReply, IndexBuildRequest } from './indexWorker';
 import type { SymbolExtractor } from './symbols';
 
 const log = createLogger('indexService');
@@ -16,6 +24,21 @@ const log = createLogger('indexService');
 const saveDelayMs = 5000;
 const updateDelayMs = 200;
 const maxPending = 5000;
+
+/** The built worker script: beside the main bundle, whether this module sits in it or in a chunk folder below it. */
+function defaultWorkerScript(): URL | undefined {
+  for (const candidate of ['./indexWorker.js', '../indexWorker.js']) {
+    const url = new URL(candidate, import.meta.url);
+    if (url.protocol === 'file:' && existsSync(fileURLToPath(url))) return url;
+  }
+  return undefined;
+}
+
+/** Where the last first build ran: a worker's thread id, or 0 for the main thread. */
+export interface IndexBuild {
+  readonly threadId: number;
+  readonly files: number;
+}
 
 export class CodeIndexService {
   #current: { root: string; index: Promise<CodeIndex>; watcher?: FSWatcher } | undefined;
@@ -30,8 +53,13 @@ export class CodeIndexService {
       readonly extractor?: () => Promise<SymbolExtractor>;
       /** Off in tests that want to drive updates themselves. */
       readonly watch?: boolean;
+      /** The worker script for first builds; found beside the bundle by default; false builds on the main thread. */
+      readonly worker?: URL | false;
     },
   ) {}
+
+  /** Where the latest first build ran. */
+  lastBuild: IndexBuild | undefined;
 
   /** The index of the open workspace, up to date; undefined when none is open. */
   async index(): Promise<CodeIndex | undefined> {
@@ -41,10 +69,14 @@ export class CodeIndexService {
       this.#stop();
       const storeFile = path.join(this.options.storeDir, `${createHash('sha256').update(path.resolve(root)).digest('hex').slice(0, 24)}.json`);
       const index = (async () => {
+        // An injected extractor (tests) cannot cross into a worker: those build here.
+        const worker = this.options.extractor ? undefined : this.options.worker === false ? undefined : (this.options.worker ?? defaultWorkerScript());
+        const built = worker ? await this.#buildInWorker(worker, { root, storeFile }) : undefined;
         const extractor = this.options.extractor ? await this.options.extractor() : undefined;
         const opened = await CodeIndex.open(root, storeFile, extractor);
         const report = await opened.refresh();
-        log.info('code index ready', { files: report.files, indexed: report.indexed, removed: report.removed, ms: Math.round(report.ms) });
+        this.lastBuild = built ?? { threadId: 0, files: report.files };
+        log.info('code index ready', { files: report.files, indexed: report.indexed, removed: report.removed, ms: Math.round(report.ms), builtBy: built ? 'worker' : 'main' });
         await opened.save();
         return opened;
       })();
@@ -56,6 +88,21 @@ export class CodeIndexService {
 
   close(): void {
     this.#stop();
+  }
+
+  /** The build in a worker thread; on any failure the main thread builds instead (logged). */
+  async #buildInWorker(script: URL, request: IndexBuildRequest): Promise<IndexBuild | undefined> {
+    const reply = await new Promise<IndexBuildReply>((resolve) => {
+      const worker = new Worker(script, { workerData: request, name: 'sophia-code-index' });
+      worker.once('message', (message: IndexBuildReply) => resolve(message));
+      worker.once('error', (error) => resolve({ ok: false, error: error.message }));
+      worker.once('exit', (code) => resolve({ ok: false, error: `the worker exited with code ${code}` }));
+    });
+    if (!reply.ok) {
+      log.warn('the code index could not be built in a worker; building it here', { error: reply.error });
+      return undefined;
+    }
+    return { threadId: reply.threadId, files: reply.report.files };
   }
 
   #watch(root: string): void {
