@@ -29,6 +29,9 @@ import { SecretFileGrants } from '../code/secretFiles';
 import { registerGitTools } from '../tools/gitTools';
 import { registerPulumiTools } from '../tools/pulumiTools';
 import { PulumiService } from '../infra/pulumi/pulumiService';
+import { SnowflakeClient } from '../infra/snowflake/snowflakeClient';
+import { SnowflakeService } from '../infra/snowflake/snowflakeService';
+import { registerSnowflakeTools } from '../tools/snowflakeTools';
 import { withCheckpoints } from '../git/checkpointGate';
 import { GitService, type GitServiceOptions } from '../git/gitService';
 import { gitHandlers } from '../git/gitHandlers';
@@ -53,8 +56,8 @@ export interface SophiaCore {
   readonly code: { readonly proposals: ProposalService; readonly findings: FindingsService; readonly secretFiles: SecretFileGrants };
   /** Git, GitHub and checkpoints for the open workspace. */
   readonly git: GitService;
-  /** Pulumi stacks: preview, approved up, refresh, history, rollback. */
-  readonly infra: { readonly pulumi: PulumiService };
+  /** Pulumi stacks (preview, approved up, refresh, history, rollback) and Snowflake DDL (plan, apply, restore). */
+  readonly infra: { readonly pulumi: PulumiService; readonly snowflake: SnowflakeService };
   status(): AppStatus;
   close(): Promise<void>;
 }
@@ -178,6 +181,14 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
   });
   stop.register('pulumi', () => pulumi.stopAll(), { kind: 'deployment', label: 'Pulumi operations' });
   if (options.infraTools !== false) registerPulumiTools(registry, pulumi);
+  const snowflake = new SnowflakeService({
+    client: new SnowflakeClient((environment) => settings.get().snowflake[environment], secrets),
+    publish: (event) => events.publish(event),
+    audit: safety.audit,
+    guard: () => stop.assertRunning(),
+  });
+  stop.register('snowflake', () => snowflake.stopAll(), { kind: 'ddl', label: 'Snowflake queries' });
+  if (options.infraTools !== false) registerSnowflakeTools(registry, snowflake);
   const agent = new Agent({
     events,
     store,
@@ -244,7 +255,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     safety,
     git,
     code,
-    infra: { pulumi },
+    infra: { pulumi, snowflake },
     status,
     close: async () => {
       await stop.stopAll();
