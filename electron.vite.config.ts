@@ -15,6 +15,8 @@ export default defineConfig({
           auditVerify: resolve(import.meta.dirname, 'electron/audit/auditVerifyCli.ts'),
           // `sudo npm run sandbox:image`: the sandbox image built outside the app.
           sandboxImage: resolve(import.meta.dirname, 'electron/sandbox/sandboxImageCli.ts'),
+          // `npm run mcp -- code` / `npx sophia-mcp code`: the MCP servers over stdio, bridged to the running app.
+          mcp: resolve(import.meta.dirname, 'electron/mcp/mcpCli.ts'),
           // The code index's first build, in a worker thread (electron/code/indexService.ts finds it here).
           indexWorker: resolve(import.meta.dirname, 'electron/code/indexWorker.ts'),
         },

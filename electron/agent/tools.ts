@@ -30,6 +30,8 @@ export interface ToolContext {
   readonly signal: AbortSignal;
   /** Streams partial output (container stdout, say) while the tool runs. */
   readonly onOutput?: (chunk: string) => void;
+  /** Who asked from outside the app (an MCP client's name); absent for the agent's own calls. */
+  readonly client?: string;
 }
 
 export interface ToolOutput {
@@ -49,6 +51,8 @@ export interface ToolCallRequest {
   readonly callId: string;
   readonly tool: ToolDefinition;
   readonly input: unknown;
+  /** The outside client that asked (MCP), for the approval card and the audit log. */
+  readonly client?: string;
 }
 
 export type DecidedBy = 'policy' | 'user' | 'session-grant' | 'role' | 'stop' | 'timeout' | 'error' | 'no-approver';
@@ -74,7 +78,7 @@ export interface ToolRegistryHooks {
   /** Applied to every executor's output before anyone sees it (known secrets are cut). */
   readonly redactOutput?: (output: string) => string;
   /** Told how every call ended. */
-  readonly onOutcome?: (request: { readonly conversationId: string; readonly callId: string; readonly tool: string }, outcome: InvokeOutcome) => void;
+  readonly onOutcome?: (request: { readonly conversationId: string; readonly callId: string; readonly tool: string; readonly client?: string }, outcome: InvokeOutcome) => void;
 }
 
 export class ToolRegistryError extends Error {
@@ -115,6 +119,11 @@ export class ToolRegistry {
     return names ? all.filter((definition) => names.includes(definition.name)) : all;
   }
 
+  /** Removes a tool (an outside MCP server's, when the server goes away or its definition changes). */
+  unregister(name: string): boolean {
+    return this.#tools.delete(name);
+  }
+
   has(name: string): boolean {
     return this.#tools.has(name);
   }
@@ -126,7 +135,8 @@ export class ToolRegistry {
   async invoke(name: string, args: unknown, context: ToolContext): Promise<InvokeOutcome> {
     const outcome = await this.#invoke(name, args, context);
     try {
-      this.hooks.onOutcome?.({ conversationId: context.conversationId, callId: context.callId, tool: name.slice(0, 80) }, outcome);
+      const call = { conversationId: context.conversationId, callId: context.callId, tool: name.slice(0, 80) };
+      this.hooks.onOutcome?.(context.client === undefined ? call : { ...call, client: context.client.slice(0, 80) }, outcome);
     } catch (error) {
       // An observer's failure does not change what happened.
       log.error('tool outcome observer failed', { tool: name.slice(0, 80), error });
@@ -147,6 +157,7 @@ export class ToolRegistry {
       callId: context.callId,
       tool: tool.definition,
       input: parsed.data,
+      ...(context.client === undefined ? {} : { client: context.client }),
     };
     let decision: GateDecision;
     try {

@@ -1,0 +1,239 @@
+/**
+ * The tools of Sophia's two MCP servers, `code-management` and `infra-management`: one
+ * definition, two faces. Each MCP tool is a registry entry the agent uses, or a thin
+ * composition of several, and every call goes through `ToolRegistry.invoke` (so through the
+ * approval gate). Input schemas are the registry's zod schemas; annotations come from the
+ * declared risk of the registry tools a call may run, the strictest one winning.
+ */
+import { createTwoFilesPatch } from 'diff';
+import { z } from 'zod';
+import { missingCase } from '../../shared/errors';
+import { atLeast } from '../../shared/risk';
+import type { RiskLevel } from '../../shared/contract';
+import type { InvokeOutcome, ToolDefinition, ToolRegistry } from '../agent/tools';
+
+export const mcpServerKinds = ['code', 'infra'] as const;
+export type McpServerKind = (typeof mcpServerKinds)[number];
+
+export const mcpServerNames: Record<McpServerKind, string> = { code: 'sophia-code-management', infra: 'sophia-infra-management' };
+
+/** Runs one registry tool for an MCP call (through the gate). */
+export type RegistryInvoker = (tool: string, args: unknown) => Promise<InvokeOutcome>;
+
+export interface McpToolResult {
+  readonly text: string;
+  readonly isError: boolean;
+}
+
+export interface McpToolSpec {
+  readonly name: string;
+  readonly title: string;
+  readonly description: string;
+  readonly input: z.ZodObject;
+  /** The registry tools a call may run, in order; the MCP tool exists only when all are registered. */
+  readonly uses: readonly string[];
+  /** Whether the registry tools touch things outside the workspace (a remote, a cloud). */
+  readonly openWorld: boolean;
+  run(input: Record<string, unknown>, invoke: RegistryInvoker): Promise<McpToolResult>;
+}
+
+export interface McpAnnotations {
+  readonly title: string;
+  readonly readOnlyHint: boolean;
+  readonly destructiveHint: boolean;
+  readonly idempotentHint: boolean;
+  readonly openWorldHint: boolean;
+}
+
+/** The strictest declared risk among the registry tools a spec uses. */
+export function specRisk(spec: Pick<McpToolSpec, 'uses'>, definitions: readonly ToolDefinition[]): RiskLevel {
+  let risk: RiskLevel = 'read-only';
+  for (const name of spec.uses) {
+    const definition = definitions.find((candidate) => candidate.name === name);
+    // A tool we cannot see is treated as the worst case.
+    const declared = definition?.risk ?? 'critical';
+    if (atLeast(declared, risk)) risk = declared;
+  }
+  return risk;
+}
+
+/** readOnlyHint only for read-only; destructiveHint from high up (the gate asks a human for those whatever the policy). */
+export function annotationsFor(spec: McpToolSpec, risk: RiskLevel): McpAnnotations {
+  return {
+    title: spec.title,
+    readOnlyHint: risk === 'read-only',
+    destructiveHint: atLeast(risk, 'high'),
+    idempotentHint: risk === 'read-only',
+    openWorldHint: spec.openWorld,
+  };
+}
+
+export function inputJsonSchema(input: z.ZodType): { type: 'object'; [key: string]: unknown } {
+  const { $schema: _ignored, ...schema } = z.toJSONSchema(input, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return { ...schema, type: 'object' };
+}
+
+function describeOutcome(tool: string, outcome: InvokeOutcome): McpToolResult {
+  switch (outcome.kind) {
+    case 'invalid-input':
+      return { text: outcome.message, isError: true };
+    case 'denied':
+      return { text: `${tool} was not run (${outcome.decision.decidedBy}): ${outcome.decision.reasons.join(' ')}`, isError: true };
+    case 'executed':
+      return { text: outcome.result.output, isError: !outcome.result.ok };
+    default:
+      return missingCase(outcome);
+  }
+}
+
+function objectInput(registry: ToolRegistry, name: string): z.ZodObject | undefined {
+  const input = registry.definitions([name])[0]?.input;
+  return input instanceof z.ZodObject ? input : undefined;
+}
+
+/** A registry tool as it is, under its MCP name. */
+function same(registry: ToolRegistry, mcpName: string, registryName: string, title: string, openWorld = false): McpToolSpec | undefined {
+  const definition = registry.definitions([registryName])[0];
+  const input = objectInput(registry, registryName);
+  if (!definition || !input) return undefined;
+  return {
+    name: mcpName,
+    title,
+    description: definition.description,
+    input,
+    uses: [registryName],
+    openWorld,
+    run: async (args, invoke) => describeOutcome(registryName, await invoke(registryName, args)),
+  };
+}
+
+const reviewPath = z.string().min(1).max(4096);
+
+function codeSpecs(registry: ToolRegistry): McpToolSpec[] {
+  const specs: (McpToolSpec | undefined)[] = [];
+
+  const findingsInput = objectInput(registry, 'report_findings');
+  if (registry.has('read_file') && findingsInput) {
+    specs.push({
+      name: 'review_code',
+      title: 'Review code',
+      description:
+        'Review workspace files. Without findings: returns the files\' text to review. With findings (file, line range, severity, rule, explanation, suggested fix): records them in Sophia\'s findings list, exportable as SARIF.',
+      input: z
+        .object({
+          paths: z.array(reviewPath).min(1).max(20).describe('Files to review, relative to the workspace root'),
+          findings: findingsInput.shape['findings']?.optional() ?? z.never().optional(),
+        })
+        .strict(),
+      uses: ['read_file', 'report_findings'],
+      openWorld: false,
+      run: async (args, invoke) => {
+        const parts: string[] = [];
+        let isError = false;
+        for (const path of args['paths'] as string[]) {
+          const read = describeOutcome('read_file', await invoke('read_file', { path }));
+          isError ||= read.isError;
+          parts.push(`=== ${path}\n${read.text}`);
+        }
+        if (args['findings'] !== undefined) {
+          const reported = describeOutcome('report_findings', await invoke('report_findings', { findings: args['findings'] }));
+          isError ||= reported.isError;
+          parts.push(`=== findings\n${reported.text}`);
+        }
+        return { text: parts.join('\n\n'), isError };
+      },
+    });
+  }
+
+  const proposeInput = objectInput(registry, 'propose_edit');
+  const propose = registry.definitions(['propose_edit'])[0];
+  if (proposeInput && propose && registry.has('read_file')) {
+    // The base text through read_file (its confinement and secret-file rules hold), the diff after the approved write.
+    const proposeWithDiff = async (args: Record<string, unknown>, invoke: RegistryInvoker): Promise<McpToolResult> => {
+      const files = (args['files'] ?? []) as { path: string; content: string }[];
+      const before: string[] = [];
+      for (const file of files) {
+        const read = await invoke('read_file', { path: file.path });
+        before.push(read.kind === 'executed' && read.result.ok ? read.result.output : '');
+      }
+      const outcome = describeOutcome('propose_edit', await invoke('propose_edit', args));
+      if (outcome.isError) return outcome;
+      const diff = files.map((file, index) => createTwoFilesPatch(`a/${file.path}`, `b/${file.path}`, before[index] ?? '', file.content)).join('\n');
+      return { text: `${outcome.text}\n\n${diff}`, isError: false };
+    };
+    specs.push({
+      name: 'edit_code',
+      title: 'Edit code',
+      description: `${propose.description} Returns the diff of the change.`,
+      input: proposeInput,
+      uses: ['read_file', 'propose_edit'],
+      openWorld: false,
+      run: proposeWithDiff,
+    });
+    specs.push({
+      name: 'generate_code',
+      title: 'Generate code',
+      description: 'Add new files to the workspace (give each file\'s complete text). The person approves the diff in Sophia first; returns the diff.',
+      input: proposeInput,
+      uses: ['read_file', 'propose_edit'],
+      openWorld: false,
+      run: proposeWithDiff,
+    });
+  }
+
+  specs.push(same(registry, 'search_code', 'search_code', 'Search code'));
+  specs.push(same(registry, 'run_tests', 'run_command', 'Run tests in the sandbox'));
+
+  const commitInput = objectInput(registry, 'git_commit');
+  const prInput = objectInput(registry, 'github_open_pull_request');
+  if (commitInput && prInput && registry.has('git_push')) {
+    specs.push({
+      name: 'commit_and_open_pr',
+      title: 'Commit, push and open a pull request',
+      description:
+        'Commit exactly the named files to a branch, push that branch, and open a GitHub pull request from it. Each step is approved separately in Sophia; a refused step ends the sequence.',
+      input: commitInput.extend(prInput.omit({ head: true }).shape).strict(),
+      uses: ['git_commit', 'git_push', 'github_open_pull_request'],
+      openWorld: true,
+      run: async (args, invoke) => {
+        const { branch, message, paths, ...pullRequest } = args;
+        const steps: string[] = [];
+        const commit = describeOutcome('git_commit', await invoke('git_commit', { branch, message, paths }));
+        steps.push(commit.text);
+        if (commit.isError) return { text: steps.join('\n'), isError: true };
+        const push = describeOutcome('git_push', await invoke('git_push', { branch }));
+        steps.push(push.text);
+        if (push.isError) return { text: steps.join('\n'), isError: true };
+        const opened = describeOutcome('github_open_pull_request', await invoke('github_open_pull_request', { ...pullRequest, head: branch }));
+        steps.push(opened.text);
+        return { text: steps.join('\n'), isError: opened.isError };
+      },
+    });
+  }
+  return specs.filter((spec): spec is McpToolSpec => spec !== undefined);
+}
+
+/** The Snowflake tool the infrastructure work registers, when it is there. */
+const snowflakeToolNames = ['snowflake_execute', 'snowflake_sql', 'snowflake_query'];
+
+function infraSpecs(registry: ToolRegistry): McpToolSpec[] {
+  const specs: (McpToolSpec | undefined)[] = [
+    same(registry, 'preview_changes', 'pulumi_preview', 'Preview infrastructure changes', true),
+    same(registry, 'deploy_infrastructure', 'pulumi_up', 'Deploy infrastructure', true),
+    same(registry, 'stack_history', 'pulumi_history', 'Stack history', true),
+  ];
+  const snowflake = snowflakeToolNames.find((name) => registry.has(name));
+  if (snowflake) specs.push(same(registry, 'manage_snowflake', snowflake, 'Manage Snowflake', true));
+  return specs.filter((spec): spec is McpToolSpec => spec !== undefined);
+}
+
+export function mcpToolSpecs(kind: McpServerKind, registry: ToolRegistry): McpToolSpec[] {
+  switch (kind) {
+    case 'code':
+      return codeSpecs(registry);
+    case 'infra':
+      return infraSpecs(registry);
+    default:
+      return missingCase(kind);
+  }
+}
