@@ -171,7 +171,7 @@ describe('PulumiService against the stand-in CLI', () => {
   });
 
   it('the emergency stop cancels a running up within the stop\'s 1 s bound; the rest of the plan is not deployed', async () => {
-    process.env['PULUMI_STANDIN_STEP_MS'] = '400';
+    process.env['PULUMI_STANDIN_STEP_MS'] = '200';
     const fixture = await makePulumiWorkspace(mcpProgramWithServers);
     const { pulumi, events } = service(fixture);
     const hub = new EventHub();
