@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { findingsReport, proposalAnswer, proposalView, workspaceRelativePath } from './code';
 import type { Result } from './errors';
 import { intent } from './intents';
+import { mcpPin, outsideMcpServer } from './mcp';
 
 /** Bounds that keep a hostile payload from costing memory or time. */
 export const limits = {
@@ -325,6 +326,10 @@ export const appSettings = z.object({
   pulumiBackendUrl: z.string().trim().max(2000),
   /** A Snowflake connection per environment; the password or private key is in the keychain. */
   snowflake: z.object({ staging: snowflakeConnection, production: snowflakeConnection }),
+  /** Outside MCP servers whose tools the agent may use, behind the approval gate. */
+  mcpServers: z.array(outsideMcpServer).max(20),
+  /** Outside tools the person allowed without asking, per workspace, pinned to their definition's hash. */
+  mcpPins: z.array(mcpPin).max(500),
 });
 export type AppSettings = z.infer<typeof appSettings>;
 

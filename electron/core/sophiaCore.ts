@@ -33,6 +33,7 @@ import { SnowflakeClient } from '../infra/snowflake/snowflakeClient';
 import { SnowflakeService } from '../infra/snowflake/snowflakeService';
 import { registerSnowflakeTools } from '../tools/snowflakeTools';
 import { withCheckpoints } from '../git/checkpointGate';
+import { OutsideMcpServers } from '../mcp/outsideServers';
 import { GitService, type GitServiceOptions } from '../git/gitService';
 import { gitHandlers } from '../git/gitHandlers';
 import type { Keychain } from '../keychain/keychain';
@@ -58,6 +59,8 @@ export interface SophiaCore {
   readonly git: GitService;
   /** Pulumi stacks (preview, approved up, refresh, history, rollback) and Snowflake DDL (plan, apply, restore). */
   readonly infra: { readonly pulumi: PulumiService; readonly snowflake: SnowflakeService };
+  /** Outside MCP servers (Settings) whose tools the agent uses behind the gate, and their pins. */
+  readonly mcp: { readonly outside: OutsideMcpServers };
   status(): AppStatus;
   close(): Promise<void>;
 }
@@ -133,7 +136,13 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
   const gate = withCheckpoints(options.gate ?? safety.gate, {
     recordBefore: async (conversationId, label) => (settings.get().workspace ? git.recordCheckpoint(conversationId, label) : undefined),
   });
-  const registry = new ToolRegistry(gate, safety.registryHooks);
+  // Outside MCP servers' tools: a tool the person pinned runs without a card; everything else goes to the gate.
+  let outerGate: ToolGate = gate;
+  const registry = new ToolRegistry({ decide: (request, signal) => outerGate.decide(request, signal) }, safety.registryHooks);
+  const outsideMcp = new OutsideMcpServers({ registry, settings: () => settings.get(), savePins: (pins) => settings.update({ mcpPins: pins }), audit: safety.audit });
+  outerGate = outsideMcp.gate(gate, { stop, role: () => safety.policy.policy().role });
+  // An outside server that does not start leaves its tools out; the rest of the app does not wait for it.
+  void outsideMcp.refresh();
   // Secret files stay refused to every tool unless the person opens one (a request, never a tool).
   const secretFiles = new SecretFileGrants({ workspace: () => settings.get().workspace, audit: safety.audit });
   registerWorkspaceTools(registry, () => settings.get().workspace, secretFiles.allows);
@@ -227,6 +236,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
       }
       const next = settings.update(input);
       events.publish({ type: 'status', status: status() });
+      if (input.mcpServers !== undefined) void outsideMcp.refresh();
       return next;
     },
     'stop.all': () => stop.stopAll(),
@@ -256,12 +266,14 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     git,
     code,
     infra: { pulumi, snowflake },
+    mcp: { outside: outsideMcp },
     status,
     close: async () => {
       await stop.stopAll();
       await sandbox.close();
       code.proposals.close();
       codeIndex.close();
+      await outsideMcp.close();
       safety.close();
       db.close();
     },

@@ -213,8 +213,7 @@ function codeSpecs(registry: ToolRegistry): McpToolSpec[] {
   return specs.filter((spec): spec is McpToolSpec => spec !== undefined);
 }
 
-/** The Snowflake tool the infrastructure work registers, when it is there. */
-const snowflakeToolNames = ['snowflake_execute', 'snowflake_sql', 'snowflake_query'];
+const snowflakeActions = { plan: 'snowflake_plan', apply: 'snowflake_apply', restore: 'snowflake_restore' } as const;
 
 function infraSpecs(registry: ToolRegistry): McpToolSpec[] {
   const specs: (McpToolSpec | undefined)[] = [
@@ -222,8 +221,27 @@ function infraSpecs(registry: ToolRegistry): McpToolSpec[] {
     same(registry, 'deploy_infrastructure', 'pulumi_up', 'Deploy infrastructure', true),
     same(registry, 'stack_history', 'pulumi_history', 'Stack history', true),
   ];
-  const snowflake = snowflakeToolNames.find((name) => registry.has(name));
-  if (snowflake) specs.push(same(registry, 'manage_snowflake', snowflake, 'Manage Snowflake', true));
+  const uses = Object.values(snowflakeActions);
+  if (uses.every((name) => registry.has(name))) {
+    const described = uses.map((name) => `${name}: ${registry.definitions([name])[0]?.description ?? ''}`).join('\n');
+    specs.push({
+      name: 'manage_snowflake',
+      title: 'Manage Snowflake',
+      description: `Snowflake DDL in three steps, each its own Sophia tool: "plan" checks and dry-runs DDL, "apply" runs an approved plan, "restore" goes back to a recovery point. The arguments are those of the step's tool:\n${described}`,
+      input: z
+        .object({
+          action: z.enum(['plan', 'apply', 'restore']),
+          arguments: z.record(z.string(), z.unknown()).describe("The step tool's arguments (see the description)"),
+        })
+        .strict(),
+      uses,
+      openWorld: true,
+      run: async (args, invoke) => {
+        const tool = snowflakeActions[args['action'] as keyof typeof snowflakeActions];
+        return describeOutcome(tool, await invoke(tool, args['arguments']));
+      },
+    });
+  }
   return specs.filter((spec): spec is McpToolSpec => spec !== undefined);
 }
 

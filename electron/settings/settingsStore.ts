@@ -26,6 +26,8 @@ export const defaultSettings: AppSettings = {
   pulumiProjectDir: 'infra',
   pulumiBackendUrl: '',
   snowflake: { staging: unsetSnowflake, production: unsetSnowflake },
+  mcpServers: [],
+  mcpPins: [],
 };
 
 export class SettingsStore {
