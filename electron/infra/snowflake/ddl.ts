@@ -7,7 +7,12 @@
  * SET DATA TYPE`), which the parser's dialect does not know, are recognised here.
  * Only DDL is accepted: queries and data changes belong elsewhere.
  */
-import { Parser } from 'node-sql-parser';
+// node-sql-parser is CommonJS: its named exports are read off the default export, which every
+// loader we run under (rolldown, vitest, vite's module runner for the crash test) agrees on.
+import nodeSqlParser from 'node-sql-parser';
+
+const { Parser } = nodeSqlParser;
+type Parser = InstanceType<typeof Parser>;
 
 export type DdlClass = 'additive' | 'destructive' | 'changing';
 
