@@ -1,8 +1,8 @@
 import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
-import type { AppSettings } from '../../../shared/contract';
+import { snowflakeEnvironments, type AppSettings, type SnowflakeConnection, type SnowflakeEnvironment } from '../../../shared/contract';
 import type { SophiaClient } from '../client/sophiaClient';
 
-/** Model, workspace and git settings. Secrets (the GitHub token too) are set elsewhere and never shown here. */
+/** Model, workspace, git, Pulumi and Snowflake settings. Secrets (the GitHub token, the Snowflake password too) are set elsewhere and never shown here. */
 export function SettingsPanel({ client, onClose, children }: { client: SophiaClient; onClose: () => void; children?: ReactNode }) {
   const [settings, setSettings] = useState<AppSettings | undefined>();
   const [message, setMessage] = useState<string | undefined>();
@@ -27,6 +27,8 @@ export function SettingsPanel({ client, onClose, children }: { client: SophiaCli
   };
 
   const set = <K extends keyof AppSettings>(key: K, value: AppSettings[K]): void => setSettings((current) => current && { ...current, [key]: value });
+  const setSnowflake = (environment: SnowflakeEnvironment, key: keyof SnowflakeConnection, value: string): void =>
+    setSettings((current) => current && { ...current, snowflake: { ...current.snowflake, [environment]: { ...current.snowflake[environment], [key]: value } } });
 
   return (
     <div className="settings" role="dialog" aria-label="Settings" data-testid="settings">
@@ -97,13 +99,64 @@ export function SettingsPanel({ client, onClose, children }: { client: SophiaCli
             </label>
             <p className="settings-message">The GitHub token is a credential: set &quot;github-token&quot; under Credentials &amp; role; it stays in the OS keychain.</p>
           </fieldset>
+          <fieldset data-testid="settings-pulumi">
+            <legend>Pulumi</legend>
+            <label>
+              Project folder (inside the workspace)
+              <input value={settings.pulumiProjectDir} onChange={(event) => set('pulumiProjectDir', event.target.value)} placeholder="empty: the workspace itself" />
+            </label>
+            <label>
+              State backend URL
+              <input value={settings.pulumiBackendUrl} onChange={(event) => set('pulumiBackendUrl', event.target.value)} placeholder="empty: the CLI's own login (file://, s3://, https://api.pulumi.com)" />
+            </label>
+            <p className="settings-message">
+              Stacks are named in the request (&quot;preview staging&quot;) and listed from the backend. The access token and the config passphrase are credentials:
+              &quot;pulumi-access-token&quot; and &quot;pulumi-config-passphrase&quot; under Credentials &amp; role.
+            </p>
+          </fieldset>
+          <fieldset data-testid="settings-snowflake">
+            <legend>Snowflake</legend>
+            {snowflakeEnvironments.map((environment) => (
+              <SnowflakeConnectionFields key={environment} environment={environment} connection={settings.snowflake[environment]} onChange={(key, value) => setSnowflake(environment, key, value)} />
+            ))}
+            <p className="settings-message">An environment with no account is not configured. The password or private key is a credential (&quot;snowflake-password&quot;, &quot;snowflake-private-key&quot;) kept in the OS keychain.</p>
+          </fieldset>
           <button type="submit" className="save-button">
             Save
           </button>
-          {message && <span className="settings-message">{message}</span>}
+          {message && (
+            <span className="settings-message" role="status" data-testid="settings-status">
+              {message}
+            </span>
+          )}
         </form>
       )}
       {children}
     </div>
+  );
+}
+
+const snowflakeFields: readonly { key: keyof SnowflakeConnection; label: string; placeholder: string }[] = [
+  { key: 'account', label: 'Account', placeholder: 'myorg-myaccount; empty: not configured' },
+  { key: 'username', label: 'User', placeholder: 'SOPHIA_DEPLOY' },
+  { key: 'warehouse', label: 'Warehouse', placeholder: 'empty: the user\'s default' },
+  { key: 'database', label: 'Database', placeholder: 'empty: the user\'s default' },
+  { key: 'schema', label: 'Schema', placeholder: 'empty: the user\'s default' },
+  { key: 'role', label: 'Role', placeholder: 'empty: the user\'s default' },
+  { key: 'accessUrl', label: 'Access URL', placeholder: 'empty: derived from the account' },
+];
+
+/** One environment's connection; the environment is its own group so each field's label is unambiguous within it. */
+function SnowflakeConnectionFields({ environment, connection, onChange }: { environment: SnowflakeEnvironment; connection: SnowflakeConnection; onChange: (key: keyof SnowflakeConnection, value: string) => void }) {
+  return (
+    <fieldset data-testid={`settings-snowflake-${environment}`} aria-label={`Snowflake ${environment}`}>
+      <legend>{environment === 'staging' ? 'Staging' : 'Production'}</legend>
+      {snowflakeFields.map((field) => (
+        <label key={field.key}>
+          {field.label}
+          <input value={connection[field.key]} onChange={(event) => onChange(field.key, event.target.value)} placeholder={field.placeholder} autoComplete="off" spellCheck={false} />
+        </label>
+      ))}
+    </fieldset>
   );
 }
