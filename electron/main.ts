@@ -10,6 +10,7 @@ import { ipcChannels } from '../shared/contract';
 import { fail, SophiaError } from '../shared/errors';
 import { createSophiaCore } from './core/sophiaCore';
 import { dispatch } from './ipc/dispatch';
+import { startAppMcpHost } from './mcp/appMcpHost';
 import { isTrustedSender, originOf, type SenderFacts } from './ipc/senderPolicy';
 import { createLogger } from './log';
 import { registerStopShortcut } from './safety/stopShortcut';
@@ -37,8 +38,10 @@ function start(): void {
   serveRenderer(path.resolve(here, '../renderer'));
   lockDownWebContents(isAppUrl);
 
-  const core = createSophiaCore({ host: 'electron', dataDir: app.getPath('userData') });
+  const dataDir = app.getPath('userData');
+  const core = createSophiaCore({ host: 'electron', dataDir });
   const window = createMainWindow(path.resolve(here, '../preload/index.cjs'), startUrl);
+  const mcp = startAppMcpHost(core, dataDir, () => !window.isDestroyed());
 
   const senderFacts = (event: IpcMainInvokeEvent): SenderFacts => ({
     fromMainWindow: !window.isDestroyed() && event.sender === window.webContents,
@@ -62,7 +65,7 @@ function start(): void {
   const unregisterStopShortcut = registerStopShortcut(globalShortcut, () => core.stop.stopAll());
   app.on('will-quit', unregisterStopShortcut);
   app.on('window-all-closed', () => {
-    void core.close().finally(() => app.quit());
+    void Promise.allSettled([mcp.then((host) => host?.close()), core.close()]).finally(() => app.quit());
   });
   app.on('second-instance', () => {
     if (window.isMinimized()) window.restore();

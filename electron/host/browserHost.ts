@@ -44,6 +44,8 @@ export interface BrowserHost {
   readonly token: string;
   /** The address to open: the token travels in the fragment, which is never sent to a server. */
   readonly url: string;
+  /** Connected browser tabs: someone who can answer an approval. */
+  clients(): number;
   close(): Promise<void>;
 }
 
@@ -173,6 +175,7 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
     origin,
     token,
     url: `${origin}/#token=${token}`,
+    clients: () => wss.clients.size,
     close: async () => {
       for (const client of wss.clients) client.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultDataDir } from '../core/dataDir';
 import { createSophiaCore } from '../core/sophiaCore';
+import { startAppMcpHost } from '../mcp/appMcpHost';
 import { createLogger } from '../log';
 import { startBrowserHost } from './browserHost';
 
@@ -18,11 +19,13 @@ async function main(): Promise<void> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new Error(`SOPHIA_PORT must be a port number, not ${JSON.stringify(process.env['SOPHIA_PORT'])}`);
   }
-  const core = createSophiaCore({ host: 'browser', dataDir: defaultDataDir() });
+  const dataDir = defaultDataDir();
+  const core = createSophiaCore({ host: 'browser', dataDir });
   const host = await startBrowserHost({ core, rendererDir, port });
+  const mcp = await startAppMcpHost(core, dataDir, () => host.clients() > 0);
   process.stdout.write(`Sophia is running in browser mode. Open:\n  ${host.url}\n`);
   const shutdown = (): void => {
-    void core.close().finally(() => host.close().finally(() => process.exit(0)));
+    void Promise.allSettled([mcp?.close(), core.close()]).finally(() => host.close().finally(() => process.exit(0)));
   };
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);
