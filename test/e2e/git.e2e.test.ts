@@ -6,6 +6,7 @@
  * pushed to a real git server (git http-backend, basic auth) and the pull request opened through
  * @octokit/rest against the GitHub stand-in; the chat shows the pull request's link.
  */
+import { dispatch } from '../../electron/ipc/dispatch';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -81,10 +82,14 @@ describe('git and GitHub in Chromium', () => {
       githubRepository: 'acme/payroll',
       githubApiUrl: github.baseURL,
     });
-    // A bad email is refused with the schema's message, and nothing changes.
-    await page.getByTestId('settings-git').getByLabel('Commit author email').fill('not an email');
+    // A bad email is stopped by the form before it is sent (the main process's schema would
+    // refuse it too), and nothing changes.
+    const email = page.getByTestId('settings-git').getByLabel('Commit author email');
+    await email.fill('not an email');
     await page.getByRole('button', { name: 'Save' }).click();
-    await expect.poll(() => page.locator('.settings-message').first().innerText()).not.toBe('Saved.');
+    expect(await email.evaluate((input) => (input as unknown as { validity: { valid: boolean } }).validity.valid)).toBe(false);
+    const sent = await dispatch(core.handlers, 'settings.set', { gitAuthorEmail: 'not an email' }, { transport: 'test' });
+    expect(sent).toMatchObject({ ok: false, error: { code: 'bad_request', message: expect.stringMatching(/gitAuthorEmail/) } });
     expect(core.settings.get().gitAuthorEmail).toBe('ada@example.com');
     await page.getByRole('button', { name: 'Close' }).first().click();
   });
