@@ -105,6 +105,21 @@ export class Agent {
     );
   }
 
+  /**
+   * A message that names no intent of its own ("yes, apply it") carries on the one before
+   * it in the conversation, so the follow-up gets the same prompt, tools and plan.
+   */
+  #intentOf(conversationId: string, text: string): Intent {
+    const recognized = recognizeIntent(text);
+    if (Object.keys(recognized.scores).length > 0) return recognized.intent;
+    const events = this.options.store.events(conversationId);
+    for (let i = events.length - 1; i >= 0; i -= 1) {
+      const event = events[i];
+      if (event?.type === 'agent.intent') return event.intent;
+    }
+    return recognized.intent;
+  }
+
   #emit(conversationId: string, event: SophiaEvent): void {
     if (isKeptEvent(event)) this.options.store.appendEvent(conversationId, event);
     this.options.events.publish(event);
@@ -133,7 +148,7 @@ export class Agent {
       type: 'chat.message',
       message: { id: userMessageId, conversationId, role: 'user', text, createdAt: Date.now() },
     });
-    const { intent } = recognizeIntent(text);
+    const intent = this.#intentOf(conversationId, text);
     this.#emit(conversationId, { type: 'agent.intent', conversationId, intent, plan: [...intentPlans[intent]] });
     const userMessage: ModelMessage = { role: 'user', content: [{ type: 'text', text }] };
     store.appendMessage(conversationId, userMessage);
@@ -147,7 +162,7 @@ export class Agent {
       return;
     }
 
-    const tools = registry.definitions(intentTools[intent as Intent]).map((definition) => this.#toolSpec(definition));
+    const tools = registry.definitions(intentTools[intent]).map((definition) => this.#toolSpec(definition));
     const system = systemPrompt(intent, this.options.workspace());
     const spent = { modelTurns: 0, toolCalls: 0, tokens: 0 };
     this.options.events.publish({ type: 'agent.status', conversationId, state: 'thinking' });

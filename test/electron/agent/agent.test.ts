@@ -173,3 +173,19 @@ describe('the agent loop', () => {
     expect(ofType(h.events, 'chat.message').at(-1)?.message.text).toBe('Cancelled.');
   });
 });
+
+describe('intent of a follow-up', () => {
+  it('carries on the conversation\'s intent when the message names none', async () => {
+    const h = setUp();
+    standIn.script(
+      { kind: 'stream', events: anthropicTurn({ text: ['Here is the plan.'] }) },
+      { kind: 'stream', events: anthropicTurn({ text: ['Applying.'] }) },
+      { kind: 'stream', events: anthropicTurn({ text: ['Fine.'] }) },
+    );
+    const first = await h.turn('deploy the staging stack');
+    const followUp = await h.turn('yes, go ahead', first.conversationId);
+    expect(ofType(followUp.events, 'agent.intent')[0]?.intent).toBe('infra-deploy');
+    const other = await h.turn('what does this regex do?', first.conversationId);
+    expect(ofType(other.events, 'agent.intent')[0]?.intent).toBe('question');
+  });
+});
