@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { findingsReport, proposalAnswer, proposalView, workspaceRelativePath } from './code';
 import type { Result } from './errors';
 import { intent } from './intents';
-import { mcpPin, outsideMcpServer } from './mcp';
+import { mcpPin, outsideMcpServer, outsideServerId, outsideToolName } from './mcp';
 
 /** Bounds that keep a hostile payload from costing memory or time. */
 export const limits = {
@@ -333,6 +333,44 @@ export const appSettings = z.object({
 });
 export type AppSettings = z.infer<typeof appSettings>;
 
+/** Settings the Settings form saves. Outside MCP servers and pins change only through their own channels (checked, audited). */
+export const settingsInput = appSettings.omit({ mcpServers: true, mcpPins: true }).partial().strict();
+
+/** One tool of an outside server, as the Settings panel shows it. */
+export const outsideToolView = z.object({
+  /** The registry name (`mcp_<server>_<tool>`): what the agent calls and what a pin names. */
+  name: outsideToolName,
+  /** The name on the outside server. */
+  remoteName: z.string().max(128),
+  /** The server's own description: an untrusted hint, shown as text. */
+  description: z.string().max(4000),
+  risk: riskLevel,
+  /** Allowed without asking in the open workspace, for this exact definition. */
+  pinned: z.boolean(),
+  /** Whether Pin is offered: only up to medium risk, and only with a workspace open. */
+  pinOffered: z.boolean(),
+});
+export type OutsideToolView = z.infer<typeof outsideToolView>;
+
+export const outsideServerStates = ['connecting', 'connected', 'error'] as const;
+
+/** An outside server from Settings, whether Sophia reached it (in plain words when not) and its tools. */
+export const outsideServerView = z.object({
+  server: outsideMcpServer,
+  state: z.enum(outsideServerStates),
+  /** Empty when connected; otherwise what went wrong and what to check. */
+  message: z.string().max(2000),
+  tools: z.array(outsideToolView).max(100),
+});
+export type OutsideServerView = z.infer<typeof outsideServerView>;
+
+export const outsideServersView = z.object({
+  /** The workspace pins apply to; empty when none is open (then nothing can be pinned). */
+  workspace: z.string().max(4096),
+  servers: z.array(outsideServerView).max(20),
+});
+export type OutsideServersView = z.infer<typeof outsideServersView>;
+
 /** Request channels: `name -> { input, output }`. */
 export const requests = {
   'app.status': { input: empty, output: appStatus },
@@ -348,7 +386,7 @@ export const requests = {
     output: z.object({ conversation: conversationSummary, events: z.array(z.lazy(() => sophiaEvent)) }),
   },
   'settings.get': { input: empty, output: appSettings },
-  'settings.set': { input: appSettings.partial().strict(), output: appSettings },
+  'settings.set': { input: settingsInput, output: appSettings },
   'stop.all': { input: empty, output: stopReport },
   /** The human's answer to an approval card. "approve-for-session" is accepted for low risk only. */
   'approval.answer': {
@@ -437,6 +475,21 @@ export const requests = {
   'workspace.openSecretFile': { input: z.object({ path: workspaceRelativePath }).strict(), output: z.object({ paths: z.array(workspaceRelativePath) }) },
   /** Closes a secret file again: the agent is refused it from then on. Audited. */
   'workspace.closeSecretFile': { input: z.object({ path: workspaceRelativePath }).strict(), output: z.object({ paths: z.array(workspaceRelativePath) }) },
+  /**
+   * Outside MCP servers from Settings: reached or not (in plain words), their tools with risk
+   * and pin state. These channels are the person's alone: no tool adds a server or pins one.
+   */
+  'mcp.servers': { input: empty, output: outsideServersView },
+  /** Connects again and lists every server's tools afresh; a changed definition lapses its pin. */
+  'mcp.refresh': { input: empty, output: outsideServersView },
+  /** Adds an outside server (stdio command, args and the env var names it may get; or a URL) and connects to it. Audited. */
+  'mcp.addServer': { input: z.object({ server: outsideMcpServer }).strict(), output: outsideServersView },
+  /** Removes a server: its tools leave the agent's registry and its pins go. Audited. */
+  'mcp.removeServer': { input: z.object({ id: outsideServerId }).strict(), output: outsideServersView },
+  /** Allows a tool without asking in the open workspace, for its current definition; refused above medium risk. Audited. */
+  'mcp.pin': { input: z.object({ tool: outsideToolName }).strict(), output: outsideServersView },
+  /** The tool asks again before every call in the open workspace. Audited. */
+  'mcp.unpin': { input: z.object({ tool: outsideToolName }).strict(), output: outsideServersView },
 } as const satisfies Record<string, { input: z.ZodType; output: z.ZodType }>;
 
 export type Channel = keyof typeof requests;

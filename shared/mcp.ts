@@ -39,9 +39,14 @@ export const mcpPin = z
     tool: z.string().min(1).max(128),
     /** sha256 of the tool's name, description, input schema and annotations. */
     hash: z.string().regex(/^[a-f0-9]{64}$/),
+    /** The definition text the hash covers, kept (when short) so a change can be shown as a diff after a restart. */
+    definition: z.string().max(8000).optional(),
   })
   .strict();
 export type McpPin = z.infer<typeof mcpPin>;
+
+/** An outside tool as the agent's registry names it: `mcp_<server>_<tool>`. */
+export const outsideToolName = z.string().regex(/^mcp_[a-z][a-z0-9]{0,15}_[a-z0-9_]+$/, 'an outside tool name such as mcp_files_read').max(64);
 
 export interface OutsideToolAnnotations {
   readonly readOnlyHint?: boolean | undefined;

@@ -34,6 +34,7 @@ import { SnowflakeService } from '../infra/snowflake/snowflakeService';
 import { registerSnowflakeTools } from '../tools/snowflakeTools';
 import { withCheckpoints } from '../git/checkpointGate';
 import { OutsideMcpServers } from '../mcp/outsideServers';
+import { mcpHandlers } from '../mcp/mcpHandlers';
 import { GitService, type GitServiceOptions } from '../git/gitService';
 import { gitHandlers } from '../git/gitHandlers';
 import type { Keychain } from '../keychain/keychain';
@@ -139,7 +140,13 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
   // Outside MCP servers' tools: a tool the person pinned runs without a card; everything else goes to the gate.
   let outerGate: ToolGate = gate;
   const registry = new ToolRegistry({ decide: (request, signal) => outerGate.decide(request, signal) }, safety.registryHooks);
-  const outsideMcp = new OutsideMcpServers({ registry, settings: () => settings.get(), savePins: (pins) => settings.update({ mcpPins: pins }), audit: safety.audit });
+  const outsideMcp = new OutsideMcpServers({
+    registry,
+    settings: () => settings.get(),
+    savePins: (pins) => settings.update({ mcpPins: pins }),
+    saveServers: (servers) => settings.update({ mcpServers: servers }),
+    audit: safety.audit,
+  });
   outerGate = outsideMcp.gate(gate, { stop, role: () => safety.policy.policy().role });
   // An outside server that does not start leaves its tools out; the rest of the app does not wait for it.
   void outsideMcp.refresh();
@@ -222,6 +229,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
   };
 
   const gitChannels = gitHandlers(git);
+  const mcpChannels = mcpHandlers(outsideMcp);
   const audited: Handlers = safety.auditRequests({
     'app.status': () => status(),
     // A credential pasted into the chat goes no further: not to the model, not to the store.
@@ -236,7 +244,6 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
       }
       const next = settings.update(input);
       events.publish({ type: 'status', status: status() });
-      if (input.mcpServers !== undefined) void outsideMcp.refresh();
       return next;
     },
     'stop.all': () => stop.stopAll(),
@@ -250,9 +257,10 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     ...safety.handlers,
     ...codeHandlers(code, { approvals: safety.approvals, workspace: () => settings.get().workspace }),
     ...gitChannels.all,
+    ...mcpChannels.all,
   });
   // Reading status, diffs and checkpoints changes nothing: not audited as requests, like the other read-only channels.
-  const handlers: Handlers = { ...audited, ...gitChannels.readOnly };
+  const handlers: Handlers = { ...audited, ...gitChannels.readOnly, ...mcpChannels.readOnly };
 
   return {
     events,

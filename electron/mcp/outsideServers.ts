@@ -14,11 +14,11 @@
 import { createHash } from 'node:crypto';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ErrorCode, McpError, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import { createTwoFilesPatch } from 'diff';
 import { z } from 'zod';
-import type { AppSettings, RiskLevel } from '../../shared/contract';
+import type { AppSettings, OutsideServersView, RiskLevel } from '../../shared/contract';
 import { SophiaError } from '../../shared/errors';
 import { outsideToolRisk, pinnable, type McpPin, type OutsideMcpServer } from '../../shared/mcp';
 import type { GateDecision, ToolCallRequest, ToolDefinition, ToolGate, ToolRegistry } from '../agent/tools';
@@ -32,11 +32,14 @@ const connectTimeoutMs = 15_000;
 const callTimeoutMs = 10 * 60_000;
 const maxToolsPerServer = 100;
 const maxOutput = 100_000;
+/** A pin keeps the definition it allowed (when this short) so a later change can be shown as a diff. */
+const maxPinnedDefinition = 8000;
 
 export interface OutsideServersOptions {
   readonly registry: ToolRegistry;
   readonly settings: () => Pick<AppSettings, 'mcpServers' | 'mcpPins' | 'workspace'>;
   readonly savePins: (pins: McpPin[]) => void;
+  readonly saveServers: (servers: OutsideMcpServer[]) => void;
   readonly audit: AuditSink;
   /** The environment stdio servers pick their listed variables from. */
   readonly env?: NodeJS.ProcessEnv;
@@ -46,6 +49,8 @@ export interface OutsideTool {
   readonly server: string;
   readonly remoteName: string;
   readonly registryName: string;
+  /** The server's own description: an untrusted hint. */
+  readonly description: string;
   readonly risk: RiskLevel;
   readonly hash: string;
   /** The canonical definition text the hash covers (shown when it changes). */
@@ -83,6 +88,27 @@ function inputOf(schema: Tool['inputSchema']): z.ZodType {
   }
 }
 
+/** What went wrong reaching a server, in words a person can act on. */
+export function plainError(server: OutsideMcpServer, error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  const cause = (error as { cause?: { code?: unknown } } | null)?.cause?.code;
+  const message = error instanceof Error ? error.message.slice(0, 300) : String(error).slice(0, 300);
+  if (server.transport === 'stdio') {
+    if (code === 'ENOENT') return `Could not start "${server.command}": there is no such program. Give an absolute path, or a program on the PATH.`;
+    if (code === 'EACCES') return `Could not start "${server.command}": it is not executable.`;
+  } else {
+    if (cause === 'ECONNREFUSED' || code === 'ECONNREFUSED') return `Nothing answers at ${server.url}. Is the server running?`;
+    if (error instanceof StreamableHTTPError && error.code !== undefined) return `${server.url} answered HTTP ${error.code}: it is not an MCP server, or it wants a login Sophia does not have.`;
+  }
+  if (error instanceof McpError && error.code === ErrorCode.RequestTimeout) return `The server did not answer within ${connectTimeoutMs / 1000} seconds.`;
+  if (error instanceof McpError && error.code === ErrorCode.ConnectionClosed) {
+    return server.transport === 'stdio'
+      ? 'The server exited before it answered. Run the command in a terminal to see why.'
+      : 'The server closed the connection before it answered.';
+  }
+  return `Could not connect: ${message}`;
+}
+
 function pickEnv(names: readonly string[], env: NodeJS.ProcessEnv): Record<string, string> {
   const picked: Record<string, string> = {};
   for (const name of names) {
@@ -97,6 +123,11 @@ export class OutsideMcpServers {
   readonly #tools = new Map<string, OutsideTool>();
   /** registry name -> what changed in its definition since the pin lapsed, for the next approval card. */
   readonly #changes = new Map<string, string>();
+  /** server id -> why it is not connected, in plain words. */
+  readonly #errors = new Map<string, string>();
+  readonly #connecting = new Set<string>();
+  /** Refreshes run one after another, so one server is never connected twice. */
+  #refreshing: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: OutsideServersOptions) {}
 
@@ -105,33 +136,90 @@ export class OutsideMcpServers {
   }
 
   /** Connects to every configured server not yet connected, lists the tools and (re)registers them. */
-  async refresh(): Promise<void> {
-    const configured = this.options.settings().mcpServers;
-    for (const id of [...this.#clients.keys()]) {
-      if (!configured.some((server) => server.id === id)) await this.#disconnect(id);
-    }
-    for (const server of configured) {
-      try {
-        await this.#refreshServer(server);
-      } catch (error) {
-        log.warn('outside MCP server unavailable', { server: server.id, error });
-        await this.#disconnect(server.id);
-      }
-    }
+  refresh(): Promise<void> {
+    const run = this.#refreshing.then(() => this.#refreshAll());
+    this.#refreshing = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The configured servers, whether each is reached (and why not), and their tools with risk and pin state. */
+  view(): OutsideServersView {
+    const current = this.options.settings();
+    return {
+      workspace: current.workspace,
+      servers: current.mcpServers.map((server) => {
+        const tools = this.tools()
+          .filter((tool) => tool.server === server.id)
+          .map((tool) => ({
+            name: tool.registryName,
+            remoteName: tool.remoteName.slice(0, 128),
+            description: tool.description.slice(0, 4000),
+            risk: tool.risk,
+            pinned: this.isPinned(tool.registryName),
+            pinOffered: pinnable(tool.risk) && current.workspace !== '',
+          }));
+        const error = this.#errors.get(server.id);
+        const state = this.#clients.has(server.id) ? 'connected' : this.#connecting.has(server.id) || error === undefined ? 'connecting' : 'error';
+        return { server, state, message: state === 'error' ? (error ?? '') : '', tools };
+      }),
+    };
+  }
+
+  /** Adds a server the person listed and connects to it; whether that worked is in view(). */
+  async add(server: OutsideMcpServer): Promise<void> {
+    const current = this.options.settings().mcpServers;
+    if (current.some((existing) => existing.id === server.id)) throw new SophiaError('bad_request', `There is already an outside server named ${server.id}; remove it first or pick another name.`);
+    this.options.saveServers([...current, server]);
+    const shown = server.transport === 'stdio' ? { id: server.id, transport: server.transport, command: server.command, args: server.args, envNames: server.envNames } : server;
+    this.options.audit.record({ kind: 'policy', actor: 'user', summary: `Added the outside MCP server ${server.id}`, data: shown });
+    await this.refresh();
+  }
+
+  /** Removes a server: its tools leave the registry and its pins (every workspace's) go. */
+  async remove(id: string): Promise<void> {
+    const current = this.options.settings();
+    if (!current.mcpServers.some((server) => server.id === id)) throw new SophiaError('bad_request', `There is no outside server named ${id}.`);
+    this.options.saveServers(current.mcpServers.filter((server) => server.id !== id));
+    this.options.savePins(current.mcpPins.filter((pin) => pin.server !== id));
+    this.options.audit.record({ kind: 'policy', actor: 'user', summary: `Removed the outside MCP server ${id} and its pins`, data: { id } });
+    await this.refresh();
+    this.#errors.delete(id);
   }
 
   /** Allows a tool to run without asking in the open workspace, until its definition changes. */
   pin(registryName: string): McpPin {
     const tool = this.#tools.get(registryName);
     if (!tool) throw new SophiaError('bad_request', `There is no outside tool named ${registryName.slice(0, 80)}.`);
-    if (!pinnable(tool.risk)) throw new SophiaError('refused', `${registryName} is ${tool.risk} risk: only tools up to medium risk can be pinned; it asks every time.`);
     const current = this.options.settings();
-    const pin: McpPin = { workspace: current.workspace, server: tool.server, tool: tool.remoteName, hash: tool.hash };
+    const refuse = (message: string): never => {
+      this.options.audit.record({ kind: 'refusal', risk: tool.risk, actor: 'user', summary: `Pinning ${registryName} refused`, data: { tool: registryName, reason: message } });
+      throw new SophiaError('refused', message);
+    };
+    if (!pinnable(tool.risk)) refuse(`${registryName} is ${tool.risk} risk: only tools up to medium risk can be pinned; it asks every time.`);
+    if (current.workspace === '') refuse('Open a workspace first: a pin holds for one workspace.');
+    const pin: McpPin = {
+      workspace: current.workspace,
+      server: tool.server,
+      tool: tool.remoteName,
+      hash: tool.hash,
+      ...(tool.definition.length <= maxPinnedDefinition ? { definition: tool.definition } : {}),
+    };
     const others = current.mcpPins.filter((existing) => !(existing.workspace === pin.workspace && existing.server === pin.server && existing.tool === pin.tool));
     this.options.savePins([...others, pin]);
     this.#changes.delete(registryName);
-    this.options.audit.record({ kind: 'policy', risk: tool.risk, actor: 'user', summary: `Pinned ${registryName} as allowed in this workspace`, data: pin });
+    this.options.audit.record({ kind: 'policy', risk: tool.risk, actor: 'user', summary: `Pinned ${registryName} as allowed in this workspace`, data: { ...pin, definition: undefined } });
     return pin;
+  }
+
+  /** The tool asks before every call in the open workspace again. */
+  unpin(registryName: string): void {
+    const tool = this.#tools.get(registryName);
+    if (!tool) throw new SophiaError('bad_request', `There is no outside tool named ${registryName.slice(0, 80)}.`);
+    const current = this.options.settings();
+    const mine = (pin: McpPin): boolean => pin.workspace === current.workspace && pin.server === tool.server && pin.tool === tool.remoteName;
+    if (!current.mcpPins.some(mine)) return;
+    this.options.savePins(current.mcpPins.filter((pin) => !mine(pin)));
+    this.options.audit.record({ kind: 'policy', risk: tool.risk, actor: 'user', summary: `Unpinned ${registryName}: it asks before every call again`, data: { workspace: current.workspace, server: tool.server, tool: tool.remoteName } });
   }
 
   isPinned(registryName: string): boolean {
@@ -168,6 +256,29 @@ export class OutsideMcpServers {
     for (const id of [...this.#clients.keys()]) await this.#disconnect(id);
   }
 
+  async #refreshAll(): Promise<void> {
+    const configured = this.options.settings().mcpServers;
+    for (const id of [...this.#clients.keys()]) {
+      if (!configured.some((server) => server.id === id)) await this.#disconnect(id);
+    }
+    for (const id of [...this.#errors.keys()]) {
+      if (!configured.some((server) => server.id === id)) this.#errors.delete(id);
+    }
+    for (const server of configured) {
+      this.#connecting.add(server.id);
+      try {
+        await this.#refreshServer(server);
+        this.#errors.delete(server.id);
+      } catch (error) {
+        log.warn('outside MCP server unavailable', { server: server.id, error });
+        await this.#disconnect(server.id);
+        this.#errors.set(server.id, plainError(server, error));
+      } finally {
+        this.#connecting.delete(server.id);
+      }
+    }
+  }
+
   async #connect(server: OutsideMcpServer): Promise<Client> {
     const client = new Client({ name: 'sophia', version: appVersion });
     const transport =
@@ -176,7 +287,9 @@ export class OutsideMcpServers {
         : new StreamableHTTPClientTransport(new URL(server.url));
     await client.connect(transport, { timeout: connectTimeoutMs });
     client.onclose = () => {
-      if (this.#clients.get(server.id) === client) this.#forget(server.id);
+      if (this.#clients.get(server.id) !== client) return;
+      this.#forget(server.id);
+      this.#errors.set(server.id, server.transport === 'stdio' ? 'The server exited. Check again to restart it.' : 'The server closed the connection. Check again to reconnect.');
     };
     return client;
   }
@@ -198,7 +311,7 @@ export class OutsideMcpServers {
       const previous = this.#tools.get(registryName);
       if (previous?.hash === hash) continue;
       this.#lapsePins(server.id, tool.name, hash, registryName, previous?.definition, text);
-      const outside: OutsideTool = { server: server.id, remoteName: tool.name, registryName, risk: outsideToolRisk(tool.annotations), hash, definition: text };
+      const outside: OutsideTool = { server: server.id, remoteName: tool.name, registryName, description: tool.description ?? '', risk: outsideToolRisk(tool.annotations), hash, definition: text };
       this.#register(outside, tool, client);
     }
     for (const existing of [...this.#tools.values()]) {
@@ -214,7 +327,9 @@ export class OutsideMcpServers {
     const stale = current.mcpPins.filter((pin) => pin.server === server && pin.tool === tool && pin.hash !== hash);
     if (stale.length === 0) return;
     this.options.savePins(current.mcpPins.filter((pin) => !stale.includes(pin)));
-    const change = before ? createTwoFilesPatch(`${registryName} (pinned)`, `${registryName} (now)`, before, after) : `The definition no longer matches the one you pinned:\n${after}`;
+    // What the person pinned, when the pin kept it (it survives a restart); else the previous listing.
+    const pinned = stale.find((pin) => pin.definition !== undefined)?.definition ?? before;
+    const change = pinned ? createTwoFilesPatch(`${registryName} (pinned)`, `${registryName} (now)`, pinned, after) : `The definition no longer matches the one you pinned:\n${after}`;
     this.#changes.set(registryName, change);
     this.options.audit.record({ kind: 'policy', actor: 'system', summary: `Pin of ${registryName} lapsed: the server changed the tool's definition`, data: { server, tool, hash, change } });
   }

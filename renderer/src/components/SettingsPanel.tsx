@@ -1,6 +1,7 @@
 import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
 import { snowflakeEnvironments, type AppSettings, type SnowflakeConnection, type SnowflakeEnvironment } from '../../../shared/contract';
 import type { SophiaClient } from '../client/sophiaClient';
+import { McpSettings } from './McpSettings';
 
 /** Model, workspace, git, Pulumi and Snowflake settings. Secrets (the GitHub token, the Snowflake password too) are set elsewhere and never shown here. */
 export function SettingsPanel({ client, onClose, children }: { client: SophiaClient; onClose: () => void; children?: ReactNode }) {
@@ -17,7 +18,9 @@ export function SettingsPanel({ client, onClose, children }: { client: SophiaCli
   const save = async (event: FormEvent): Promise<void> => {
     event.preventDefault();
     if (!settings) return;
-    const result = await client.request('settings.set', settings);
+    // Outside MCP servers and pins change only through their own section (checked, audited), never through Save.
+    const { mcpServers: _servers, mcpPins: _pins, ...form } = settings;
+    const result = await client.request('settings.set', form);
     if (result.ok) {
       setSettings(result.value);
       setMessage('Saved.');
@@ -131,6 +134,7 @@ export function SettingsPanel({ client, onClose, children }: { client: SophiaCli
           )}
         </form>
       )}
+      {settings && <McpSettings client={client} />}
       {children}
     </div>
   );
