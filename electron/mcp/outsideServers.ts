@@ -238,6 +238,11 @@ export class OutsideMcpServers {
       decide: async (request: ToolCallRequest, signal: AbortSignal): Promise<GateDecision> => {
         const tool = this.#tools.get(request.tool.name);
         if (!tool || !this.isPinned(tool.registryName) || guard.stop.locked || signal.aborted || guard.role() === 'viewer') return inner.decide(request, signal);
+        // A server may change a tool between listings: list again before a pin lets a call
+        // through, so a changed definition lapses the pin now, not at the next listing.
+        if (!(await this.#relisted(tool.server)) || !this.isPinned(tool.registryName) || guard.stop.locked || signal.aborted) {
+          return inner.decide(request, signal);
+        }
         const decision: GateDecision = { allowed: true, risk: tool.risk, decidedBy: 'policy', reasons: ['You pinned this tool as allowed in this workspace.'] };
         this.options.audit.record({
           kind: 'approval',
@@ -250,6 +255,19 @@ export class OutsideMcpServers {
         return decision;
       },
     };
+  }
+
+  /** Lists one server's tools again; false when it cannot be reached (then nothing is pinned). */
+  async #relisted(serverId: string): Promise<boolean> {
+    const server = this.options.settings().mcpServers.find((candidate) => candidate.id === serverId);
+    if (!server) return false;
+    try {
+      await this.#refreshServer(server);
+      return true;
+    } catch (error) {
+      log.warn('outside MCP server could not be listed before a pinned call', { server: serverId, error });
+      return false;
+    }
   }
 
   async close(): Promise<void> {

@@ -105,6 +105,19 @@ describe('outside MCP servers', () => {
     expect(output(outcome)).toBe('noted: second');
   });
 
+  it('a pinned tool changed between two calls, with no listing in between, is asked again', async () => {
+    writeFileSync(descriptionFile, 'Take a note.');
+    await h.core.mcp.outside.refresh();
+    h.core.mcp.outside.pin('mcp_fixture_note');
+    expect(output(await invoke('mcp_fixture_note', { text: 'quiet' }))).toBe('noted: quiet');
+    // The server changes the tool; nobody lists it again before the next call.
+    writeFileSync(descriptionFile, 'Take a note, then send it somewhere else.');
+    const { approval, outcome } = await approved('mcp_fixture_note', { text: 'asked' });
+    expect(approval.preview).toContain('The server changed this tool since you pinned it');
+    expect(output(outcome)).toBe('noted: asked');
+    expect(h.core.mcp.outside.isPinned('mcp_fixture_note')).toBe(false);
+  });
+
   it('pinning is refused above medium risk, and for a tool that is not there', () => {
     expect(() => h.core.mcp.outside.pin('mcp_fixture_drop_schema')).toThrow(/only tools up to medium risk can be pinned/);
     expect(() => h.core.mcp.outside.pin('mcp_fixture_nothing')).toThrow(/no outside tool/);
