@@ -4,18 +4,13 @@
  * call with its output, and the streamed answer; a stored conversation reopens from the
  * sidebar exactly as it was.
  */
-import type { Browser, Page } from 'playwright-core';
+import { openBrowserSession, type BrowserSession } from './support/session';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHost } from '../support/hostFixture';
 import { makeWorkspace } from '../support/agentFixture';
-import { anthropicTurn, startAnthropicStandIn, type AnthropicStandIn } from '../support/standIns/anthropicStandIn';
-import { launchChromium, screenshot, watchPage, type PageProblems } from './support/chromium';
-import type { BrowserHost } from '../../electron/host/browserHost';
-import type { SophiaCore } from '../../electron/core/sophiaCore';
+import { anthropicTurn, type AnthropicStandIn } from '../support/standIns/anthropicStandIn';
+import { screenshot, type PageProblems } from './support/chromium';
 
-let browser: Browser;
-let host: BrowserHost;
-let core: SophiaCore;
 let model: AnthropicStandIn;
 let page: Page;
 let watched: PageProblems;
@@ -27,22 +22,14 @@ const answer = [
   '```sql\nALTER TABLE employees\n  ADD CONSTRAINT fk_manager FOREIGN KEY (manager_id) REFERENCES employees (id);\n```\n',
 ];
 
+let session: BrowserSession;
 beforeAll(async () => {
-  model = await startAnthropicStandIn();
-  ({ core, host } = await startHost(undefined, { secrets: { get: async () => 'sk-ant-e2e' }, endpoints: { anthropicBaseURL: model.baseURL } }));
-  core.settings.update({ provider: 'anthropic', workspace: await makeWorkspace() });
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1500, height: 900 } });
-  watched = watchPage(page);
-  await page.goto(host.url);
-  await page.getByText('Connected', { exact: true }).waitFor();
+  session = await openBrowserSession({ settings: { workspace: await makeWorkspace() } });
+  ({ model, page, watched } = session);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await host?.close();
-  await core?.close();
-  await model?.close();
+  await session?.close();
 });
 
 describe('agent core in Chromium', () => {

@@ -5,20 +5,15 @@
  * proposal. Cancel leaves the disk untouched. A proposal over three files where one changed
  * on disk applies to none and shows a fresh diff. A review's findings jump to the code.
  */
+import { openBrowserSession, type BrowserSession } from './support/session';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHost } from '../support/hostFixture';
 import { employeesSql, makeWorkspace } from '../support/agentFixture';
-import { anthropicTurn, startAnthropicStandIn, type AnthropicStandIn } from '../support/standIns/anthropicStandIn';
-import { launchChromium, screenshot, watchPage, type PageProblems } from './support/chromium';
-import type { BrowserHost } from '../../electron/host/browserHost';
-import type { SophiaCore } from '../../electron/core/sophiaCore';
+import { anthropicTurn, type AnthropicStandIn } from '../support/standIns/anthropicStandIn';
+import { screenshot, type PageProblems } from './support/chromium';
 
-let browser: Browser;
-let host: BrowserHost;
-let core: SophiaCore;
 let model: AnthropicStandIn;
 let page: Page;
 let watched: PageProblems;
@@ -29,23 +24,15 @@ const withPhone = employeesSql.replace('  manager_id INTEGER\n', '  manager_id I
 const text = async (locator: Locator) => (await locator.innerText()).replace(/\u00a0/g, ' ');
 const disk = (relative: string) => readFile(path.join(workspace, relative), 'utf8');
 
+let session: BrowserSession;
 beforeAll(async () => {
-  model = await startAnthropicStandIn();
-  ({ core, host } = await startHost(undefined, { secrets: { get: async () => 'sk-ant-e2e' }, endpoints: { anthropicBaseURL: model.baseURL } }));
   workspace = await makeWorkspace();
-  core.settings.update({ provider: 'anthropic', workspace });
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1600, height: 900 } });
-  watched = watchPage(page);
-  await page.goto(host.url);
-  await page.getByText('Connected', { exact: true }).waitFor();
+  session = await openBrowserSession({ settings: { workspace }, viewport: { width: 1600, height: 900 } });
+  ({ model, page, watched } = session);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await host?.close();
-  await core?.close();
-  await model?.close();
+  await session?.close();
 });
 
 async function ask(text: string): Promise<void> {

@@ -6,23 +6,20 @@
  * pushed to a real git server (git http-backend, basic auth) and the pull request opened through
  * @octokit/rest against the GitHub stand-in; the chat shows the pull request's link.
  */
+import { openBrowserSession, type BrowserSession } from './support/session';
 import { dispatch } from '../../electron/ipc/dispatch';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SophiaCore } from '../../electron/core/sophiaCore';
-import type { BrowserHost } from '../../electron/host/browserHost';
-import { startHost } from '../support/hostFixture';
-import { anthropicTurn, startAnthropicStandIn, type AnthropicStandIn } from '../support/standIns/anthropicStandIn';
+import { anthropicTurn, type AnthropicStandIn } from '../support/standIns/anthropicStandIn';
 import { gitCli, gitCliAsync, startGitHttpServer, type GitHttpServer } from '../support/standIns/gitHttpServer';
 import { startGithubStandIn, type GithubStandIn } from '../support/standIns/githubStandIn';
-import { launchChromium, screenshot, watchPage, type PageProblems } from './support/chromium';
+import { screenshot, type PageProblems } from './support/chromium';
 
 const token = 'ghp_e2eGitToken0123456789abcdefghijklm';
-let browser: Browser;
-let host: BrowserHost;
 let core: SophiaCore;
 let model: AnthropicStandIn;
 let gitServer: GitHttpServer;
@@ -31,8 +28,8 @@ let page: Page;
 let watched: PageProblems;
 let workspace: string;
 
+let session: BrowserSession;
 beforeAll(async () => {
-  model = await startAnthropicStandIn();
   gitServer = await startGitHttpServer({ password: token });
   gitServer.createRepository('acme', 'payroll');
   github = await startGithubStandIn({ token });
@@ -40,23 +37,15 @@ beforeAll(async () => {
   const basic = Buffer.from(`x:${token}`).toString('base64');
   await gitCliAsync(workspace, '-c', `http.extraHeader=Authorization: Basic ${basic}`, 'clone', '--quiet', gitServer.urlOf('acme', 'payroll'), '.');
   // The keychain's part is tested in gitFlow.test.ts; here the credentials come from a reader.
-  ({ core, host } = await startHost(undefined, {
-    secrets: { get: async (name: string) => (name === 'github-token' ? token : 'sk-ant-e2e') },
-    endpoints: { anthropicBaseURL: model.baseURL },
-  }));
-  core.settings.update({ provider: 'anthropic', workspace });
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1500, height: 900 } });
-  watched = watchPage(page);
-  await page.goto(host.url);
-  await page.getByText('Connected', { exact: true }).waitFor();
+  session = await openBrowserSession({
+    core: { secrets: { get: async (name: string) => (name === 'github-token' ? token : 'sk-ant-e2e') } },
+    settings: { workspace },
+  });
+  ({ model, core, page, watched } = session);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await host?.close();
-  await core?.close();
-  await model?.close();
+  await session?.close();
   await gitServer?.close();
   await github?.close();
 });

@@ -6,20 +6,17 @@
  * person approves the exact plan, `up` streams its resource events to the monitor and the
  * outputs appear. A plan approved after the program changed is previewed again, not deployed.
  */
+import { openBrowserSession, type BrowserSession } from './support/session';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeploymentPlan } from '../../shared/contract';
-import { startHost } from '../support/hostFixture';
-import { anthropicTurn, startAnthropicStandIn, type AnthropicStandIn } from '../support/standIns/anthropicStandIn';
+import { anthropicTurn, type AnthropicStandIn } from '../support/standIns/anthropicStandIn';
 import { makePulumiWorkspace, mcpProgram, mcpProgramWithServers, pulumiStandInRoot, type PulumiFixture } from '../support/standIns/pulumiProject';
-import { launchChromium, screenshot, watchPage, type PageProblems } from './support/chromium';
-import type { BrowserHost } from '../../electron/host/browserHost';
+import { screenshot, type PageProblems } from './support/chromium';
 import type { SophiaCore } from '../../electron/core/sophiaCore';
 
-let browser: Browser;
-let host: BrowserHost;
 let core: SophiaCore;
 let model: AnthropicStandIn;
 let page: Page;
@@ -27,26 +24,23 @@ let watched: PageProblems;
 let fixture: PulumiFixture;
 const plans: DeploymentPlan[] = [];
 
+let session: BrowserSession;
 beforeAll(async () => {
-  model = await startAnthropicStandIn();
-  ({ core, host } = await startHost(undefined, { secrets: { get: async () => 'sk-ant-e2e' }, endpoints: { anthropicBaseURL: model.baseURL }, pulumiCliRoot: pulumiStandInRoot }));
   fixture = await makePulumiWorkspace(mcpProgram);
-  core.settings.update({ provider: 'anthropic', workspace: fixture.workspace, pulumiBackendUrl: fixture.backendUrl, pulumiProjectDir: 'infra' });
-  core.events.subscribe((event) => {
-    if (event.type === 'deployment.plan') plans.push(event.plan);
+  session = await openBrowserSession({
+    core: { pulumiCliRoot: pulumiStandInRoot },
+    settings: { workspace: fixture.workspace, pulumiBackendUrl: fixture.backendUrl, pulumiProjectDir: 'infra' },
+    viewport: { width: 1600, height: 1000 },
+    prepare: (core) =>
+      core.events.subscribe((event) => {
+        if (event.type === 'deployment.plan') plans.push(event.plan);
+      }),
   });
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
-  watched = watchPage(page);
-  await page.goto(host.url);
-  await page.getByText('Connected', { exact: true }).waitFor();
+  ({ model, core, page, watched } = session);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await host?.close();
-  await core?.close();
-  await model?.close();
+  await session?.close();
 });
 
 async function ask(text: string): Promise<void> {

@@ -9,19 +9,16 @@
  * Snowflake through the real snowflake-sdk. A DROP whose recovery point cannot be recorded
  * is refused and never reaches Snowflake.
  */
-import type { Browser, Page } from 'playwright-core';
+import { openBrowserSession, type BrowserSession } from './support/session';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeploymentPlan } from '../../shared/contract';
-import { startHost } from '../support/hostFixture';
 import { makeWorkspace } from '../support/agentFixture';
-import { anthropicTurn, startAnthropicStandIn, type AnthropicStandIn } from '../support/standIns/anthropicStandIn';
+import { anthropicTurn, type AnthropicStandIn } from '../support/standIns/anthropicStandIn';
 import { employeesTable, snowflakeStandInAccount, startSnowflakeStandIn, type SnowflakeStandIn } from '../support/standIns/snowflakeStandIn';
-import { launchChromium, screenshot, watchPage, type PageProblems } from './support/chromium';
-import type { BrowserHost } from '../../electron/host/browserHost';
+import { screenshot, type PageProblems } from './support/chromium';
 import type { SophiaCore } from '../../electron/core/sophiaCore';
 
-let browser: Browser;
-let host: BrowserHost;
 let core: SophiaCore;
 let model: AnthropicStandIn;
 let snowflake: SnowflakeStandIn;
@@ -29,29 +26,23 @@ let page: Page;
 let watched: PageProblems;
 const plans: DeploymentPlan[] = [];
 
+let session: BrowserSession;
 beforeAll(async () => {
-  model = await startAnthropicStandIn();
   snowflake = await startSnowflakeStandIn({ EMPLOYEES: employeesTable, OLD_PAYSLIPS: [{ name: 'ID', type: 'NUMBER(38,0)', nullable: false }] });
-  ({ core, host } = await startHost(undefined, {
-    secrets: { get: async (name) => (name === 'snowflake-password' ? snowflakeStandInAccount.password : 'sk-ant-e2e') },
-    endpoints: { anthropicBaseURL: model.baseURL },
-  }));
-  core.settings.update({ provider: 'anthropic', workspace: await makeWorkspace() });
-  core.events.subscribe((event) => {
-    if (event.type === 'deployment.plan') plans.push(event.plan);
+  session = await openBrowserSession({
+    core: { secrets: { get: async (name) => (name === 'snowflake-password' ? snowflakeStandInAccount.password : 'sk-ant-e2e') } },
+    settings: { workspace: await makeWorkspace() },
+    viewport: { width: 1600, height: 1000 },
+    prepare: (core) =>
+      core.events.subscribe((event) => {
+        if (event.type === 'deployment.plan') plans.push(event.plan);
+      }),
   });
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
-  watched = watchPage(page);
-  await page.goto(host.url);
-  await page.getByText('Connected', { exact: true }).waitFor();
+  ({ model, core, page, watched } = session);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await host?.close();
-  await core?.close();
-  await model?.close();
+  await session?.close();
   await snowflake?.close();
 });
 

@@ -6,46 +6,35 @@
  * pin lapses, and when the agent (a scripted model through the real Anthropic SDK) calls it,
  * the approval card shows what changed.
  */
+import { openBrowserSession, type BrowserSession } from './support/session';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BrowserHost } from '../../electron/host/browserHost';
 import type { SophiaCore } from '../../electron/core/sophiaCore';
 import { makeWorkspace } from '../support/agentFixture';
-import { startHost } from '../support/hostFixture';
-import { anthropicTurn, startAnthropicStandIn, type AnthropicStandIn } from '../support/standIns/anthropicStandIn';
-import { launchChromium, screenshot, watchPage, type PageProblems } from './support/chromium';
+import { anthropicTurn, type AnthropicStandIn } from '../support/standIns/anthropicStandIn';
+import { screenshot, type PageProblems } from './support/chromium';
 
 const fixture = path.resolve(import.meta.dirname, '../fixtures/mcp/outsideServer.mjs');
 const descriptionFile = path.join(mkdtempSync(path.join(tmpdir(), 'sophia-mcp-e2e-')), 'description.txt');
 
-let browser: Browser;
-let host: BrowserHost;
 let core: SophiaCore;
 let model: AnthropicStandIn;
 let page: Page;
 let watched: PageProblems;
 
+let session: BrowserSession;
 beforeAll(async () => {
   writeFileSync(descriptionFile, 'Take a note.');
   process.env['FIXTURE_DESCRIPTION_FILE'] = descriptionFile;
-  model = await startAnthropicStandIn();
-  ({ core, host } = await startHost(undefined, { secrets: { get: async () => 'sk-ant-e2e' }, endpoints: { anthropicBaseURL: model.baseURL } }));
-  core.settings.update({ provider: 'anthropic', workspace: await makeWorkspace() });
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1600, height: 1100 } });
-  watched = watchPage(page);
-  await page.goto(host.url);
-  await page.getByText('Connected', { exact: true }).waitFor();
+  session = await openBrowserSession({ settings: { workspace: await makeWorkspace() }, viewport: { width: 1600, height: 1100 } });
+  ({ model, core, page, watched } = session);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await host?.close();
-  await core?.close();
-  await model?.close();
+  await session?.close();
 });
 
 const section = () => page.getByTestId('settings-mcp');

@@ -5,26 +5,23 @@
  * check, the role in the status bar; and the emergency stop with three busy containers
  * (real Docker) and a streaming reply, after which no app container remains.
  */
+import { openBrowserSession, type BrowserSession } from './support/session';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ToolDefinition } from '../../electron/agent/tools';
 import type { SophiaCore } from '../../electron/core/sophiaCore';
-import type { BrowserHost } from '../../electron/host/browserHost';
 import { createDockerClient } from '../../electron/sandbox/dockerClient';
 import type { DockerSandboxService } from '../../electron/sandbox/sandboxService';
 import { secretNames } from '../../shared/contract';
 import { makeWorkspace } from '../support/agentFixture';
-import { startHost } from '../support/hostFixture';
-import { anthropicTurn, startAnthropicStandIn, type AnthropicStandIn } from '../support/standIns/anthropicStandIn';
+import { anthropicTurn, type AnthropicStandIn } from '../support/standIns/anthropicStandIn';
 import { testKeychain } from '../electron/keychain/keychainSupport';
 import { tools } from '../electron/safety/safetyFixtures';
-import { launchChromium, screenshot, watchPage, type PageProblems } from './support/chromium';
+import { screenshot, type PageProblems } from './support/chromium';
 
-let browser: Browser;
-let host: BrowserHost;
 let core: SophiaCore;
 let model: AnthropicStandIn;
 let page: Page;
@@ -32,34 +29,26 @@ let watched: PageProblems;
 const ran: string[] = [];
 const secretValue = 'ghp_e2eCanary0123456789abcdefghijklmnopqr';
 
+let session: BrowserSession;
 beforeAll(async () => {
-  model = await startAnthropicStandIn();
-  ({ core, host } = await startHost(undefined, {
-    secrets: { get: async () => 'sk-ant-e2e' },
-    endpoints: { anthropicBaseURL: model.baseURL },
-    keychain: testKeychain(),
-    managedPolicyFile: path.join(mkdtempSync(path.join(tmpdir(), 'sophia-managed-')), 'policy.yaml'),
-  }));
-  core.settings.update({ provider: 'anthropic', workspace: await makeWorkspace() });
-  for (const tool of [tools.writeFile, { ...tools.gitPush, name: 'push_branch' }] as ToolDefinition[]) {
-    core.registry.register(tool, async (input) => {
-      ran.push(`${tool.name} ${JSON.stringify(input)}`);
-      return { ok: true, output: 'done' };
-    });
-  }
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1500, height: 900 } });
-  watched = watchPage(page);
-  await page.goto(host.url);
-  await page.getByText('Connected', { exact: true }).waitFor();
+  session = await openBrowserSession({
+    core: { keychain: testKeychain(), managedPolicyFile: path.join(mkdtempSync(path.join(tmpdir(), 'sophia-managed-')), 'policy.yaml') },
+    settings: { workspace: await makeWorkspace() },
+    prepare: (core) => {
+      for (const tool of [tools.writeFile, { ...tools.gitPush, name: 'push_branch' }] as ToolDefinition[]) {
+        core.registry.register(tool, async (input) => {
+          ran.push(`${tool.name} ${JSON.stringify(input)}`);
+          return { ok: true, output: 'done' };
+        });
+      }
+    },
+  });
+  ({ model, core, page, watched } = session);
 });
 
 afterAll(async () => {
   for (const name of secretNames) core?.safety.secrets.remove(name);
-  await browser?.close();
-  await host?.close();
-  await core?.close();
-  await model?.close();
+  await session?.close();
 });
 
 const call = (tool: string, input: unknown, callId: string) =>
