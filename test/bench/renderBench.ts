@@ -91,7 +91,9 @@ try {
   const page = await browser.newPage({ viewport: { width: 1500, height: 900 } });
   await page.goto(host.url);
   await page.getByText('Connected', { exact: true }).waitFor();
-  await page.locator('.monaco-diff-editor').waitFor({ timeout: 30_000 });
+  // The side panel is up (Monaco itself loads only with a proposal), and start-up has settled.
+  await page.getByTestId('diff-panel').waitFor({ timeout: 30_000 });
+  await page.waitForTimeout(1000);
 
   // Instrument the page: long tasks, frame times, and Stop from click to paint.
   await page.evaluate(instrumentPage);
