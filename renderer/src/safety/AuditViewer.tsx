@@ -6,6 +6,24 @@ import './safety.css';
 
 const time = new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'medium' });
 
+/** A filter over one field: "all", or one of its values. */
+function FilterSelect<T extends string>(props: { label: string; value: T | ''; values: readonly T[]; onChange: (value: T | '') => void }) {
+  const { label, value, values, onChange } = props;
+  return (
+    <label>
+      {label}
+      <select aria-label={label} value={value} onChange={(event) => onChange(event.target.value as T | '')}>
+        <option value="">all</option>
+        {values.map((option) => (
+          <option key={option} value={option}>
+            {option}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
 export function AuditViewer({ client, conversationId }: { client: SophiaClient; conversationId: string | undefined }) {
   const [entries, setEntries] = useState<AuditEntryView[]>([]);
   const [kind, setKind] = useState<AuditKind | ''>('');
@@ -47,28 +65,8 @@ export function AuditViewer({ client, conversationId }: { client: SophiaClient; 
   return (
     <section className="audit-viewer" aria-label="Audit log" data-testid="audit-viewer">
       <div className="audit-filters">
-        <label>
-          Kind
-          <select aria-label="Kind" value={kind} onChange={(event) => setKind(event.target.value as AuditKind | '')}>
-            <option value="">all</option>
-            {auditKinds.map((value) => (
-              <option key={value} value={value}>
-                {value}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Risk
-          <select aria-label="Risk" value={risk} onChange={(event) => setRisk(event.target.value as RiskLevel | '')}>
-            <option value="">all</option>
-            {riskLevels.map((value) => (
-              <option key={value} value={value}>
-                {value}
-              </option>
-            ))}
-          </select>
-        </label>
+        <FilterSelect label="Kind" value={kind} values={auditKinds} onChange={setKind} />
+        <FilterSelect label="Risk" value={risk} values={riskLevels} onChange={setRisk} />
         <label>
           <input type="checkbox" checked={onlyThisConversation} disabled={!conversationId} onChange={(event) => setOnlyThisConversation(event.target.checked)} />
           This conversation
