@@ -3,6 +3,17 @@ import { builtinModules, createRequire } from 'node:module';
 import path, { resolve } from 'node:path';
 import react from '@vitejs/plugin-react';
 import { defineConfig } from 'electron-vite';
+import type { Plugin } from 'vite';
+
+/**
+ * The dev server's React refresh preamble is an inline script, which the CSP meta tag in
+ * `renderer/index.html` refuses: `electron-vite dev` serves the page without it. Builds keep it.
+ */
+const devWithoutCspMeta: Plugin = {
+  name: 'sophia-dev-without-csp-meta',
+  apply: 'serve',
+  transformIndexHtml: (html) => html.replace(/\s*<meta http-equiv="Content-Security-Policy"[^>]*>/, ''),
+};
 
 const projectRequire = createRequire(resolve(import.meta.dirname, 'package.json'));
 
@@ -81,7 +92,7 @@ export default defineConfig({
   renderer: {
     root: resolve(import.meta.dirname, 'renderer'),
     base: './',
-    plugins: [react()],
+    plugins: [react(), devWithoutCspMeta],
     worker: { format: 'es' },
     build: {
       outDir: resolve(import.meta.dirname, 'out/renderer'),

@@ -36,10 +36,9 @@ if (!app.requestSingleInstanceLock()) {
 
 function start(): void {
   serveRenderer(path.resolve(here, '../renderer'));
-  lockDownWebContents(isAppUrl);
-
   const dataDir = app.getPath('userData');
   const core = createSophiaCore({ host: 'electron', dataDir });
+  lockDownWebContents(isAppUrl, () => core.settings.get().externalLinkHosts);
   const window = createMainWindow(path.resolve(here, '../preload/index.cjs'), startUrl);
   const mcp = startAppMcpHost(core, dataDir, () => !window.isDestroyed());
 

@@ -51,8 +51,31 @@ export function serveRenderer(rendererDir: string): void {
   });
 }
 
-/** Refuses every way out of the app for every web contents, present and future. */
-export function lockDownWebContents(isAppUrl: (url: string) => boolean): void {
+/**
+ * Whether a link may leave for the system browser: https only, no credentials in it, the
+ * default port, and a host on the person's list (`*.example.com` covers its subdomains,
+ * not the bare name). Anything else could hand a crafted URL to another app.
+ */
+export function isAllowedExternalLink(link: string, hosts: readonly string[]): boolean {
+  let url: URL;
+  try {
+    url = new URL(link);
+  } catch {
+    return false;
+  }
+  if (url.protocol !== 'https:' || url.username !== '' || url.password !== '' || url.port !== '') return false;
+  const host = url.hostname.toLowerCase();
+  return hosts.some((allowed) => {
+    const entry = allowed.toLowerCase();
+    return entry.startsWith('*.') ? host.endsWith(entry.slice(1)) && host.length > entry.length - 1 : host === entry;
+  });
+}
+
+/**
+ * Refuses every way out of the app for every web contents, present and future. A new window
+ * becomes the system browser only for a link whose host is on `externalLinkHosts()` (a setting).
+ */
+export function lockDownWebContents(isAppUrl: (url: string) => boolean, externalLinkHosts: () => readonly string[]): void {
   session.defaultSession.setPermissionRequestHandler((_contents, permission, callback) => {
     log.warn('permission request refused', { permission });
     callback(false);
@@ -70,8 +93,9 @@ export function lockDownWebContents(isAppUrl: (url: string) => boolean): void {
     });
     contents.on('will-attach-webview', (event) => event.preventDefault());
     contents.setWindowOpenHandler(({ url }) => {
-      // Links the user clicks open in their browser, never inside the app; only https.
-      if (url.startsWith('https://')) void shell.openExternal(url);
+      // Links the user clicks open in their browser, never inside the app; only https, only listed hosts.
+      if (isAllowedExternalLink(url, externalLinkHosts())) void shell.openExternal(url);
+      else log.warn('external link refused: its host is not in Settings > Links', { url: url.slice(0, 200) });
       return { action: 'deny' };
     });
   });

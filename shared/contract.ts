@@ -303,6 +303,14 @@ export const snowflakeConnection = z.object({
 });
 export type SnowflakeConnection = z.infer<typeof snowflakeConnection>;
 
+/** A host name, or `*.` and a host name for its subdomains: lower case, no scheme, port or path. */
+export const externalLinkHost = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .max(253)
+  .regex(/^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'a host name such as docs.example.com, or *.example.com');
+
 /** Settings the user changes; secrets are not among them (they live in the OS keychain). */
 export const appSettings = z.object({
   provider: z.enum(providerIds),
@@ -330,6 +338,8 @@ export const appSettings = z.object({
   mcpServers: z.array(outsideMcpServer).max(20),
   /** Outside tools the person allowed without asking, per workspace, pinned to their definition's hash. */
   mcpPins: z.array(mcpPin).max(500),
+  /** Hosts whose https links open in the system browser (`docs.example.com`, or `*.example.com` for its subdomains); any other link is refused. */
+  externalLinkHosts: z.array(externalLinkHost).max(100),
 });
 export type AppSettings = z.infer<typeof appSettings>;
 

@@ -2,7 +2,7 @@
  * The main-process services, free of Electron: the Electron main process and the browser
  * host both start exactly this, so what the browser tests exercise is what ships.
  */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { AppStatus } from '../../shared/contract';
 import { SophiaError } from '../../shared/errors';
@@ -97,7 +97,9 @@ export interface CoreOptions {
 }
 
 export function createSophiaCore(options: CoreOptions): SophiaCore {
-  mkdirSync(options.dataDir, { recursive: true });
+  // Owner-only, also when it already existed with a looser mode: it holds the databases, checkpoints and the index.
+  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  if (process.platform !== 'win32') chmodSync(options.dataDir, 0o700);
   const db: SqliteDatabase = openAppDatabase(path.join(options.dataDir, 'sophia.db'));
   // Known secret values are cut from every event before any renderer sees it.
   const redactor = new SecretRedactor();

@@ -5,6 +5,7 @@
  * open rather than being misread.
  */
 import Database from 'better-sqlite3';
+import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import { createLogger } from '../log';
 
 const log = createLogger('sqlite');
@@ -54,7 +55,21 @@ export interface OpenOptions {
   readonly readonly?: boolean;
 }
 
+/**
+ * A database holds conversations, tool output and the audit trail: owner-only (0600), also
+ * when the file, its WAL or its shared-memory file already exist with a looser mode. SQLite
+ * creates the WAL and shm files with the database file's mode; an older one is set here.
+ */
+export function restrictToOwner(file: string): void {
+  if (file === '' || file === ':memory:' || process.platform === 'win32') return;
+  closeSync(openSync(file, 'a', 0o600));
+  for (const each of [file, `${file}-wal`, `${file}-shm`]) {
+    if (existsSync(each)) chmodSync(each, 0o600);
+  }
+}
+
 export function openDatabase(file: string, options: OpenOptions): SqliteDatabase {
+  if (!options.readonly) restrictToOwner(file);
   const db = new Database(file, { readonly: options.readonly ?? false });
   try {
     db.pragma('busy_timeout = 5000');

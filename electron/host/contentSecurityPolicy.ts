@@ -1,9 +1,20 @@
 /**
  * The renderer's Content-Security-Policy, sent as a header by both hosts (the Electron
- * `app://` protocol and the browser host). Nothing loads from anywhere but the app itself:
- * no CDN, no remote script, no eval. Monaco needs inline styles and blob-free workers.
+ * `app://` protocol and the browser host), and written into `renderer/index.html` as a meta
+ * tag so that it also holds where no header is sent (a file opened directly, a proxy that drops
+ * it). Nothing loads from anywhere but the app itself: no CDN, no remote script, no eval.
+ * Monaco needs inline styles and blob-free workers. A test checks the meta tag against
+ * `metaContentSecurityPolicy()`.
  */
 export function contentSecurityPolicy(connectSources: readonly string[] = []): string {
+  return [metaContentSecurityPolicy(connectSources), headerOnlyDirectives].join('; ');
+}
+
+/** Browsers ignore `frame-ancestors` in a meta tag (and say so in the console): it goes in the header only. */
+const headerOnlyDirectives = "frame-ancestors 'none'";
+
+/** The policy as the meta tag in `renderer/index.html` carries it: the header's, less the header-only directive. */
+export function metaContentSecurityPolicy(connectSources: readonly string[] = []): string {
   return [
     "default-src 'none'",
     "script-src 'self'",
@@ -14,7 +25,6 @@ export function contentSecurityPolicy(connectSources: readonly string[] = []): s
     `connect-src 'self'${connectSources.map((source) => ` ${source}`).join('')}`,
     "base-uri 'none'",
     "form-action 'none'",
-    "frame-ancestors 'none'",
     "object-src 'none'",
   ].join('; ');
 }

@@ -28,6 +28,8 @@ export const defaultSettings: AppSettings = {
   snowflake: { staging: unsetSnowflake, production: unsetSnowflake },
   mcpServers: [],
   mcpPins: [],
+  // The documentation of the services Sophia talks to; the person adds others in Settings.
+  externalLinkHosts: ['github.com', 'docs.github.com', 'docs.anthropic.com', 'www.pulumi.com', 'docs.snowflake.com', 'ollama.com', 'modelcontextprotocol.io'],
 };
 
 export class SettingsStore {

@@ -37,7 +37,7 @@ vi.mock('electron', () => ({
   shell: { openExternal: (url: string) => recorded.openExternal.push(url) },
 }));
 
-const { createMainWindow, lockDownWebContents, resolveAppFile } = await import('../../electron/window');
+const { createMainWindow, isAllowedExternalLink, lockDownWebContents, resolveAppFile } = await import('../../electron/window');
 const { isTrustedSender } = await import('../../electron/ipc/senderPolicy');
 
 describe('the main window', () => {
@@ -72,10 +72,11 @@ describe('web contents lock-down', () => {
     return prevented.value;
   };
   let contents: FakeContents;
+  let hosts: string[] = ['docs.example', '*.allowed.example'];
 
   beforeEach(() => {
     recorded.openExternal.length = 0;
-    lockDownWebContents((url) => url.startsWith('app://sophia/'));
+    lockDownWebContents((url) => url.startsWith('app://sophia/'), () => hosts);
     contents = new FakeContents();
     recorded.appHandlers.get('web-contents-created')?.({}, contents);
   });
@@ -87,11 +88,38 @@ describe('web contents lock-down', () => {
     expect(navigate(contents, 'will-navigate', 'app://sophia/index.html')).toBe(false);
   });
 
-  it('refuses every new window; https links go to the system browser', () => {
+  it('refuses every new window; https links to listed hosts go to the system browser', () => {
     expect(contents.openHandler?.({ url: 'https://docs.example/' })).toEqual({ action: 'deny' });
     expect(contents.openHandler?.({ url: 'file:///etc/passwd' })).toEqual({ action: 'deny' });
     expect(contents.openHandler?.({ url: 'javascript:alert(1)' })).toEqual({ action: 'deny' });
+    expect(contents.openHandler?.({ url: 'https://evil.example/' })).toEqual({ action: 'deny' });
     expect(recorded.openExternal).toEqual(['https://docs.example/']);
+  });
+
+  it('opens only https links to a host on the list, which the person can extend', () => {
+    hosts = ['docs.example', '*.allowed.example'];
+    for (const url of [
+      'https://evil.example/',
+      'https://docs.example.evil.example/',
+      'https://evildocs.example/',
+      'https://allowed.example/',
+      'http://docs.example/',
+      'https://user:pw@docs.example/',
+      'https://docs.example:8443/',
+      'https://docs.example@evil.example/',
+      'ms-settings:',
+      'not a url',
+    ]) {
+      contents.openHandler?.({ url });
+      expect(isAllowedExternalLink(url, hosts), url).toBe(false);
+    }
+    expect(recorded.openExternal).toEqual([]);
+    contents.openHandler?.({ url: 'https://a.allowed.example/page' });
+    contents.openHandler?.({ url: 'https://DOCS.example/x' });
+    expect(recorded.openExternal).toEqual(['https://a.allowed.example/page', 'https://DOCS.example/x']);
+    hosts = [...hosts, 'evil.example'];
+    contents.openHandler?.({ url: 'https://evil.example/' });
+    expect(recorded.openExternal).toHaveLength(3);
   });
 
   it('refuses webviews and every permission', () => {

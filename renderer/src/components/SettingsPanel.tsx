@@ -7,6 +7,8 @@ import { McpSettings } from './McpSettings';
 export function SettingsPanel({ client, onClose, children }: { client: SophiaClient; onClose: () => void; children?: ReactNode }) {
   const [settings, setSettings] = useState<AppSettings | undefined>();
   const [message, setMessage] = useState<string | undefined>();
+  // The hosts as typed (a blank line while typing is kept here, not in the setting).
+  const [linkHostsText, setLinkHostsText] = useState<string | undefined>();
 
   useEffect(() => {
     void client.request('settings.get', {}).then((result) => {
@@ -123,6 +125,21 @@ export function SettingsPanel({ client, onClose, children }: { client: SophiaCli
               <SnowflakeConnectionFields key={environment} environment={environment} connection={settings.snowflake[environment]} onChange={(key, value) => setSnowflake(environment, key, value)} />
             ))}
             <p className="settings-message">An environment with no account is not configured. The password or private key is a credential (&quot;snowflake-password&quot;, &quot;snowflake-private-key&quot;) kept in the OS keychain.</p>
+          </fieldset>
+          <fieldset data-testid="settings-links">
+            <legend>Links</legend>
+            <label>
+              Hosts whose links open in your browser (one per line; *.example.com for its subdomains)
+              <textarea
+                rows={4}
+                value={linkHostsText ?? settings.externalLinkHosts.join('\n')}
+                onChange={(event) => {
+                  setLinkHostsText(event.target.value);
+                  set('externalLinkHosts', event.target.value.split('\n').map((line) => line.trim()).filter((line) => line !== ''));
+                }}
+              />
+            </label>
+            <p className="settings-message">In the desktop app, a link to any other host is not opened. Only https links open.</p>
           </fieldset>
           <button type="submit" className="save-button">
             Save

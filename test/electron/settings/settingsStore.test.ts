@@ -36,4 +36,13 @@ describe('settings', () => {
     db.prepare("INSERT INTO settings (key, value) VALUES ('provider', '\"evil\"')").run();
     expect(new SettingsStore(db).get().provider).toBe(defaultSettings.provider);
   });
+
+  it('keep the hosts links may open, which the person extends; a URL or a path is not a host', () => {
+    const store = new SettingsStore(openAppDatabase(path.join(tempDataDir(), 'sophia.db')));
+    expect(store.get().externalLinkHosts).toContain('github.com');
+    expect(store.update({ externalLinkHosts: ['Docs.Example.com', '*.corp.example'] }).externalLinkHosts).toEqual(['docs.example.com', '*.corp.example']);
+    for (const bad of ['https://evil.example', 'evil.example/path', 'evil.example:443', '*', '*.com', 'user@evil.example']) {
+      expect(() => store.update({ externalLinkHosts: [bad] }), bad).toThrow();
+    }
+  });
 });
