@@ -21,6 +21,12 @@ export interface ToolDefinition<Input extends z.ZodType = z.ZodType> {
   describe?(input: z.output<Input>): string;
   /** The diff or plan the approval card shows (a file diff, a `pulumi preview`). */
   preview?(input: z.output<Input>): Promise<string> | string;
+  /**
+   * The person's standing approval of this tool (an outside MCP tool pinned in the workspace):
+   * why it holds now, or undefined. Only an input to the gate, read after every inspector: it
+   * spares the card for a call assessed at most medium risk, and never overrides a refusal.
+   */
+  pin?(signal: AbortSignal): Promise<string | undefined>;
 }
 
 export interface ToolContext {
@@ -55,7 +61,7 @@ export interface ToolCallRequest {
   readonly client?: string;
 }
 
-export type DecidedBy = 'policy' | 'user' | 'session-grant' | 'role' | 'stop' | 'timeout' | 'error' | 'no-approver';
+export type DecidedBy = 'policy' | 'user' | 'pin' | 'session-grant' | 'role' | 'stop' | 'timeout' | 'error' | 'no-approver';
 
 export interface GateDecision {
   readonly allowed: boolean;

@@ -7,7 +7,7 @@
  * The checks run twice: on the path as given, and on the real path it resolves to, so a
  * link named `notes.txt` that points at `.git/config` or `.env` is refused like the target.
  */
-import { lstat, realpath } from 'node:fs/promises';
+import { lstat, readlink, realpath } from 'node:fs/promises';
 import path from 'node:path';
 
 export type PathPurpose = 'read' | 'write';
@@ -136,4 +136,47 @@ export async function confinePath(
   const late = offLimits(relative, shown, allowSecret);
   if (late) return { ok: false, error: late };
   return { ok: true, file: real, relative, exists: info !== undefined };
+}
+
+/** The real path of `file`, following links all the way, also when the file (or a link's target) does not exist yet. */
+async function realOf(file: string, hops = 0): Promise<string | undefined> {
+  if (hops > 32) return undefined;
+  try {
+    return await realpath(file);
+  } catch {
+    // Not there (yet): below.
+  }
+  const info = await lstat(file).catch(() => undefined);
+  if (info?.isSymbolicLink()) {
+    // A dangling link: a write through it creates its target.
+    const target = await readlink(file).catch(() => undefined);
+    return target === undefined ? undefined : realOf(path.resolve(path.dirname(file), target), hops + 1);
+  }
+  if (info) return undefined;
+  const parent = path.dirname(file);
+  if (parent === file) return undefined;
+  const realParent = await realOf(parent, hops);
+  return realParent === undefined ? undefined : path.join(realParent, path.basename(file));
+}
+
+/**
+ * Where a workspace-relative path really lands once every link on the way is followed (new
+ * files and dangling links included): its real workspace-relative path, null when a link
+ * leads out of the workspace or cannot be followed (a loop, a folder it may not read), and
+ * undefined when it is not a workspace path or no workspace can be read. Touches nothing but
+ * `lstat`, `readlink` and `realpath`.
+ */
+export async function realRelative(root: string, raw: string): Promise<string | null | undefined> {
+  if (!root) return undefined;
+  const normal = normaliseRelative(raw.trim().replace(/^\/workspace(\/|$)/, ''));
+  if ('error' in normal) return undefined;
+  let realRoot: string;
+  try {
+    realRoot = await realpath(root);
+  } catch {
+    return undefined;
+  }
+  const real = await realOf(path.join(realRoot, normal.relative));
+  if (real === undefined || !inside(realRoot, real)) return null;
+  return path.relative(realRoot, real).split(path.sep).join('/');
 }

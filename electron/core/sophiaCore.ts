@@ -139,9 +139,8 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
   const gate = withCheckpoints(options.gate ?? safety.gate, {
     recordBefore: async (conversationId, label) => (settings.get().workspace ? git.recordCheckpoint(conversationId, label) : undefined),
   });
-  // Outside MCP servers' tools: a tool the person pinned runs without a card; everything else goes to the gate.
-  let outerGate: ToolGate = gate;
-  const registry = new ToolRegistry({ decide: (request, signal) => outerGate.decide(request, signal) }, safety.registryHooks);
+  // Every tool, outside MCP tools pinned or not, passes this one gate: a pin is an input to its decision.
+  const registry = new ToolRegistry(gate, safety.registryHooks);
   const outsideMcp = new OutsideMcpServers({
     registry,
     settings: () => settings.get(),
@@ -149,7 +148,6 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     saveServers: (servers) => settings.update({ mcpServers: servers }),
     audit: safety.audit,
   });
-  outerGate = outsideMcp.gate(gate, { stop, role: () => safety.policy.policy().role });
   // An outside server that does not start leaves its tools out; the rest of the app does not wait for it.
   void outsideMcp.refresh();
   // Secret files stay refused to every tool unless the person opens one (a request, never a tool).

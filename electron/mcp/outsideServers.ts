@@ -4,7 +4,9 @@
  *
  * What an outside server says of itself is an untrusted hint: annotations may raise a tool's
  * risk, never lower it (shared/mcp.ts), so every outside tool asks before it runs until the
- * person pins it for the workspace, which is offered only up to medium risk. A pin holds the
+ * person pins it for the workspace, which is offered only up to medium risk. A pin is one
+ * input to the approval gate, read after every inspector: a pinned call whose arguments make
+ * it high risk, or that writes a protected path, is asked like any other. A pin holds the
  * hash of the tool's definition (name, description, input schema, annotations); a listing
  * with another hash lapses the pin, and the next approval card shows what changed.
  *
@@ -21,7 +23,7 @@ import { z } from 'zod';
 import type { AppSettings, OutsideServersView, RiskLevel } from '../../shared/contract';
 import { SophiaError } from '../../shared/errors';
 import { outsideToolRisk, pinnable, type McpPin, type OutsideMcpServer } from '../../shared/mcp';
-import type { GateDecision, ToolCallRequest, ToolDefinition, ToolGate, ToolRegistry } from '../agent/tools';
+import type { ToolDefinition, ToolRegistry } from '../agent/tools';
 import type { AuditSink } from '../audit/auditLog';
 import { appVersion } from '../core/version';
 import { createLogger } from '../log';
@@ -230,31 +232,16 @@ export class OutsideMcpServers {
   }
 
   /**
-   * In front of the approval gate: a pinned outside tool runs without a card (recorded as
-   * such); everything else, outside tools unpinned included, goes to the gate.
+   * The pin as an input to the approval gate (`ToolDefinition.pin`): why it holds, or
+   * undefined. A server may change a tool between listings, so it lists the server again
+   * first: a changed definition lapses the pin now, not at the next listing. The gate reads
+   * this only after every inspector, and only for a call it assessed at most medium risk.
    */
-  gate(inner: ToolGate, guard: { readonly stop: { readonly locked: boolean }; readonly role: () => string }): ToolGate {
-    return {
-      decide: async (request: ToolCallRequest, signal: AbortSignal): Promise<GateDecision> => {
-        const tool = this.#tools.get(request.tool.name);
-        if (!tool || !this.isPinned(tool.registryName) || guard.stop.locked || signal.aborted || guard.role() === 'viewer') return inner.decide(request, signal);
-        // A server may change a tool between listings: list again before a pin lets a call
-        // through, so a changed definition lapses the pin now, not at the next listing.
-        if (!(await this.#relisted(tool.server)) || !this.isPinned(tool.registryName) || guard.stop.locked || signal.aborted) {
-          return inner.decide(request, signal);
-        }
-        const decision: GateDecision = { allowed: true, risk: tool.risk, decidedBy: 'policy', reasons: ['You pinned this tool as allowed in this workspace.'] };
-        this.options.audit.record({
-          kind: 'approval',
-          conversationId: request.conversationId,
-          risk: tool.risk,
-          actor: 'pin',
-          summary: `${tool.registryName} allowed by your pin`,
-          data: { tool: tool.registryName, callId: request.callId, input: request.input, hash: tool.hash },
-        });
-        return decision;
-      },
-    };
+  async #pinHolds(registryName: string, signal: AbortSignal): Promise<string | undefined> {
+    const tool = this.#tools.get(registryName);
+    if (!tool || !this.isPinned(registryName) || signal.aborted) return undefined;
+    if (!(await this.#relisted(tool.server)) || signal.aborted || !this.isPinned(registryName)) return undefined;
+    return 'You pinned this tool as allowed in this workspace.';
   }
 
   /** Lists one server's tools again; false when it cannot be reached (then nothing is pinned). */
@@ -359,6 +346,7 @@ export class OutsideMcpServers {
       input: inputOf(tool.inputSchema),
       risk: outside.risk,
       describe: () => `${tool.name} on the outside MCP server "${outside.server}"`,
+      pin: (signal) => this.#pinHolds(outside.registryName, signal),
       preview: (input) => {
         const change = this.#changes.get(outside.registryName);
         const args = JSON.stringify(input, null, 2) ?? '{}';

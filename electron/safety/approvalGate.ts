@@ -5,16 +5,18 @@
  * log with the assessed risk.
  *
  * Order: the stop first (so a call that arrives late on a stream that was in flight is
- * refused and audited as such), then the policy's never-allowed list and the role, then the
- * threshold, auto-approval and session grants, and only then a human.
+ * refused and audited as such), then the inspectors (over the arguments and over where their
+ * paths really land, links followed), the policy's never-allowed list and the role, then the
+ * threshold, auto-approval, the person's pin and session grants, and only then a human. A pin
+ * and auto-approval are read after every inspector and spare the card only up to medium risk.
  */
 import { missingCase } from '../../shared/errors';
-import { atLeast, sessionApprovalAllowed } from '../../shared/risk';
+import { atLeast, riskRank, sessionApprovalAllowed } from '../../shared/risk';
 import type { GateDecision, ToolCallRequest, ToolGate } from '../agent/tools';
 import type { AuditSink } from '../audit/auditLog';
 import { createLogger } from '../log';
 import type { ApprovalEnding, Approver } from './approvals';
-import { assess, defaultInspectors, type Assessment, type Inspector } from './inspectors';
+import { assess, collectStrings, defaultInspectors, pathCandidates, type Assessment, type Inspector } from './inspectors';
 import type { Policy, Role } from './policy';
 
 const log = createLogger('approvalGate');
@@ -30,6 +32,11 @@ export interface ApprovalGateOptions {
   readonly timeoutMs?: number;
   /** Applied to previews and arguments before they reach the approval card. */
   readonly redact?: (text: string) => string;
+  /**
+   * Where a workspace path of a call really lands, links followed (`realRelative`): its real
+   * workspace-relative path, null when it leads out. Without it the inspectors read the text only.
+   */
+  readonly resolvePath?: (raw: string) => Promise<string | null | undefined>;
 }
 
 /** Why the role refuses the call, or undefined when it may go ahead (with approval if needed). */
@@ -81,7 +88,7 @@ export class ApprovalGate implements ToolGate {
     let assessment: Assessment;
     try {
       policy = this.options.policy();
-      assessment = assess({ tool: tool.name, declaredRisk: tool.risk, input: request.input }, policy, this.options.inspectors ?? defaultInspectors);
+      assessment = await this.#assess(request.tool, request.input, policy);
     } catch (error) {
       log.error('risk assessment failed', { ...base, error });
       return conclude(
@@ -107,6 +114,14 @@ export class ApprovalGate implements ToolGate {
     if (!needsHuman || autoApproved) {
       const why = needsHuman ? `${tool.name} is auto-approved in your settings up to medium risk` : `${risk} risk is below the approval threshold (${policy.approvalThreshold})`;
       return conclude({ allowed: true, risk, decidedBy: 'policy', reasons: [why, ...reasons] }, `${tool.name} allowed by policy`, 'approval');
+    }
+    // The person's pin, like auto-approval, is read after every inspector: it spares the card up to medium risk only.
+    if (tool.pin && !atLeast(risk, 'high') && !assessment.protectedPath) {
+      const pinned = await this.#pinned(request, signal);
+      if (this.options.stop.locked || signal.aborted) {
+        return conclude({ allowed: false, risk, decidedBy: 'stop', reasons: ['Sophia was stopped before the call was decided.', ...reasons] }, `${tool.name} refused after stop`, 'refusal');
+      }
+      if (pinned !== undefined) return conclude({ allowed: true, risk, decidedBy: 'pin', reasons: [pinned, ...reasons] }, `${tool.name} allowed by your pin`, 'approval');
     }
 
     const sessionable = sessionApprovalAllowed(risk) && !assessment.protectedPath && policy.allowSessionApproval;
@@ -159,9 +174,22 @@ export class ApprovalGate implements ToolGate {
         this.#grant(request.conversationId, tool.name);
         return conclude({ allowed: true, risk, decidedBy: 'user', reasons: ['Approved by you for this session.', ...reasons] }, `${tool.name} approved by the user for this session`, 'approval');
       case 'modify': {
-        // The human's edit is checked again: it may not smuggle in what the policy never allows.
-        const again = assess({ tool: tool.name, declaredRisk: tool.risk, input: ending.input }, policy, this.options.inspectors ?? defaultInspectors);
-        const refusedAgain = again.neverAllowed ? 'the modified call is never allowed by the policy' : roleRefusal(policy.role, again);
+        // What runs is the modified call (after Add Tests, the change with its tests): the whole
+        // inspector chain reads it again, links followed. The approval covers what the card
+        // showed; a change that turns out riskier, or writes a protected path the card did not
+        // name, is refused rather than run under the smaller card.
+        let again: Assessment;
+        try {
+          again = await this.#assess(tool, ending.input, policy);
+        } catch (error) {
+          log.error('risk assessment of a modified call failed', { ...base, error });
+          return conclude({ allowed: false, risk: 'critical', decidedBy: 'error', reasons: ['The risk of the modified call could not be assessed, so it was refused.'] }, `${tool.name} refused: assessment failed`, 'refusal');
+        }
+        const raised = riskRank(again.risk) > riskRank(risk) || (again.protectedPath && !assessment.protectedPath);
+        const refusedAgain = again.neverAllowed
+          ? 'the modified call is never allowed by the policy'
+          : (roleRefusal(policy.role, again) ??
+            (raised ? `as changed, the call is ${again.risk} risk${again.protectedPath ? ' and writes a protected path' : ''}, more than the ${risk}-risk card you answered covered; nothing was run, so ask for it again to see it on its own card` : undefined));
         if (refusedAgain) {
           return conclude({ allowed: false, risk: again.risk, decidedBy: 'policy', reasons: [`Refused: ${refusedAgain}.`, ...again.reasons] }, `${tool.name} refused after modification`, 'refusal');
         }
@@ -179,6 +207,31 @@ export class ApprovalGate implements ToolGate {
         return conclude({ allowed: false, risk, decidedBy: 'stop', reasons: ['Stopped while waiting for approval.', ...reasons] }, `${tool.name} refused after stop`, 'refusal');
       default:
         return missingCase(ending);
+    }
+  }
+
+  /** The inspectors over the call, after its paths are followed on disk to where they really land. */
+  async #assess(tool: ToolCallRequest['tool'], input: unknown, policy: Policy): Promise<Assessment> {
+    const call = { tool: tool.name, declaredRisk: tool.risk, input };
+    const resolve = this.options.resolvePath;
+    if (!resolve) return assess(call, policy, this.options.inspectors ?? defaultInspectors);
+    const resolvedPaths = new Map<string, string | null>();
+    await Promise.all(
+      pathCandidates(collectStrings(input)).paths.map(async (raw) => {
+        const real = await resolve(raw);
+        if (real !== undefined) resolvedPaths.set(raw, real);
+      }),
+    );
+    return assess({ ...call, resolvedPaths }, policy, this.options.inspectors ?? defaultInspectors);
+  }
+
+  /** The pin's reason when the person's pin holds for this tool now; a failing pin check is no pin. */
+  async #pinned(request: ToolCallRequest, signal: AbortSignal): Promise<string | undefined> {
+    try {
+      return await request.tool.pin?.(signal);
+    } catch (error) {
+      log.warn('pin check failed; the call is asked', { tool: request.tool.name, error });
+      return undefined;
     }
   }
 

@@ -16,6 +16,12 @@ export interface InspectedCall {
   readonly tool: string;
   readonly declaredRisk: RiskLevel;
   readonly input: unknown;
+  /**
+   * Where the call's paths really land once links are followed (see `pathCandidates`): the
+   * path's text -> its real workspace-relative path, or null when a link leads out of the
+   * workspace. Absent where nothing was resolved (no workspace open); then the text is all.
+   */
+  readonly resolvedPaths?: ReadonlyMap<string, string | null>;
 }
 
 export interface Finding {
@@ -49,37 +55,83 @@ export interface ArgString {
   readonly value: string;
 }
 
-const maxStrings = 2000;
-const maxScanChars = 200_000;
+/** What the inspectors read of a call's arguments; a call with more is not waved through (see `assess`). */
+export const inspectionLimits = { depth: 12, strings: 2000, characters: 200_000, paths: 256 } as const;
 
-/** Every string value in the arguments (and `true` flags, as "true"), bounded in count and size. */
-export function collectStrings(input: unknown): ArgString[] {
+/** A key that is not a plain identifier could carry a command itself (outside tools pass unknown keys on). */
+const plainKey = /^[A-Za-z_$][A-Za-z0-9_$.-]{0,63}$/;
+
+export interface ScannedArguments {
+  readonly strings: ArgString[];
+  /** Why the arguments hold more than the inspectors read; undefined when they read all of it. */
+  readonly overflow: string | undefined;
+}
+
+/**
+ * Every string value in the arguments (and `true` flags, as "true"), bounded in depth, count
+ * and size. What lies past a bound is not read, and `overflow` says so: the gate treats such
+ * a call as critical rather than trusting the part nobody looked at.
+ */
+export function scanArguments(input: unknown): ScannedArguments {
   const out: ArgString[] = [];
-  let budget = maxScanChars;
+  let budget: number = inspectionLimits.characters;
+  let overflow: string | undefined;
+  const over = (why: string): void => {
+    overflow ??= why;
+  };
+  const push = (item: ArgString): boolean => {
+    if (out.length >= inspectionLimits.strings) {
+      over(`they hold more than ${inspectionLimits.strings.toLocaleString('en-US')} values`);
+      return false;
+    }
+    out.push(item);
+    return true;
+  };
   const walk = (value: unknown, key: string, path: string, depth: number): void => {
-    if (out.length >= maxStrings || budget <= 0 || depth > 12) return;
+    if (value === null || value === undefined || overflow !== undefined) return;
+    if (depth > inspectionLimits.depth) {
+      over(`they nest deeper than ${inspectionLimits.depth} levels`);
+      return;
+    }
     if (typeof value === 'string') {
-      const slice = value.slice(0, budget);
-      budget -= slice.length;
-      out.push({ key, path, value: slice });
+      if (value.length > budget) {
+        over(`they hold more than ${inspectionLimits.characters.toLocaleString('en-US')} characters of text`);
+        return;
+      }
+      budget -= value.length;
+      push({ key, path, value });
     } else if (typeof value === 'boolean' || typeof value === 'number') {
-      out.push({ key, path, value: String(value) });
+      push({ key, path, value: String(value) });
     } else if (Array.isArray(value)) {
-      // An argv array is one command: also offer it joined.
-      if (value.every((item) => typeof item === 'string') && value.length > 0) {
-        const joined = value.join(' ').slice(0, budget);
-        budget -= joined.length;
-        out.push({ key, path, value: joined });
+      // An argv array is one command: also offer it joined (a second view of text already counted).
+      if (value.length > 0 && value.every((item) => typeof item === 'string')) {
+        if (!push({ key, path, value: value.join(' ').slice(0, inspectionLimits.characters) })) return;
       }
       value.forEach((item, index) => walk(item, key, `${path}[${index}]`, depth + 1));
-    } else if (value !== null && typeof value === 'object') {
+    } else if (typeof value === 'object') {
       for (const [childKey, child] of Object.entries(value as Record<string, unknown>)) {
-        walk(child, childKey.toLowerCase(), path ? `${path}.${childKey}` : childKey, depth + 1);
+        const childPath = path ? `${path}.${childKey}` : childKey;
+        if (!plainKey.test(childKey)) {
+          if (childKey.length > budget) {
+            over(`they hold more than ${inspectionLimits.characters.toLocaleString('en-US')} characters of text`);
+            return;
+          }
+          budget -= childKey.length;
+          if (!push({ key: '', path: childPath, value: childKey })) return;
+        }
+        walk(child, childKey.toLowerCase(), childPath, depth + 1);
       }
+    } else {
+      over(`they hold a value that is not JSON (${typeof value})`);
     }
   };
   walk(input, '', '', 0);
-  return out;
+  return { strings: out, overflow };
+}
+
+/** Every string value in the arguments, bounded (see `scanArguments`). */
+export function collectStrings(input: unknown): ArgString[] {
+  return scanArguments(input).strings;
 }
 
 const commandKeys = new Set(['command', 'cmd', 'script', 'shell', 'args', 'argv', 'exec', 'run', 'commands', 'entrypoint']);
@@ -264,12 +316,48 @@ function protectedHit(relative: string, globs: readonly string[]): string | unde
   return undefined;
 }
 
-/** 7. Writes to protected paths: the agent's policy, git's internals, CI configuration. */
+/** The tokens of a command that read as workspace paths. */
+function commandPaths(command: string): string[] {
+  return command.split(/[\s'"=<>|;&()]+/).filter((token) => token !== '' && !token.startsWith('-') && workspacePath(token));
+}
+
+/**
+ * The path texts of a call that the gate resolves on disk before the inspectors run (links
+ * followed): the values under path keys, and the path-like tokens of commands. At most
+ * `inspectionLimits.paths`; `overflow` says when there were more.
+ */
+export function pathCandidates(strings: readonly ArgString[]): { readonly paths: string[]; readonly overflow: boolean } {
+  const found = new Set<string>();
+  for (const s of strings) {
+    if (pathKeys.has(s.key)) found.add(s.value);
+    else if (commandKeys.has(s.key)) for (const token of commandPaths(s.value)) found.add(token);
+  }
+  const paths = [...found];
+  return { paths: paths.slice(0, inspectionLimits.paths), overflow: paths.length > inspectionLimits.paths };
+}
+
+/** 7. Writes to protected paths: the agent's policy, git's internals, CI configuration; by name and by where links lead. */
 const protectedPaths: Inspector = {
   name: 'protected-path',
   inspect: (call, policy, strings) => {
     if (call.declaredRisk === 'read-only') return [];
     const findings: Finding[] = [];
+    /** The path as written and, when a link makes it land elsewhere, the real one: either may be protected. */
+    const check = (text: string, relative: string, how: string): boolean => {
+      const real = call.resolvedPaths?.get(text);
+      if (real === null) {
+        findings.push({ risk: 'critical', reason: `${how} "${text.slice(0, 60)}", which leads outside the workspace through a link (or through links that cannot be followed)` });
+        return true;
+      }
+      for (const candidate of real === undefined || real === relative ? [relative] : [relative, real]) {
+        if (protectedHit(candidate, policy.protectedPaths)) {
+          const through = candidate === relative ? '' : ` (through a link at "${relative.slice(0, 60)}")`;
+          findings.push({ risk: 'high', reason: `${how} the protected path "${candidate.slice(0, 60)}"${through}`, protectedPath: true });
+          return true;
+        }
+      }
+      return false;
+    };
     for (const s of strings) {
       if (pathKeys.has(s.key)) {
         const relative = workspacePath(s.value);
@@ -277,18 +365,11 @@ const protectedPaths: Inspector = {
           findings.push({ risk: 'critical', reason: `writes outside the workspace ("${s.value.slice(0, 60)}")` });
           continue;
         }
-        const hit = protectedHit(relative, policy.protectedPaths);
-        if (hit) findings.push({ risk: 'high', reason: `writes the protected path "${relative.slice(0, 60)}"`, protectedPath: true });
+        check(s.value, relative, 'writes');
       } else if (commandKeys.has(s.key)) {
-        for (const token of s.value.split(/[\s'"=<>|;&()]+/)) {
-          if (!token) continue;
+        for (const token of commandPaths(s.value)) {
           const relative = workspacePath(token);
-          if (relative === undefined || relative === '') continue;
-          const hit = protectedHit(relative, policy.protectedPaths);
-          if (hit) {
-            findings.push({ risk: 'high', reason: `a command touches the protected path "${relative.slice(0, 60)}"`, protectedPath: true });
-            break;
-          }
+          if (relative && check(token, relative, 'a command touches')) break;
         }
       }
     }
@@ -330,8 +411,15 @@ export const defaultInspectors: readonly Inspector[] = [
 
 /** Runs every inspector; the strictest finding wins. An inspector that throws makes the call critical. */
 export function assess(call: InspectedCall, policy: Policy, inspectors: readonly Inspector[] = defaultInspectors): Assessment {
-  const strings = collectStrings(call.input);
+  const { strings, overflow } = scanArguments(call.input);
   const findings: Finding[] = [];
+  if (call.resolvedPaths !== undefined && pathCandidates(strings).overflow) {
+    findings.push({ risk: 'critical', reason: `not fully inspected: the call names more than ${inspectionLimits.paths} paths, more than the safety checks follow on disk` });
+  }
+  if (overflow !== undefined) {
+    // Fail closed: what the inspectors did not read could hold anything, so no policy, pin or grant spares the card.
+    findings.push({ risk: 'critical', reason: `not fully inspected: the arguments are larger than the safety checks read (${overflow}); read all of them before approving` });
+  }
   for (const inspector of inspectors) {
     try {
       findings.push(...inspector.inspect(call, policy, strings));

@@ -11,6 +11,7 @@ import type { StopController } from '../core/stopController';
 import type { InvokeOutcome, ToolRegistryHooks } from '../agent/tools';
 import { loadAuditHeadKey } from '../audit/auditKey';
 import { AuditLog } from '../audit/auditLog';
+import { realRelative } from '../code/workspacePaths';
 import type { CallContext, Handlers } from '../ipc/dispatch';
 import { OsKeychain, type Keychain } from '../keychain/keychain';
 import type { SecretRedactor } from '../keychain/redactor';
@@ -92,6 +93,8 @@ export function createSafetyCore(options: SafetyOptions): SafetyCore {
     audit,
     approver: approvals,
     redact,
+    // Protected paths are judged where a path really lands: a folder link to .github/workflows is .github/workflows.
+    resolvePath: (raw) => realRelative(options.workspace(), raw),
     ...(options.approvalTimeoutMs === undefined ? {} : { timeoutMs: options.approvalTimeoutMs }),
   });
 
