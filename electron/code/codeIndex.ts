@@ -12,7 +12,7 @@ import ignore, { type Ignore } from 'ignore';
 import MiniSearch from 'minisearch';
 import { createLogger } from '../log';
 import { SymbolExtractor, type CodeSymbol } from './symbols';
-import { isSecretName } from './workspacePaths';
+import { isSecretName, isSecretPath } from './workspacePaths';
 
 const log = createLogger('codeIndex');
 
@@ -209,7 +209,7 @@ export class CodeIndex {
   /** Whether a .gitignore on the way down to the file excludes it. */
   async #ignored(relative: string): Promise<boolean> {
     const parts = relative.split('/');
-    if (parts.some((part) => part === '.git') || isSecretName(relative)) return true;
+    if (parts.some((part) => part === '.git') || isSecretPath(relative)) return true;
     for (let depth = 0; depth < parts.length; depth += 1) {
       const base = parts.slice(0, depth).join('/');
       const rules = await this.#gitignore(base);
@@ -233,13 +233,14 @@ export class CodeIndex {
       const entries = await readdir(path.join(this.root, dir), { withFileTypes: true }).catch(() => []);
       for (const entry of entries) {
         const relative = dir ? `${dir}/${entry.name}` : entry.name;
-        if (entry.name === '.git' || entry.isSymbolicLink()) continue;
+        // A secret file, or a folder named like one, is never read into the index.
+        if (entry.name === '.git' || entry.isSymbolicLink() || isSecretName(entry.name)) continue;
         const isDir = entry.isDirectory();
         const excluded = rules.some(({ base, ig }) => ig.ignores(base ? relative.slice(base.length + 1) + (isDir ? '/' : '') : relative + (isDir ? '/' : '')));
         if (excluded) continue;
         if (isDir) {
           stack.push({ dir: relative, rules });
-        } else if (entry.isFile() && !isSecretName(relative)) {
+        } else if (entry.isFile()) {
           const info = await stat(path.join(this.root, relative)).catch(() => undefined);
           if (!info || info.size > maxFileBytes) continue;
           if (++count > maxFiles) return;

@@ -35,6 +35,11 @@ export function isSecretName(relative: string): boolean {
   return secretNames.some((pattern) => pattern.test(base));
 }
 
+/** Whether the path is a secret file or lies inside a secret folder (a folder named like one). */
+export function isSecretPath(relative: string): boolean {
+  return relative.split('/').some((part) => isSecretName(part));
+}
+
 /** Why the workspace-relative path (already normalised, `/`-separated) is off limits, if it is. */
 function offLimits(relative: string, shown: string, allowSecret: (relative: string) => boolean): string | undefined {
   const parts = relative.split('/');

@@ -6,7 +6,9 @@
  * folder, one per workspace), written with isomorphic-git's object functions. The user's
  * `.git` (branches, index, objects, config) is never read for writing and never touched, so
  * a checkpoint works the same in a folder that is not a git repository at all. Files the
- * user's `.gitignore` ignores are neither recorded nor touched on rollback.
+ * user's `.gitignore` ignores are neither recorded nor touched on rollback, and neither are
+ * secret files and folders (`.env`, keys, credential files: `isSecretName`), ignored or not:
+ * the data folder never holds a copy of one.
  *
  * Each conversation has one ref, `refs/checkpoints/<conversationId>`, whose history is the
  * conversation's checkpoints, oldest first.
@@ -17,6 +19,7 @@ import path from 'node:path';
 import git, { Errors } from 'isomorphic-git';
 import type { CheckpointView } from '../../shared/contract';
 import { SophiaError } from '../../shared/errors';
+import { isSecretName } from '../code/workspacePaths';
 import { createLogger } from '../log';
 
 const log = createLogger('checkpoints');
@@ -184,7 +187,7 @@ export class CheckpointStore {
     const walk = async (relative: string): Promise<void> => {
       const entries = fs.readdirSync(path.join(this.dir, relative), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
       for (const entry of entries) {
-        if (entry.name === '.git' && relative === '') continue;
+        if ((entry.name === '.git' && relative === '') || isSecretName(entry.name)) continue;
         const file = relative ? `${relative}/${entry.name}` : entry.name;
         if (hasIgnores && (await git.isIgnored({ fs, dir: this.dir, gitdir: ignoreGitdir, filepath: file }))) continue;
         if (entry.isDirectory()) {

@@ -11,6 +11,7 @@
 import type { RiskLevel } from '../../shared/contract';
 import { maxRisk, riskRank } from '../../shared/risk';
 import { matchesAny, type Policy } from './policy';
+import { secretFiles } from './secretFileInspector';
 
 export interface InspectedCall {
   readonly tool: string;
@@ -407,6 +408,7 @@ export const defaultInspectors: readonly Inspector[] = [
   smuggledCommands,
   protectedPaths,
   neverAllowed,
+  secretFiles,
 ];
 
 /** Runs every inspector; the strictest finding wins. An inspector that throws makes the call critical. */

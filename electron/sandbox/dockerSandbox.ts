@@ -24,6 +24,7 @@ import { createLogger } from '../log';
 import { statusCodeOf } from './dockerClient';
 import { DockerFrameParser, encodeCommand, shellQuote } from './dockerStream';
 import { containerSpec, type ContainerSpecInput } from './hardening';
+import { masksKey } from './secretMasks';
 import type { ExecOptions, ExecResult, OutputStream, Sandbox, SandboxFile, WorkspaceAccess } from './sandbox';
 
 const log = createLogger('dockerSandbox');
@@ -58,6 +59,8 @@ export interface SandboxContainer {
   readonly container: Docker.Container;
   readonly access: WorkspaceAccess;
   readonly workspace: string | undefined;
+  /** Which secret files and folders it covers (`masksKey`). */
+  readonly masksKey: string;
   /** Closing it ends the container: see `hardening.ts`. */
   readonly keeper: Duplex;
   /** True once the keeper stream closed: the container is gone or going. */
@@ -95,7 +98,7 @@ export async function startSandboxContainer(docker: Docker, spec: ContainerSpecI
       log.debug('keeper stream error', { container: container.id.slice(0, 12), error });
     });
     await container.start();
-    return { id: container.id, name: spec.name, container, access: spec.access, workspace: spec.workspace, keeper, isGone: () => gone };
+    return { id: container.id, name: spec.name, container, access: spec.access, workspace: spec.workspace, masksKey: masksKey(spec.masked), keeper, isGone: () => gone };
   } catch (error) {
     keeper?.destroy();
     await removeContainer(container).catch((removeError: unknown) => log.warn('could not remove a half-started container', { error: removeError }));

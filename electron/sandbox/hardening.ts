@@ -6,6 +6,7 @@
  */
 import type Docker from 'dockerode';
 import type { WorkspaceAccess } from './sandbox';
+import type { SecretMask } from './secretMasks';
 
 export const labelKeys = {
   /** Every container of the app. */
@@ -67,6 +68,8 @@ export interface ContainerSpecInput {
   readonly workspace: string | undefined;
   readonly access: WorkspaceAccess;
   readonly limits: SandboxLimits;
+  /** Secret files and folders of the workspace, covered inside the container (see `secretMasks.ts`). */
+  readonly masked?: readonly SecretMask[];
 }
 
 export function containerSpec(input: ContainerSpecInput): Docker.ContainerCreateOptions {
@@ -84,6 +87,15 @@ export function containerSpec(input: ContainerSpecInput): Docker.ContainerCreate
       ReadOnly: input.access !== 'read-write',
       BindOptions: { Propagation: 'rprivate' },
     });
+    // Docker mounts parents before children, so each cover lands on top of the workspace.
+    for (const mask of input.masked ?? []) {
+      const target = `${workspaceMountPoint}/${mask.relative}`;
+      mounts.push(
+        mask.kind === 'file'
+          ? { Type: 'bind', Source: '/dev/null', Target: target, ReadOnly: true }
+          : { Type: 'tmpfs', Source: '', Target: target, ReadOnly: true, TmpfsOptions: { SizeBytes: 4096, Mode: 0o555 } },
+      );
+    }
   }
   return {
     name: input.name,

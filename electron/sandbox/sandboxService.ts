@@ -25,6 +25,7 @@ import type { AcquireOptions, Sandbox, SandboxService, WorkspaceAccess } from '.
 import { buildBlocker, defaultSandboxImage, ensureSandboxImage, type BuildPhase } from './sandboxImage';
 import { currentOwner, ownerIsGone, ownerLabels, type Owner } from './sandboxOwner';
 import { SandboxPool } from './sandboxPool';
+import { findSecretMasks, masksKey } from './secretMasks';
 
 const log = createLogger('sandboxService');
 
@@ -146,9 +147,16 @@ export class DockerSandboxService implements SandboxService {
     const workspace = options.workspace === undefined ? undefined : checkedWorkspace(options.workspace);
     const generation = this.#generation;
 
+    // Secret files are read now, for this container: a warm one made before a secret file
+    // appeared does not cover it and is not used.
+    const masked = workspace === undefined ? [] : await findSecretMasks(workspace);
     let box: SandboxContainer;
     let ready: Promise<ReadyExec | undefined> | undefined;
-    const warm = access === 'read-only' && workspace === this.#poolWorkspace() ? this.#pool.take() : undefined;
+    let warm = access === 'read-only' && workspace === this.#poolWorkspace() ? this.#pool.take() : undefined;
+    if (warm && warm.box.masksKey !== masksKey(masked)) {
+      void this.#discard(warm.box).catch((error: unknown) => log.warn('could not remove a warm sandbox that no longer hides the secret files', { error }));
+      warm = undefined;
+    }
     if (warm) {
       ({ box, ready } = warm);
       // Labels are fixed at creation; the container's name carries the task from here on.
@@ -164,6 +172,7 @@ export class DockerSandboxService implements SandboxService {
         workspace,
         access,
         limits: this.#limits,
+        masked,
       });
     }
     if (this.#generation !== generation || this.#stopped) {
@@ -333,13 +342,15 @@ export class DockerSandboxService implements SandboxService {
   }
 
   async #createWarm(): Promise<WarmSandbox> {
+    const workspace = this.#poolWorkspace();
     const box = await startSandboxContainer(this.#docker, {
       image: this.#image,
       name: `sophia-warm-${randomId()}`,
       labels: { ...ownerLabels(this.#owner), [labelKeys.role]: 'pool', [labelKeys.access]: 'read-only' },
-      workspace: this.#poolWorkspace(),
+      workspace,
       access: 'read-only',
       limits: this.#limits,
+      masked: workspace === undefined ? [] : await findSecretMasks(workspace),
     });
     // Warm means the command stub already waits for its command: see `startStub`.
     const ready = primeStub(box, this.#user);
