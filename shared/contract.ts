@@ -176,9 +176,16 @@ export const sandboxStatus = z.object({
 export type SandboxStatus = z.infer<typeof sandboxStatus>;
 
 export const usage = z.object({
+  /** Uncached input tokens. */
   inputTokens: z.number().int().nonnegative(),
   outputTokens: z.number().int().nonnegative(),
+  /** Input tokens read from, and written to, the model's prompt cache (priced apart). */
+  cacheReadTokens: z.number().int().nonnegative().optional(),
+  cacheWriteTokens: z.number().int().nonnegative().optional(),
+  /** The cost of the priced calls. */
   costUsd: z.number().nonnegative(),
+  /** Model calls whose model has no price in the table: the total is then "price unknown", not $0. */
+  unpricedCalls: z.number().int().nonnegative().optional(),
 });
 export type Usage = z.infer<typeof usage>;
 

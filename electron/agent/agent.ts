@@ -12,7 +12,8 @@ import { changesState, intentPlans, recognizeIntent, type Intent } from '../../s
 import type { EventHub } from '../core/eventHub';
 import type { StopController } from '../core/stopController';
 import { createLogger } from '../log';
-import { costUsd, ModelError, type ModelContent, type ModelMessage, type ModelProvider, type ModelToolSpec } from '../models/modelProvider';
+import { ModelError, type ModelContent, type ModelMessage, type ModelProvider, type ModelToolSpec } from '../models/modelProvider';
+import { callUsage } from '../models/pricing';
 import { isKeptEvent, type ConversationStore } from './conversationStore';
 import { intentTools, systemPrompt } from './prompts';
 import type { InvokeOutcome, ToolDefinition, ToolRegistry } from './tools';
@@ -208,6 +209,7 @@ export class Agent {
     const messageId = randomUUID();
     let text = '';
     const toolCalls: { id: string; name: string; input: unknown; error?: string }[] = [];
+    const thinking: ModelContent[] = [];
     const flushText = (suffix = ''): void => {
       if (!text && !suffix) return;
       this.#emit(conversationId, {
@@ -225,15 +227,16 @@ export class Agent {
           case 'tool_call':
             toolCalls.push(event);
             break;
+          case 'thinking_block':
+            thinking.push(event.block);
+            break;
+          case 'thinking':
+            break;
           case 'usage': {
-            const summary = this.options.store.addUsage(conversationId, {
-              inputTokens: event.inputTokens,
-              outputTokens: event.outputTokens,
-              costUsd: costUsd(provider.id, provider.model, event.inputTokens, event.outputTokens),
-            });
+            const summary = this.options.store.addUsage(conversationId, callUsage(provider.id, provider.model, event));
             this.#emit(conversationId, { type: 'agent.usage', conversationId, usage: summary.usage });
             this.options.events.publish({ type: 'conversation.updated', conversation: summary });
-            spent.tokens += event.inputTokens + event.outputTokens;
+            spent.tokens += event.inputTokens + (event.cacheReadTokens ?? 0) + (event.cacheWriteTokens ?? 0) + event.outputTokens;
             if (spent.tokens > this.#budget.tokens) throw new BudgetExceeded(`${this.#budget.tokens.toLocaleString('en')} tokens`);
             break;
           }
@@ -247,7 +250,8 @@ export class Agent {
       throw error;
     }
     flushText();
-    const content: ModelContent[] = [];
+    // Thinking blocks go back first and unchanged: the API refuses a tool-use turn without them.
+    const content: ModelContent[] = [...thinking];
     if (text) content.push({ type: 'text', text });
     for (const call of toolCalls) content.push({ type: 'tool_use', id: call.id, name: call.name, input: call.input ?? {} });
     return { content, toolCalls };

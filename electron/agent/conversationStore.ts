@@ -16,6 +16,9 @@ interface SummaryRow {
   input_tokens: number;
   output_tokens: number;
   cost_usd: number;
+  cache_read_tokens: number;
+  cache_write_tokens: number;
+  unpriced_calls: number;
 }
 
 const toSummary = (row: SummaryRow): ConversationSummary => ({
@@ -23,7 +26,14 @@ const toSummary = (row: SummaryRow): ConversationSummary => ({
   title: row.title,
   createdAt: row.created_at,
   updatedAt: row.updated_at,
-  usage: { inputTokens: row.input_tokens, outputTokens: row.output_tokens, costUsd: row.cost_usd },
+  usage: {
+    inputTokens: row.input_tokens,
+    outputTokens: row.output_tokens,
+    cacheReadTokens: row.cache_read_tokens,
+    cacheWriteTokens: row.cache_write_tokens,
+    costUsd: row.cost_usd,
+    unpricedCalls: row.unpriced_calls,
+  },
 });
 
 /** The events worth keeping: what the chat drew, not the token stream that led to it. */
@@ -54,7 +64,9 @@ export class ConversationStore {
     this.#list = db.prepare<[number], SummaryRow>('SELECT * FROM conversations ORDER BY updated_at DESC, rowid DESC LIMIT ?');
     this.#touch = db.prepare('UPDATE conversations SET updated_at = ? WHERE id = ?');
     this.#addUsage = db.prepare(
-      'UPDATE conversations SET input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, cost_usd = cost_usd + ?, updated_at = ? WHERE id = ?',
+      `UPDATE conversations SET input_tokens = input_tokens + ?, output_tokens = output_tokens + ?,
+         cache_read_tokens = cache_read_tokens + ?, cache_write_tokens = cache_write_tokens + ?,
+         cost_usd = cost_usd + ?, unpriced_calls = unpriced_calls + ?, updated_at = ? WHERE id = ?`,
     );
     this.#nextEventSeq = db.prepare<[string], { next: number }>(
       'SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM conversation_events WHERE conversation_id = ?',
@@ -117,7 +129,16 @@ export class ConversationStore {
   }
 
   addUsage(conversationId: string, delta: Usage, now = Date.now()): ConversationSummary {
-    this.#addUsage.run(delta.inputTokens, delta.outputTokens, delta.costUsd, now, conversationId);
+    this.#addUsage.run(
+      delta.inputTokens,
+      delta.outputTokens,
+      delta.cacheReadTokens ?? 0,
+      delta.cacheWriteTokens ?? 0,
+      delta.costUsd,
+      delta.unpricedCalls ?? 0,
+      now,
+      conversationId,
+    );
     return this.get(conversationId);
   }
 }

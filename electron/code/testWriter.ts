@@ -31,7 +31,10 @@ export interface TestWriterOptions {
   readonly provider: () => Promise<ModelProvider>;
   /** Runs the read-only tools the model may use to look at existing tests. */
   readonly registry: ToolRegistry;
-  readonly onUsage?: (conversationId: string, usage: { readonly inputTokens: number; readonly outputTokens: number; readonly provider: ModelProvider }) => void;
+  readonly onUsage?: (
+    conversationId: string,
+    usage: { readonly inputTokens: number; readonly outputTokens: number; readonly cacheReadTokens?: number; readonly cacheWriteTokens?: number; readonly provider: ModelProvider },
+  ) => void;
   readonly maxTurns?: number;
   readonly maxTokensPerCall?: number;
 }
@@ -87,8 +90,14 @@ export function createTestWriter(options: TestWriterOptions): TestsRequester {
             case 'tool_call':
               calls.push(event);
               break;
+            case 'thinking_block':
+              // Sent back unchanged and first, as the API requires of a tool-use turn.
+              content.push(event.block);
+              break;
+            case 'thinking':
+              break;
             case 'usage':
-              options.onUsage?.(request.conversationId, { inputTokens: event.inputTokens, outputTokens: event.outputTokens, provider });
+              options.onUsage?.(request.conversationId, { ...event, provider });
               break;
             case 'done':
               break;

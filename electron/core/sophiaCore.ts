@@ -12,7 +12,7 @@ import { ToolRegistry, type ToolGate } from '../agent/tools';
 import { openAppDatabase } from '../db/appDatabase';
 import type { SqliteDatabase } from '../db/sqlite';
 import type { Handlers } from '../ipc/dispatch';
-import { costUsd } from '../models/modelProvider';
+import { callUsage } from '../models/pricing';
 import { createProvider, type ProviderEndpoints, type SecretReader } from '../models/providerFactory';
 import type { SandboxService } from '../sandbox/sandbox';
 import { createSandboxServiceFromEnv, sandboxHandlers } from '../sandbox/sandboxHandlers';
@@ -165,11 +165,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
         registry,
         onUsage: (conversationId, usage) => {
           if (!store.exists(conversationId)) return;
-          const summary = store.addUsage(conversationId, {
-            inputTokens: usage.inputTokens,
-            outputTokens: usage.outputTokens,
-            costUsd: costUsd(usage.provider.id, usage.provider.model, usage.inputTokens, usage.outputTokens),
-          });
+          const summary = store.addUsage(conversationId, callUsage(usage.provider.id, usage.provider.model, usage));
           events.publish({ type: 'conversation.updated', conversation: summary });
         },
       }),

@@ -44,6 +44,16 @@ export const appMigrations: readonly Migration[] = [
     name: 'settings',
     up: (db) => db.exec('CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)'),
   },
+  {
+    version: 3,
+    name: 'conversation cache tokens and unpriced calls',
+    up: (db) =>
+      db.exec(`
+        ALTER TABLE conversations ADD COLUMN cache_read_tokens INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE conversations ADD COLUMN cache_write_tokens INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE conversations ADD COLUMN unpriced_calls INTEGER NOT NULL DEFAULT 0;
+      `),
+  },
 ];
 
 export function openAppDatabase(file: string): SqliteDatabase {

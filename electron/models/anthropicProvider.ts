@@ -22,6 +22,10 @@ function toAnthropicMessages(messages: readonly ModelMessage[]): Anthropic.Messa
       switch (block.type) {
         case 'text':
           return { type: 'text', text: block.text };
+        case 'thinking':
+          return { type: 'thinking', thinking: block.thinking, signature: block.signature };
+        case 'redacted_thinking':
+          return { type: 'redacted_thinking', data: block.data };
         case 'tool_use':
           return { type: 'tool_use', id: block.id, name: block.name, input: block.input ?? {} };
         case 'tool_result':

@@ -7,8 +7,17 @@ import { SophiaError } from '../../shared/errors';
 
 export type ProviderId = 'anthropic' | 'ollama';
 
+/**
+ * A thinking block exactly as the model returned it. The API checks its signature, so it goes
+ * back in the next request unchanged, in its place before the tool calls it led to.
+ */
+export type ThinkingContent =
+  | { readonly type: 'thinking'; readonly thinking: string; readonly signature: string }
+  | { readonly type: 'redacted_thinking'; readonly data: string };
+
 export type ModelContent =
   | { readonly type: 'text'; readonly text: string }
+  | ThinkingContent
   | { readonly type: 'tool_use'; readonly id: string; readonly name: string; readonly input: unknown }
   | { readonly type: 'tool_result'; readonly toolUseId: string; readonly toolName: string; readonly content: string; readonly isError: boolean };
 
@@ -24,8 +33,13 @@ export interface ModelToolSpec {
   readonly inputSchema: Record<string, unknown>;
 }
 
+/** How hard the model thinks (Anthropic's `output_config.effort`); unset, the model's default. */
+export const efforts = ['low', 'medium', 'high', 'xhigh', 'max'] as const;
+export type Effort = (typeof efforts)[number];
+
 export interface ModelRequest {
   readonly system: string;
+  readonly effort?: Effort;
   readonly messages: readonly ModelMessage[];
   readonly tools: readonly ModelToolSpec[];
   readonly maxTokens: number;
@@ -36,7 +50,19 @@ export type ModelStreamEvent =
   | { readonly type: 'text'; readonly delta: string }
   /** A complete tool call; `error` when the model's arguments were not valid JSON. */
   | { readonly type: 'tool_call'; readonly id: string; readonly name: string; readonly input: unknown; readonly error?: string }
-  | { readonly type: 'usage'; readonly inputTokens: number; readonly outputTokens: number }
+  /** The model's visible thinking (its progress notes between tool calls), as it streams. */
+  | { readonly type: 'thinking'; readonly delta: string }
+  /** A complete thinking block, with its signature, to store and send back unchanged. */
+  | { readonly type: 'thinking_block'; readonly block: ThinkingContent }
+  /**
+   * `inputTokens` are the uncached input tokens; cache reads and writes are counted apart
+   * because they are priced apart.
+   */
+  | { readonly type: 'usage'; readonly inputTokens: number; readonly outputTokens: number; readonly cacheReadTokens?: number; readonly cacheWriteTokens?: number }
+  /**
+   * Why the model stopped: `end_turn`, `tool_use`, `max_tokens` (cut off), `pause_turn` (the
+   * server paused a long turn; send the turn back to continue), `refusal` (declined), ...
+   */
   | { readonly type: 'done'; readonly stopReason: string };
 
 export interface ModelProvider {
@@ -59,18 +85,3 @@ export class ModelError extends SophiaError {
   }
 }
 
-/** USD per million tokens (input, output), from each provider's published prices. */
-const pricesPerMillion: ReadonlyArray<readonly [RegExp, number, number]> = [
-  [/opus-4-[15]|opus-4-[6-9]/, 5, 25],
-  [/opus/, 15, 75],
-  [/sonnet/, 3, 15],
-  [/haiku-4|haiku-3-5/, 1, 5],
-  [/haiku/, 0.25, 1.25],
-];
-
-export function costUsd(provider: ProviderId, model: string, inputTokens: number, outputTokens: number): number {
-  if (provider === 'ollama') return 0;
-  const price = pricesPerMillion.find(([pattern]) => pattern.test(model));
-  if (!price) return 0;
-  return (inputTokens * price[1] + outputTokens * price[2]) / 1_000_000;
-}

@@ -36,7 +36,10 @@ export function StatusBar(props: {
       )}
       {usage && (
         <span data-testid="status-usage" title="Tokens and cost of this conversation">
-          {tokens.format(usage.inputTokens)} in · {tokens.format(usage.outputTokens)} out · ${usage.costUsd.toFixed(4)}
+          {tokens.format(usage.inputTokens + (usage.cacheReadTokens ?? 0) + (usage.cacheWriteTokens ?? 0))} in
+          {usage.cacheReadTokens ? ` (${tokens.format(usage.cacheReadTokens)} cached)` : ''} · {tokens.format(usage.outputTokens)} out ·{' '}
+          {/* A model with no price in the table is never shown as $0. */}
+          {usage.unpricedCalls ? (usage.costUsd > 0 ? `$${usage.costUsd.toFixed(4)} + price unknown` : 'price unknown') : `$${usage.costUsd.toFixed(4)}`}
         </span>
       )}
       {status && <span className="status-version">v{status.version}</span>}

@@ -57,7 +57,9 @@ describe('the agent loop', () => {
     // Usage adds up across both model calls, with cost from the model's price.
     const usage = ofType(events, 'agent.usage').at(-1)?.usage;
     expect(usage).toMatchObject({ inputTokens: 2200, outputTokens: 100 });
-    expect(usage?.costUsd).toBeCloseTo((2200 * 3 + 100 * 15) / 1e6, 10);
+    // claude-sonnet-5-5 is $2 in / $10 out per million tokens (electron/models/pricing.ts).
+    expect(usage?.costUsd).toBeCloseTo((2200 * 2 + 100 * 10) / 1e6, 10);
+    expect(usage?.unpricedCalls).toBe(0);
     expect(h.core.handlers['conversation.list']({}, { transport: 'test' })).toMatchObject({
       conversations: [{ id: conversationId, title: 'review the employees table definition', usage: { inputTokens: 2200 } }],
     });
