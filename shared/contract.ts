@@ -58,6 +58,10 @@ export type SafetyStatus = z.infer<typeof safetyStatus>;
 /** Credentials kept in the OS keychain. Their values go in, never back out to a renderer. */
 export const secretNames = [
   'anthropic-api-key',
+  /** The bearer key of an OpenAI-compatible server (OpenAI, Azure OpenAI, LiteLLM...); local servers need none. */
+  'openai-api-key',
+  /** A Snowflake programmatic access token, the bearer for Cortex's Chat Completions API. */
+  'snowflake-cortex-token',
   'github-token',
   'snowflake-password',
   'snowflake-private-key',
@@ -155,7 +159,7 @@ export const appStatus = z.object({
   host: z.enum(['electron', 'browser']),
   platform: label,
   locked: z.boolean(),
-  model: z.object({ provider: z.enum(['none', 'anthropic', 'ollama']), name: label, offline: z.boolean() }),
+  model: z.object({ provider: z.enum(['none', 'anthropic', 'openai', 'cortex', 'ollama']), name: label, offline: z.boolean() }),
   /** The open workspace folder, shown in the status bar; absent when none is open. */
   workspace: z.string().max(4096).optional(),
 });
@@ -285,7 +289,8 @@ export const deploymentPlan = z.object({
 });
 export type DeploymentPlan = z.infer<typeof deploymentPlan>;
 
-export const providerIds = ['anthropic', 'ollama'] as const;
+/** `openai`: any OpenAI-compatible Chat Completions server; `cortex`: Snowflake Cortex, a preset of it. */
+export const providerIds = ['anthropic', 'openai', 'cortex', 'ollama'] as const;
 const modelName = z.string().trim().min(1).max(100).regex(/^[A-Za-z0-9._:/-]+$/, 'a model name is letters, digits and . _ : / -');
 export const snowflakeEnvironments = ['staging', 'production'] as const;
 export type SnowflakeEnvironment = (typeof snowflakeEnvironments)[number];
@@ -309,6 +314,12 @@ export const appSettings = z.object({
   anthropicModel: modelName,
   ollamaHost: z.url({ protocol: /^https?$/ }).max(200),
   ollamaModel: modelName,
+  /** An OpenAI-compatible Chat Completions API: OpenAI, Azure OpenAI (`.../openai/v1`), vLLM, LM Studio, llama.cpp, LiteLLM. */
+  openaiBaseUrl: z.url({ protocol: /^https?$/ }).max(500),
+  openaiModel: modelName,
+  /** The Snowflake account whose Cortex serves the model (`myorg-myaccount`); the address is derived from it. */
+  cortexAccount: z.string().trim().max(255).regex(/^[A-Za-z0-9_.-]*$/, 'an account identifier such as myorg-myaccount'),
+  cortexModel: modelName,
   /** The folder the agent works on; empty when none is open. */
   workspace: z.string().max(4096),
   /** Commit author; empty falls back to the repository's own user.name / user.email. */

@@ -5,7 +5,8 @@
  */
 import { SophiaError } from '../../shared/errors';
 
-export type ProviderId = 'anthropic' | 'ollama';
+/** `openai` is any Chat Completions server; `cortex` is its Snowflake preset (billed in credits, not per token). */
+export type ProviderId = 'anthropic' | 'openai' | 'cortex' | 'ollama';
 
 export type ModelContent =
   | { readonly type: 'text'; readonly text: string }
@@ -69,7 +70,8 @@ const pricesPerMillion: ReadonlyArray<readonly [RegExp, number, number]> = [
 ];
 
 export function costUsd(provider: ProviderId, model: string, inputTokens: number, outputTokens: number): number {
-  if (provider === 'ollama') return 0;
+  // Local models cost nothing; Cortex bills Snowflake credits, which this table does not know.
+  if (provider === 'ollama' || provider === 'cortex') return 0;
   const price = pricesPerMillion.find(([pattern]) => pattern.test(model));
   if (!price) return 0;
   return (inputTokens * price[1] + outputTokens * price[2]) / 1_000_000;
