@@ -291,6 +291,32 @@ export type DeploymentPlan = z.infer<typeof deploymentPlan>;
 
 /** `openai`: any OpenAI-compatible Chat Completions server; `cortex`: Snowflake Cortex, a preset of it. */
 export const providerIds = ['anthropic', 'openai', 'cortex', 'ollama'] as const;
+
+/** Where the common OpenAI-compatible servers listen by default, offered in Settings (any address may be typed). */
+export const openAiCompatibleServers: readonly { readonly label: string; readonly baseUrl: string }[] = [
+  { label: 'OpenAI', baseUrl: 'https://api.openai.com/v1' },
+  { label: 'Azure OpenAI (your resource)', baseUrl: 'https://RESOURCE.openai.azure.com/openai/v1' },
+  { label: 'vLLM', baseUrl: 'http://127.0.0.1:8000/v1' },
+  { label: 'LM Studio', baseUrl: 'http://127.0.0.1:1234/v1' },
+  { label: "llama.cpp's server", baseUrl: 'http://127.0.0.1:8080/v1' },
+  { label: 'LiteLLM proxy', baseUrl: 'http://127.0.0.1:4000/v1' },
+];
+
+/**
+ * Models Snowflake Cortex's Chat Completions API offers, from Snowflake's "Model availability"
+ * page and release notes (read 2026-12-02). What an account may use depends on its region and
+ * cross-region setting (`SHOW CORTEX BASE MODELS`); any name may be typed.
+ */
+export const cortexModels = [
+  'claude-sonnet-4-5',
+  'claude-opus-4-7',
+  'claude-haiku-5-5',
+  'openai-gpt-6-astra',
+  'openai-gpt-5.6-sol',
+  'openai-gpt-5.6-luna',
+  'openai-gpt-5.6-terra',
+  'llama3.1-70b',
+] as const;
 const modelName = z.string().trim().min(1).max(100).regex(/^[A-Za-z0-9._:/-]+$/, 'a model name is letters, digits and . _ : / -');
 export const snowflakeEnvironments = ['staging', 'production'] as const;
 export type SnowflakeEnvironment = (typeof snowflakeEnvironments)[number];
