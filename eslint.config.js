@@ -115,6 +115,8 @@ export default tseslint.config(
           'yaml',
           'ollama',
           '@anthropic-ai/sdk',
+          // OpenAI-compatible Chat Completions (OpenAI, Azure, vLLM, LM Studio, llama.cpp, LiteLLM, Snowflake Cortex).
+          'openai',
           '@pulumi/pulumi',
           'snowflake-sdk',
           // Snowflake DDL checked before it is sent: parsed (Snowflake dialect), then dry-run in an in-memory DuckDB.

@@ -58,6 +58,10 @@ export type SafetyStatus = z.infer<typeof safetyStatus>;
 /** Credentials kept in the OS keychain. Their values go in, never back out to a renderer. */
 export const secretNames = [
   'anthropic-api-key',
+  /** The bearer key of an OpenAI-compatible server (OpenAI, Azure OpenAI, LiteLLM...); local servers need none. */
+  'openai-api-key',
+  /** A Snowflake programmatic access token, the bearer for Cortex's Chat Completions API. */
+  'snowflake-cortex-token',
   'github-token',
   'snowflake-password',
   'snowflake-private-key',
@@ -155,7 +159,7 @@ export const appStatus = z.object({
   host: z.enum(['electron', 'browser']),
   platform: label,
   locked: z.boolean(),
-  model: z.object({ provider: z.enum(['none', 'anthropic', 'ollama']), name: label, offline: z.boolean() }),
+  model: z.object({ provider: z.enum(['none', 'anthropic', 'openai', 'cortex', 'ollama']), name: label, offline: z.boolean() }),
   /** The open workspace folder, shown in the status bar; absent when none is open. */
   workspace: z.string().max(4096).optional(),
 });
@@ -292,7 +296,34 @@ export const deploymentPlan = z.object({
 });
 export type DeploymentPlan = z.infer<typeof deploymentPlan>;
 
-export const providerIds = ['anthropic', 'ollama'] as const;
+/** `openai`: any OpenAI-compatible Chat Completions server; `cortex`: Snowflake Cortex, a preset of it. */
+export const providerIds = ['anthropic', 'openai', 'cortex', 'ollama'] as const;
+
+/** Where the common OpenAI-compatible servers listen by default, offered in Settings (any address may be typed). */
+export const openAiCompatibleServers: readonly { readonly label: string; readonly baseUrl: string }[] = [
+  { label: 'OpenAI', baseUrl: 'https://api.openai.com/v1' },
+  { label: 'Azure OpenAI (your resource)', baseUrl: 'https://RESOURCE.openai.azure.com/openai/v1' },
+  { label: 'vLLM', baseUrl: 'http://127.0.0.1:8000/v1' },
+  { label: 'LM Studio', baseUrl: 'http://127.0.0.1:1234/v1' },
+  { label: "llama.cpp's server", baseUrl: 'http://127.0.0.1:8080/v1' },
+  { label: 'LiteLLM proxy', baseUrl: 'http://127.0.0.1:4000/v1' },
+];
+
+/**
+ * Models Snowflake Cortex's Chat Completions API offers, from Snowflake's "Model availability"
+ * page and release notes (read 2026-12-02). What an account may use depends on its region and
+ * cross-region setting (`SHOW CORTEX BASE MODELS`); any name may be typed.
+ */
+export const cortexModels = [
+  'claude-sonnet-4-5',
+  'claude-opus-4-7',
+  'claude-haiku-5-5',
+  'openai-gpt-6-astra',
+  'openai-gpt-5.6-sol',
+  'openai-gpt-5.6-luna',
+  'openai-gpt-5.6-terra',
+  'llama3.1-70b',
+] as const;
 const modelName = z.string().trim().min(1).max(100).regex(/^[A-Za-z0-9._:/-]+$/, 'a model name is letters, digits and . _ : / -');
 export const snowflakeEnvironments = ['staging', 'production'] as const;
 export type SnowflakeEnvironment = (typeof snowflakeEnvironments)[number];
@@ -324,6 +355,12 @@ export const appSettings = z.object({
   anthropicModel: modelName,
   ollamaHost: z.url({ protocol: /^https?$/ }).max(200),
   ollamaModel: modelName,
+  /** An OpenAI-compatible Chat Completions API: OpenAI, Azure OpenAI (`.../openai/v1`), vLLM, LM Studio, llama.cpp, LiteLLM. */
+  openaiBaseUrl: z.url({ protocol: /^https?$/ }).max(500),
+  openaiModel: modelName,
+  /** The Snowflake account whose Cortex serves the model (`myorg-myaccount`); the address is derived from it. */
+  cortexAccount: z.string().trim().max(255).regex(/^[A-Za-z0-9_.-]*$/, 'an account identifier such as myorg-myaccount'),
+  cortexModel: modelName,
   /** The folder the agent works on; empty when none is open. */
   workspace: z.string().max(4096),
   /** Commit author; empty falls back to the repository's own user.name / user.email. */

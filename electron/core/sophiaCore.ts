@@ -13,7 +13,7 @@ import { openAppDatabase } from '../db/appDatabase';
 import type { SqliteDatabase } from '../db/sqlite';
 import type { Handlers } from '../ipc/dispatch';
 import { callUsage } from '../models/pricing';
-import { createProvider, type ProviderEndpoints, type SecretReader } from '../models/providerFactory';
+import { createProvider, selectedModel, selectsLocalModel, type ProviderEndpoints, type SecretReader } from '../models/providerFactory';
 import type { SandboxService } from '../sandbox/sandbox';
 import { createSandboxServiceFromEnv, sandboxHandlers } from '../sandbox/sandboxHandlers';
 import { SettingsStore } from '../settings/settingsStore';
@@ -213,13 +213,13 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
 
   const status = (): AppStatus => {
     const current = settings.get();
-    const offline = current.provider === 'ollama';
+    const offline = selectsLocalModel(current);
     return {
       version: appVersion,
       host: options.host,
       platform: process.platform,
       locked: stop.locked,
-      model: { provider: current.provider, name: offline ? current.ollamaModel : current.anthropicModel, offline },
+      model: { provider: current.provider, name: selectedModel(current), offline },
       ...(current.workspace ? { workspace: current.workspace } : {}),
     };
   };

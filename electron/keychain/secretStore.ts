@@ -15,6 +15,8 @@ const log = createLogger('secretStore');
 
 export const secretLabels: Record<SecretName, string> = {
   'anthropic-api-key': 'Anthropic API key',
+  'openai-api-key': 'OpenAI-compatible API key',
+  'snowflake-cortex-token': 'Snowflake Cortex programmatic access token',
   'github-token': 'GitHub token',
   'snowflake-password': 'Snowflake password',
   'snowflake-private-key': 'Snowflake private key (PEM)',

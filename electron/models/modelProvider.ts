@@ -5,7 +5,8 @@
  */
 import { SophiaError } from '../../shared/errors';
 
-export type ProviderId = 'anthropic' | 'ollama';
+/** `openai` is any Chat Completions server; `cortex` is its Snowflake preset (billed in credits, not per token). */
+export type ProviderId = 'anthropic' | 'openai' | 'cortex' | 'ollama';
 
 /**
  * A thinking block exactly as the model returned it. The API checks its signature, so it goes

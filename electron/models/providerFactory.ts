@@ -1,8 +1,9 @@
 /** The provider the settings select, with its key from the OS keychain. */
 import type { AppSettings, SecretName } from '../../shared/contract';
 import { createAnthropicProvider } from './anthropicProvider';
-import type { ModelProvider } from './modelProvider';
-import { createOllamaProvider } from './ollamaProvider';
+import { ModelError, type ModelProvider } from './modelProvider';
+import { createOllamaProvider, isLoopbackUrl } from './ollamaProvider';
+import { cortexBaseUrl, createOpenAiProvider } from './openaiProvider';
 
 export interface SecretReader {
   get(name: SecretName): Promise<string | undefined>;
@@ -11,6 +12,27 @@ export interface SecretReader {
 export interface ProviderEndpoints {
   /** Tests point the Anthropic SDK at a loopback stand-in; unset, it talks to Anthropic. */
   readonly anthropicBaseURL?: string;
+  /** Tests point the Cortex preset at a loopback stand-in; unset, the account's own address. */
+  readonly cortexBaseURL?: string;
+}
+
+/** The model the settings select, by name. */
+export function selectedModel(settings: AppSettings): string {
+  switch (settings.provider) {
+    case 'anthropic':
+      return settings.anthropicModel;
+    case 'openai':
+      return settings.openaiModel;
+    case 'cortex':
+      return settings.cortexModel;
+    case 'ollama':
+      return settings.ollamaModel;
+  }
+}
+
+/** True when the selected model runs on this machine: Ollama, or an OpenAI-compatible server on loopback. */
+export function selectsLocalModel(settings: AppSettings): boolean {
+  return settings.provider === 'ollama' || (settings.provider === 'openai' && isLoopbackUrl(settings.openaiBaseUrl));
 }
 
 export async function createProvider(settings: AppSettings, secrets: SecretReader, endpoints: ProviderEndpoints = {}): Promise<ModelProvider> {
@@ -20,6 +42,24 @@ export async function createProvider(settings: AppSettings, secrets: SecretReade
         apiKey: await secrets.get('anthropic-api-key'),
         model: settings.anthropicModel,
         ...(endpoints.anthropicBaseURL ? { baseURL: endpoints.anthropicBaseURL } : {}),
+      });
+    case 'openai':
+      return createOpenAiProvider({
+        id: 'openai',
+        // A server on this machine is offline mode: its key (if any) is still read, but nothing leaves the machine.
+        apiKey: await secrets.get('openai-api-key'),
+        baseURL: settings.openaiBaseUrl,
+        model: settings.openaiModel,
+      });
+    case 'cortex':
+      if (!settings.cortexAccount && !endpoints.cortexBaseURL) {
+        throw new ModelError('no-key', 'Snowflake Cortex needs the account identifier (myorg-myaccount). Set it in Settings → Model.');
+      }
+      return createOpenAiProvider({
+        id: 'cortex',
+        apiKey: await secrets.get('snowflake-cortex-token'),
+        baseURL: endpoints.cortexBaseURL ?? cortexBaseUrl(settings.cortexAccount),
+        model: settings.cortexModel,
       });
     case 'ollama':
       // Offline mode: no secret is read and no cloud client is made.

@@ -7,6 +7,7 @@ import { appSettings, type AppSettings, type SnowflakeConnection } from '../../s
 import type { SqliteDatabase } from '../db/sqlite';
 import { createLogger } from '../log';
 import { defaultOllamaHost } from '../models/ollamaProvider';
+import { defaultOpenAiBaseUrl } from '../models/openaiProvider';
 
 const log = createLogger('settings');
 
@@ -17,6 +18,10 @@ export const defaultSettings: AppSettings = {
   anthropicModel: 'claude-sonnet-5-5',
   ollamaHost: defaultOllamaHost,
   ollamaModel: 'qwen3:8b',
+  openaiBaseUrl: defaultOpenAiBaseUrl,
+  openaiModel: 'gpt-5.5',
+  cortexAccount: '',
+  cortexModel: 'claude-sonnet-4-5',
   workspace: '',
   gitAuthorName: '',
   gitAuthorEmail: '',

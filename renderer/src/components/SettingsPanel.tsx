@@ -1,5 +1,5 @@
 import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
-import { snowflakeEnvironments, type AppSettings, type SnowflakeConnection, type SnowflakeEnvironment } from '../../../shared/contract';
+import { cortexModels, openAiCompatibleServers, snowflakeEnvironments, type AppSettings, type SnowflakeConnection, type SnowflakeEnvironment } from '../../../shared/contract';
 import type { SophiaClient } from '../client/sophiaClient';
 import { McpSettings } from './McpSettings';
 
@@ -51,6 +51,13 @@ export function SettingsPanel({ client, onClose, children }: { client: SophiaCli
               <input type="radio" name="provider" checked={settings.provider === 'anthropic'} onChange={() => set('provider', 'anthropic')} /> Anthropic (cloud)
             </label>
             <label>
+              <input type="radio" name="provider" checked={settings.provider === 'openai'} onChange={() => set('provider', 'openai')} /> OpenAI-compatible (OpenAI, Azure
+              OpenAI, vLLM, LM Studio, llama.cpp, LiteLLM; offline when the address is on this machine)
+            </label>
+            <label>
+              <input type="radio" name="provider" checked={settings.provider === 'cortex'} onChange={() => set('provider', 'cortex')} /> Snowflake Cortex (cloud)
+            </label>
+            <label>
               <input type="radio" name="provider" checked={settings.provider === 'ollama'} onChange={() => set('provider', 'ollama')} /> Ollama (offline: local
               model only)
             </label>
@@ -66,6 +73,38 @@ export function SettingsPanel({ client, onClose, children }: { client: SophiaCli
               Ollama model
               <input value={settings.ollamaModel} onChange={(event) => set('ollamaModel', event.target.value)} />
             </label>
+            <label>
+              OpenAI-compatible address (base URL)
+              <input value={settings.openaiBaseUrl} onChange={(event) => set('openaiBaseUrl', event.target.value)} list="openai-servers" spellCheck={false} />
+              <datalist id="openai-servers">
+                {openAiCompatibleServers.map((server) => (
+                  <option key={server.baseUrl} value={server.baseUrl}>
+                    {server.label}
+                  </option>
+                ))}
+              </datalist>
+            </label>
+            <label>
+              OpenAI-compatible model
+              <input value={settings.openaiModel} onChange={(event) => set('openaiModel', event.target.value)} spellCheck={false} />
+            </label>
+            <label>
+              Snowflake Cortex account
+              <input value={settings.cortexAccount} onChange={(event) => set('cortexAccount', event.target.value)} placeholder="myorg-myaccount" spellCheck={false} />
+            </label>
+            <label>
+              Snowflake Cortex model
+              <input value={settings.cortexModel} onChange={(event) => set('cortexModel', event.target.value)} list="cortex-models" spellCheck={false} />
+              <datalist id="cortex-models">
+                {cortexModels.map((model) => (
+                  <option key={model} value={model} />
+                ))}
+              </datalist>
+            </label>
+            <p className="settings-message">
+              Keys are credentials kept in the OS keychain: &quot;openai-api-key&quot; (a server on this machine needs none) and &quot;snowflake-cortex-token&quot; (a
+              programmatic access token) under Credentials &amp; role.
+            </p>
           </fieldset>
           <fieldset>
             <legend>Workspace</legend>

@@ -3,6 +3,13 @@ import type { ConnectionState } from '../client/webSocketClient';
 
 const tokens = new Intl.NumberFormat('en');
 
+const providerLabels: Record<Exclude<AppStatus['model']['provider'], 'none'>, string> = {
+  anthropic: 'Anthropic',
+  openai: 'OpenAI-compatible',
+  cortex: 'Snowflake Cortex',
+  ollama: 'Ollama',
+};
+
 export function StatusBar(props: {
   transport: 'electron' | 'browser';
   connection: ConnectionState;
@@ -20,7 +27,7 @@ export function StatusBar(props: {
       {status && (
         <>
           <span data-testid="status-model">
-            {status.model.provider === 'none' ? 'No model' : `${status.model.provider === 'anthropic' ? 'Anthropic' : 'Ollama'} · ${status.model.name}`}
+            {status.model.provider === 'none' ? 'No model' : `${providerLabels[status.model.provider]} · ${status.model.name}`}
           </span>
           <span className={status.model.offline ? 'status-offline' : undefined}>{status.model.offline ? 'Offline' : 'Cloud'}</span>
           <span className={status.locked ? 'status-locked' : undefined}>{status.locked ? 'Stopped' : 'Ready'}</span>

@@ -1,5 +1,6 @@
 /**
- * Offline mode: with Ollama selected, a whole conversation (browser host, agent, tool call,
+ * Offline mode: with Ollama selected (or an OpenAI-compatible server on loopback: vLLM,
+ * LM Studio, llama.cpp's server), a whole conversation (browser host, agent, tool call,
  * model) connects to nothing but loopback (and the local Docker engine's Unix socket). Every TCP socket the process opens is watched
  * through Node's `net.client.socket` diagnostics channel; any socket, DNS lookup or
  * connection to a non-loopback address fails the test.
@@ -9,6 +10,7 @@ import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { connect, startHost } from '../../support/hostFixture';
 import { ollamaTurn, startOllamaStandIn, type OllamaStandIn } from '../../support/standIns/ollamaStandIn';
+import { startOpenAiStandIn, type OpenAiStandIn } from '../../support/standIns/openaiStandIn';
 import { employeesSql, makeWorkspace } from '../../support/agentFixture';
 import type { BrowserHost } from '../../../electron/host/browserHost';
 import type { SophiaCore } from '../../../electron/core/sophiaCore';
@@ -32,6 +34,7 @@ function watch(message: unknown): void {
 }
 
 let ollama: OllamaStandIn;
+let localOpenAi: OpenAiStandIn;
 let core: SophiaCore;
 let host: BrowserHost;
 const secretsRead = vi.fn(async () => 'sk-ant-should-never-be-read');
@@ -39,6 +42,7 @@ const secretsRead = vi.fn(async () => 'sk-ant-should-never-be-read');
 beforeAll(async () => {
   diagnostics.subscribe('net.client.socket', watch);
   ollama = await startOllamaStandIn();
+  localOpenAi = await startOpenAiStandIn({ models: ['qwen3-coder-30b'] });
   ({ core, host } = await startHost(undefined, { secrets: { get: secretsRead } }));
   core.settings.update({ provider: 'ollama', ollamaHost: ollama.host, ollamaModel: 'qwen3:8b', workspace: await makeWorkspace() });
 });
@@ -48,9 +52,10 @@ afterAll(async () => {
   await host.close();
   await core.close();
   await ollama.close();
+  await localOpenAi.close();
 });
 
-describe('offline mode (Ollama)', () => {
+describe('offline mode (Ollama, or an OpenAI-compatible server on loopback)', () => {
   it('runs a whole conversation with a tool call and connects only to loopback', async () => {
     ollama.script(
       { kind: 'stream', lines: ollamaTurn({ toolCalls: [{ name: 'read_file', arguments: { path: 'sql/employees.sql' } }] }) },
@@ -73,6 +78,30 @@ describe('offline mode (Ollama)', () => {
     expect(ollama.requests).toHaveLength(2);
     expect(secretsRead).not.toHaveBeenCalled();
     expect(sockets.length).toBeGreaterThan(0); // the watch saw the loopback traffic
+    expect(violations).toEqual([]);
+  });
+
+  it('a local OpenAI-compatible server is offline too: a whole conversation, loopback only', async () => {
+    const socketsBefore = sockets.length;
+    core.settings.update({ provider: 'openai', openaiBaseUrl: localOpenAi.baseURL, openaiModel: 'qwen3-coder-30b' });
+    localOpenAi.script(
+      { kind: 'turn', tools: [{ name: 'read_file', input: { path: 'sql/employees.sql' } }] },
+      { kind: 'turn', text: ['Four columns, ', 'as before.'] },
+    );
+    const socket = await connect(host);
+    const status = await socket.exchange(JSON.stringify({ kind: 'request', id: 1, channel: 'app.status', input: {} }));
+    expect(status.result).toMatchObject({ ok: true, value: { model: { provider: 'openai', name: 'qwen3-coder-30b', offline: true } } });
+    const sent = await socket.exchange(JSON.stringify({ kind: 'request', id: 2, channel: 'chat.send', input: { text: 'review the employees table definition' } }));
+    expect(sent.result.ok).toBe(true);
+    await expect.poll(() => socket.events.some((f) => f.event.type === 'agent.status' && f.event.state === 'idle'), { timeout: 10_000 }).toBe(true);
+    expect(socket.events.flatMap((f) => (f.event.type === 'tool.result' ? [f.event] : []))).toMatchObject([{ ok: true, output: employeesSql }]);
+    const answer = socket.events.flatMap((f) => (f.event.type === 'chat.message' && f.event.message.role === 'assistant' ? [f.event.message.text] : []));
+    expect(answer).toEqual(['Four columns, as before.']);
+    await socket.close();
+
+    expect(localOpenAi.requests).toHaveLength(2);
+    expect(localOpenAi.refusals).toEqual([]);
+    expect(sockets.length).toBeGreaterThan(socketsBefore);
     expect(violations).toEqual([]);
   });
 
