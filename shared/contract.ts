@@ -307,6 +307,11 @@ export type SnowflakeConnection = z.infer<typeof snowflakeConnection>;
 export const appSettings = z.object({
   provider: z.enum(providerIds),
   anthropicModel: modelName,
+  /**
+   * The Anthropic API's address for a gateway (LiteLLM) or a company proxy; empty means the
+   * ANTHROPIC_BASE_URL environment variable, else Anthropic itself.
+   */
+  anthropicBaseUrl: z.union([z.literal(''), z.url({ protocol: /^https?$/ }).max(500)]),
   ollamaHost: z.url({ protocol: /^https?$/ }).max(200),
   ollamaModel: modelName,
   /** The folder the agent works on; empty when none is open. */

@@ -15,12 +15,15 @@ export interface ProviderEndpoints {
 
 export async function createProvider(settings: AppSettings, secrets: SecretReader, endpoints: ProviderEndpoints = {}): Promise<ModelProvider> {
   switch (settings.provider) {
-    case 'anthropic':
+    case 'anthropic': {
+      // The Settings field, else (left to the SDK) ANTHROPIC_BASE_URL, else Anthropic.
+      const baseURL = endpoints.anthropicBaseURL || settings.anthropicBaseUrl;
       return createAnthropicProvider({
         apiKey: await secrets.get('anthropic-api-key'),
         model: settings.anthropicModel,
-        ...(endpoints.anthropicBaseURL ? { baseURL: endpoints.anthropicBaseURL } : {}),
+        ...(baseURL ? { baseURL } : {}),
       });
+    }
     case 'ollama':
       // Offline mode: no secret is read and no cloud client is made.
       return createOllamaProvider({ host: settings.ollamaHost, model: settings.ollamaModel });
