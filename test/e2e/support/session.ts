@@ -62,6 +62,7 @@ export async function openBrowserSession(options: SessionOptions = {}): Promise<
       watched,
       close: async () => {
         await opened.browser.close();
+        if (process.env['SOPHIA_E2E_DEBUG']) process.stderr.write(opened.app.log());
         await opened.app.close();
         await model.close();
       },
