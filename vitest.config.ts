@@ -38,6 +38,9 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 120_000,
+          // The app under test is a separate process (out/main/serve.js) on a shared 2-core machine:
+          // a poll waits for what it expects up to 15 s (a bound on waiting, not a timed assertion).
+          expect: { poll: { timeout: 15_000 } },
           env: { SOPHIA_SANDBOX_POOL_SIZE: '0' },
         },
       },

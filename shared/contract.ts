@@ -353,6 +353,11 @@ export const externalLinkHost = z
 export const appSettings = z.object({
   provider: z.enum(providerIds),
   anthropicModel: modelName,
+  /**
+   * The Anthropic API's address for a gateway (LiteLLM) or a company proxy; empty means the
+   * ANTHROPIC_BASE_URL environment variable, else Anthropic itself.
+   */
+  anthropicBaseUrl: z.union([z.literal(''), z.url({ protocol: /^https?$/ }).max(500)]),
   ollamaHost: z.url({ protocol: /^https?$/ }).max(200),
   ollamaModel: modelName,
   /** An OpenAI-compatible Chat Completions API: OpenAI, Azure OpenAI (`.../openai/v1`), vLLM, LM Studio, llama.cpp, LiteLLM. */

@@ -49,11 +49,25 @@ function platformName(): string {
 
 const probeAccount = 'sophia.keychain-probe';
 
+/**
+ * The service name Sophia's entries are grouped under: `Sophia`, or SOPHIA_KEYCHAIN_SERVICE
+ * (letters, digits, `.`, `_`, `-`), so that test runs and a second profile keep apart from a
+ * person's own entries. It names where secrets go; they still go only to the OS keychain.
+ */
+export function keychainService(env: NodeJS.ProcessEnv = process.env): string {
+  const named = env['SOPHIA_KEYCHAIN_SERVICE'];
+  if (named === undefined || named === '') return 'Sophia';
+  if (!/^[A-Za-z0-9._-]{1,100}$/.test(named)) {
+    throw new SophiaError('bad_request', 'SOPHIA_KEYCHAIN_SERVICE must be 1 to 100 letters, digits, dots, underscores or dashes.');
+  }
+  return named;
+}
+
 export class OsKeychain implements Keychain {
   readonly #options: EntryOptions = { linux: { store: 'secret-service' } };
 
   /** `service` groups Sophia's entries in the keychain; tests use their own. */
-  constructor(readonly service: string = 'Sophia') {}
+  constructor(readonly service: string = keychainService()) {}
 
   #entry(account: string): Entry {
     try {

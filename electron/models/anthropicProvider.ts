@@ -10,7 +10,10 @@ import { ModelError } from './modelProvider';
 export interface AnthropicOptions {
   readonly apiKey: string | undefined;
   readonly model: string;
-  /** For tests against a loopback stand-in; the real API otherwise. */
+  /**
+   * A gateway, a proxy, or a test's loopback stand-in. Unset, the SDK reads ANTHROPIC_BASE_URL,
+   * else talks to Anthropic itself.
+   */
   readonly baseURL?: string;
   readonly maxRetries?: number;
 }
@@ -67,7 +70,7 @@ function translate(error: unknown, signal: AbortSignal): ModelError {
 export function createAnthropicProvider(options: AnthropicOptions): ModelProvider {
   const { apiKey, model } = options;
   const client = apiKey
-    ? new Anthropic({ apiKey, baseURL: options.baseURL ?? null, maxRetries: options.maxRetries ?? 3 })
+    ? new Anthropic({ apiKey, maxRetries: options.maxRetries ?? 3, ...(options.baseURL ? { baseURL: options.baseURL } : {}) })
     : undefined;
 
   async function* stream(request: ModelRequest): AsyncIterable<ModelStreamEvent> {

@@ -9,6 +9,30 @@ import { ModelError } from './modelProvider';
 
 export const defaultOllamaHost = 'http://127.0.0.1:11434';
 
+/**
+ * The address in OLLAMA_HOST, read the way Ollama's own CLI reads it: `host`, `host:port`,
+ * `http://host[:port]` or `https://host[:port]`; without a scheme the port defaults to 11434,
+ * with one to the scheme's port. 0.0.0.0 (a bind address) means this machine. Undefined when
+ * unset or not an address.
+ */
+export function ollamaHostFromEnv(value: string | undefined): string | undefined {
+  const text = value?.trim();
+  if (!text) return undefined;
+  const hasScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text);
+  let url: URL;
+  try {
+    url = new URL(hasScheme ? text : `http://${text}`);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+  if (url.username || url.password || url.search || url.hash) return undefined;
+  if (!hasScheme && !url.port) url.port = '11434';
+  if (url.hostname === '0.0.0.0') url.hostname = '127.0.0.1';
+  if (url.hostname === '[::]') url.hostname = '[::1]';
+  return url.href.replace(/\/$/, '');
+}
+
 export interface OllamaOptions {
   readonly host: string;
   readonly model: string;

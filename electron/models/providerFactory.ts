@@ -37,12 +37,15 @@ export function selectsLocalModel(settings: AppSettings): boolean {
 
 export async function createProvider(settings: AppSettings, secrets: SecretReader, endpoints: ProviderEndpoints = {}): Promise<ModelProvider> {
   switch (settings.provider) {
-    case 'anthropic':
+    case 'anthropic': {
+      // The Settings field, else (left to the SDK) ANTHROPIC_BASE_URL, else Anthropic.
+      const baseURL = endpoints.anthropicBaseURL || settings.anthropicBaseUrl;
       return createAnthropicProvider({
         apiKey: await secrets.get('anthropic-api-key'),
         model: settings.anthropicModel,
-        ...(endpoints.anthropicBaseURL ? { baseURL: endpoints.anthropicBaseURL } : {}),
+        ...(baseURL ? { baseURL } : {}),
       });
+    }
     case 'openai':
       return createOpenAiProvider({
         id: 'openai',

@@ -6,7 +6,7 @@
 import { appSettings, type AppSettings, type SnowflakeConnection } from '../../shared/contract';
 import type { SqliteDatabase } from '../db/sqlite';
 import { createLogger } from '../log';
-import { defaultOllamaHost } from '../models/ollamaProvider';
+import { defaultOllamaHost, ollamaHostFromEnv } from '../models/ollamaProvider';
 import { defaultOpenAiBaseUrl } from '../models/openaiProvider';
 
 const log = createLogger('settings');
@@ -16,6 +16,7 @@ const unsetSnowflake: SnowflakeConnection = { account: '', username: '', warehou
 export const defaultSettings: AppSettings = {
   provider: 'anthropic',
   anthropicModel: 'claude-sonnet-5-5',
+  anthropicBaseUrl: '',
   ollamaHost: defaultOllamaHost,
   ollamaModel: 'qwen3:8b',
   openaiBaseUrl: defaultOpenAiBaseUrl,
@@ -37,21 +38,33 @@ export const defaultSettings: AppSettings = {
   externalLinkHosts: ['github.com', 'docs.github.com', 'docs.anthropic.com', 'www.pulumi.com', 'docs.snowflake.com', 'ollama.com', 'modelcontextprotocol.io'],
 };
 
+/**
+ * The defaults on this machine: the standard environment variables a person already set for
+ * their tools (OLLAMA_HOST) stand in for the built-in value until a saved setting replaces it.
+ */
+export function settingsDefaults(env: NodeJS.ProcessEnv = process.env): AppSettings {
+  const ollamaHost = ollamaHostFromEnv(env['OLLAMA_HOST']);
+  if (env['OLLAMA_HOST'] && !ollamaHost) log.warn('OLLAMA_HOST is not an address; using the default', { ollamaHost: defaultOllamaHost });
+  return { ...defaultSettings, ...(ollamaHost ? { ollamaHost } : {}) };
+}
+
 export class SettingsStore {
   readonly #all;
   readonly #put;
+  readonly #defaults: AppSettings;
   #cache: AppSettings | undefined;
 
-  constructor(db: SqliteDatabase) {
+  constructor(db: SqliteDatabase, defaults: AppSettings = settingsDefaults()) {
+    this.#defaults = defaults;
     this.#all = db.prepare<[], { key: string; value: string }>('SELECT key, value FROM settings');
     this.#put = db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
   }
 
   get(): AppSettings {
     if (this.#cache) return this.#cache;
-    const merged: Record<string, unknown> = { ...defaultSettings };
+    const merged: Record<string, unknown> = { ...this.#defaults };
     for (const row of this.#all.all()) {
-      if (!(row.key in defaultSettings)) continue;
+      if (!(row.key in this.#defaults)) continue;
       const key = row.key as keyof AppSettings;
       let value: unknown;
       try {

@@ -1,40 +1,38 @@
 /**
- * The built renderer, in real Chromium, against the browser host and the real main-process
- * services: type a message and see it, see the Monaco diff view, press Stop.
+ * The built app (`out/main/serve.js`, what `npm run serve` runs) in real Chromium: type a
+ * message and see it, see the Monaco diff view of a proposed change, press Stop and Resume.
  */
 import { existsSync } from 'node:fs';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rendererDir, startHost } from '../support/hostFixture';
+import { rendererDir } from '../support/hostFixture';
 import { employeesSql, makeWorkspace } from '../support/agentFixture';
-import { launchChromium, screenshot, watchPage, type PageProblems } from './support/chromium';
-import type { BrowserHost } from '../../electron/host/browserHost';
-import type { SophiaCore } from '../../electron/core/sophiaCore';
+import { anthropicTurn, type AnthropicStandIn } from '../support/standIns/anthropicStandIn';
+import type { ServedApp } from '../support/servedApp';
+import { screenshot, type PageProblems } from './support/chromium';
+import { openBrowserSession, type BrowserSession } from './support/session';
 
-let browser: Browser;
-let host: BrowserHost;
-let core: SophiaCore;
+let session: BrowserSession;
+let app: ServedApp;
+let model: AnthropicStandIn;
 let page: Page;
 let watched: PageProblems;
 
 beforeAll(async () => {
   if (!existsSync(`${rendererDir}/index.html`)) throw new Error('out/renderer is missing: run `npm run build` first (npm test does).');
-  ({ core, host } = await startHost());
-  browser = await launchChromium();
-  page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
-  watched = watchPage(page);
-  await page.goto(host.url);
+  // No Anthropic key yet: the first message gets the app's own notice.
+  session = await openBrowserSession({ secrets: { 'anthropic-api-key': undefined }, viewport: { width: 1400, height: 860 } });
+  ({ app, model, page, watched } = session);
 });
 
 afterAll(async () => {
-  await browser?.close();
-  await host?.close();
+  await session?.close();
 });
 
 describe('Sophia in Chromium through the browser host', () => {
   it('connects with the token from the fragment, then hides it from the address bar', async () => {
     await page.getByText('Connected', { exact: true }).waitFor();
-    expect(page.url()).not.toContain(host.token);
+    expect(page.url()).not.toContain(app.token);
     await expect.poll(() => page.getByTestId('status-bar').innerText()).toContain('Browser mode');
   });
 
@@ -52,10 +50,15 @@ describe('Sophia in Chromium through the browser host', () => {
   });
 
   it('renders the Monaco diff view from the local bundle', async () => {
-    // A proposed change, put through the registry and the approval gate as the agent would.
-    core.settings.update({ workspace: await makeWorkspace() });
+    // The key goes in through the Credentials channel; the scripted model proposes the change.
+    await app.request('secrets.set', { name: 'anthropic-api-key', value: 'sk-ant-e2e' });
+    await app.request('settings.set', { workspace: await makeWorkspace() });
     const content = employeesSql.replace('name VARCHAR(100),', 'name VARCHAR(200) NOT NULL,\n  email VARCHAR(320) UNIQUE,');
-    void core.registry.invoke('propose_edit', { summary: 'Widen name, add email', files: [{ path: 'sql/employees.sql', content }] }, { conversationId: 'app-e2e', callId: 'c1', signal: new AbortController().signal });
+    model.script({ kind: 'stream', events: anthropicTurn({ tools: [{ name: 'propose_edit', input: { summary: 'Widen name, add email', files: [{ path: 'sql/employees.sql', content }] } }] }) });
+    await expect.poll(() => page.getByTestId('agent-status').count()).toBe(0);
+    const input = page.getByTestId('composer-input');
+    await input.fill('widen the name column and add an email column to employees');
+    await input.press('Enter');
     const diff = page.getByTestId('diff-panel').locator('.monaco-diff-editor');
     await diff.waitFor({ timeout: 30_000 });
     // Both sides are drawn, and the added lines are marked as inserts.
@@ -74,12 +77,12 @@ describe('Sophia in Chromium through the browser host', () => {
     await page.getByTestId('stop-button').click();
     // The banner shows at once ("Stopping…"), then the main process's report.
     await page.getByText('Everything is stopped').waitFor();
-    expect(core.stop.locked).toBe(true);
+    expect((await app.request('app.status', {})).locked).toBe(true);
     expect(await page.getByTestId('composer-input').getAttribute('placeholder')).toContain('Stopped');
     await screenshot(page, 'stopped');
     await page.getByRole('button', { name: 'Resume' }).click();
     await page.getByTestId('stop-banner').waitFor({ state: 'detached' });
-    expect(core.stop.locked).toBe(false);
+    expect((await app.request('app.status', {})).locked).toBe(false);
   });
 
   it('raised no page error, CSP violation or request beyond loopback', () => {

@@ -7,20 +7,19 @@
  * @octokit/rest against the GitHub stand-in; the chat shows the pull request's link.
  */
 import { openBrowserSession, type BrowserSession } from './support/session';
-import { dispatch } from '../../electron/ipc/dispatch';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SophiaCore } from '../../electron/core/sophiaCore';
+import type { ServedApp } from '../support/servedApp';
 import { anthropicTurn, type AnthropicStandIn } from '../support/standIns/anthropicStandIn';
 import { gitCli, gitCliAsync, startGitHttpServer, type GitHttpServer } from '../support/standIns/gitHttpServer';
 import { startGithubStandIn, type GithubStandIn } from '../support/standIns/githubStandIn';
 import { screenshot, type PageProblems } from './support/chromium';
 
 const token = 'ghp_e2eGitToken0123456789abcdefghijklm';
-let core: SophiaCore;
+let app: ServedApp;
 let model: AnthropicStandIn;
 let gitServer: GitHttpServer;
 let github: GithubStandIn;
@@ -36,12 +35,9 @@ beforeAll(async () => {
   workspace = mkdtempSync(path.join(tmpdir(), 'sophia-e2e-git-'));
   const basic = Buffer.from(`x:${token}`).toString('base64');
   await gitCliAsync(workspace, '-c', `http.extraHeader=Authorization: Basic ${basic}`, 'clone', '--quiet', gitServer.urlOf('acme', 'payroll'), '.');
-  // The keychain's part is tested in gitFlow.test.ts; here the credentials come from a reader.
-  session = await openBrowserSession({
-    core: { secrets: { get: async (name: string) => (name === 'github-token' ? token : 'sk-ant-e2e') } },
-    settings: { workspace },
-  });
-  ({ model, core, page, watched } = session);
+  // The token goes into the real keychain through the Credentials channel, as the panel sends it.
+  session = await openBrowserSession({ secrets: { 'github-token': token }, settings: { workspace } });
+  ({ model, app, page, watched } = session);
 });
 
 afterAll(async () => {
@@ -64,7 +60,7 @@ describe('git and GitHub in Chromium', () => {
     await screenshot(page, 'settings-git');
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByText('Saved.').waitFor();
-    expect(core.settings.get()).toMatchObject({
+    expect(await app.request('settings.get', {})).toMatchObject({
       gitAuthorName: 'Ada Lovelace',
       gitAuthorEmail: 'ada@example.com',
       gitRemoteUrl: gitServer.urlOf('acme', 'payroll'),
@@ -77,9 +73,9 @@ describe('git and GitHub in Chromium', () => {
     await email.fill('not an email');
     await page.getByRole('button', { name: 'Save' }).click();
     expect(await email.evaluate((input) => (input as unknown as { validity: { valid: boolean } }).validity.valid)).toBe(false);
-    const sent = await dispatch(core.handlers, 'settings.set', { gitAuthorEmail: 'not an email' }, { transport: 'test' });
+    const sent = await app.send('settings.set', { gitAuthorEmail: 'not an email' });
     expect(sent).toMatchObject({ ok: false, error: { code: 'bad_request', message: expect.stringMatching(/gitAuthorEmail/) } });
-    expect(core.settings.get().gitAuthorEmail).toBe('ada@example.com');
+    expect((await app.request('settings.get', {})).gitAuthorEmail).toBe('ada@example.com');
     await page.getByRole('button', { name: 'Close' }).first().click();
   });
 

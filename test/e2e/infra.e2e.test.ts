@@ -15,28 +15,27 @@ import type { DeploymentPlan } from '../../shared/contract';
 import { anthropicTurn, type AnthropicStandIn } from '../support/standIns/anthropicStandIn';
 import { makePulumiWorkspace, mcpProgram, mcpProgramWithServers, pulumiStandInRoot, type PulumiFixture } from '../support/standIns/pulumiProject';
 import { screenshot, type PageProblems } from './support/chromium';
-import type { SophiaCore } from '../../electron/core/sophiaCore';
+import { LocalWorkspace, PulumiCommand, Stack } from '@pulumi/pulumi/automation';
+import type { ServedApp } from '../support/servedApp';
 
-let core: SophiaCore;
+let app: ServedApp;
 let model: AnthropicStandIn;
 let page: Page;
 let watched: PageProblems;
 let fixture: PulumiFixture;
-const plans: DeploymentPlan[] = [];
+/** The plans the app pushed, in order. */
+const plans = (): DeploymentPlan[] => app.events.flatMap((event) => (event.type === 'deployment.plan' ? [event.plan] : []));
 
 let session: BrowserSession;
 beforeAll(async () => {
   fixture = await makePulumiWorkspace(mcpProgram);
   session = await openBrowserSession({
-    core: { pulumiCliRoot: pulumiStandInRoot },
+    // The stand-in CLI is `pulumi` first on the app's PATH, as an installed CLI would be.
+    pulumiCliRoot: pulumiStandInRoot,
     settings: { workspace: fixture.workspace, pulumiBackendUrl: fixture.backendUrl, pulumiProjectDir: 'infra' },
     viewport: { width: 1600, height: 1000 },
-    prepare: (core) =>
-      core.events.subscribe((event) => {
-        if (event.type === 'deployment.plan') plans.push(event.plan);
-      }),
   });
-  ({ model, core, page, watched } = session);
+  ({ model, app, page, watched } = session);
 });
 
 afterAll(async () => {
@@ -92,8 +91,8 @@ describe('infrastructure as conversation in Chromium', () => {
     expect(await newest().innerText()).toMatch(/sophia:mcp:Server[\s\S]*github-server[\s\S]*create[\s\S]*planned/);
     expect(await newest().getByTestId('deployment-cost').innerText()).toContain('No cost estimate');
     await expect.poll(() => page.getByTestId('agent-status').count(), { timeout: 30_000 }).toBe(0);
-    expect(plans).toHaveLength(1);
-    const planId = plans[0]!.deploymentId;
+    expect(plans()).toHaveLength(1);
+    const planId = plans()[0]!.deploymentId;
 
     model.script(
       { kind: 'stream', events: anthropicTurn({ text: ['Deploying the approved plan.'], tools: [{ name: 'pulumi_up', input: { stack: 'staging', planId } }] }) },
@@ -124,9 +123,9 @@ describe('infrastructure as conversation in Chromium', () => {
     await writeFile(path.join(fixture.projectDir, 'Pulumi.staging.yaml'), 'config:\n  mcp-servers:replicas: "2"\n');
     await ask('preview the staging stack with two replicas');
     await approveCard(/preview Pulumi stack staging/);
-    await expect.poll(() => plans.length, { timeout: 30_000 }).toBe(2);
+    await expect.poll(() => plans().length, { timeout: 30_000 }).toBe(2);
     await expect.poll(() => page.getByTestId('agent-status').count(), { timeout: 30_000 }).toBe(0);
-    const stalePlan = plans[1]!.deploymentId;
+    const stalePlan = plans()[1]!.deploymentId;
 
     // Someone changes the configuration after the preview and before the approval.
     await writeFile(path.join(fixture.projectDir, 'Pulumi.staging.yaml'), 'config:\n  mcp-servers:replicas: "3"\n');
@@ -136,14 +135,16 @@ describe('infrastructure as conversation in Chromium', () => {
     );
     await ask('deploy it');
     await approveCard(/deploy Pulumi stack staging/);
-    await expect.poll(() => plans.length, { timeout: 30_000 }).toBe(3);
+    await expect.poll(() => plans().length, { timeout: 30_000 }).toBe(3);
     await expect.poll(() => newest().getByTestId('deployment-summary').innerText(), { timeout: 30_000 }).toBe('~2 to update, 4 unchanged');
     expect(await newest().innerText()).toMatch(/^Preview/);
     expect(await newest().innerText()).toContain('changes: replicas');
     const toolOutput = page.getByTestId('tool-call').last();
     await expect.poll(() => toolOutput.innerText(), { timeout: 30_000 }).toContain('pulumi_up');
-    // Only the first deployment happened.
-    const history = await core.infra.pulumi.history('staging');
+    // Only the first deployment happened: the stack's history, read with the Automation API from the test.
+    const pulumiCommand = await PulumiCommand.get({ root: pulumiStandInRoot });
+    const workspace = await LocalWorkspace.create({ workDir: fixture.projectDir, pulumiCommand, envVars: { PULUMI_SKIP_UPDATE_CHECK: 'true', PULUMI_BACKEND_URL: fixture.backendUrl } });
+    const history = await (await Stack.select('staging', workspace)).history();
     expect(history.map((entry) => entry.version)).toEqual([1]);
     await screenshot(page, 'deployment-stale-previewed-again');
   });

@@ -17,28 +17,25 @@ import { makeWorkspace } from '../support/agentFixture';
 import { anthropicTurn, type AnthropicStandIn } from '../support/standIns/anthropicStandIn';
 import { employeesTable, snowflakeStandInAccount, startSnowflakeStandIn, type SnowflakeStandIn } from '../support/standIns/snowflakeStandIn';
 import { screenshot, type PageProblems } from './support/chromium';
-import type { SophiaCore } from '../../electron/core/sophiaCore';
+import type { ServedApp } from '../support/servedApp';
 
-let core: SophiaCore;
+let app: ServedApp;
 let model: AnthropicStandIn;
 let snowflake: SnowflakeStandIn;
 let page: Page;
 let watched: PageProblems;
-const plans: DeploymentPlan[] = [];
+/** The plans the app pushed, in order. */
+const plans = (): DeploymentPlan[] => app.events.flatMap((event) => (event.type === 'deployment.plan' ? [event.plan] : []));
 
 let session: BrowserSession;
 beforeAll(async () => {
   snowflake = await startSnowflakeStandIn({ EMPLOYEES: employeesTable, OLD_PAYSLIPS: [{ name: 'ID', type: 'NUMBER(38,0)', nullable: false }] });
   session = await openBrowserSession({
-    core: { secrets: { get: async (name) => (name === 'snowflake-password' ? snowflakeStandInAccount.password : 'sk-ant-e2e') } },
+    secrets: { 'snowflake-password': snowflakeStandInAccount.password },
     settings: { workspace: await makeWorkspace() },
     viewport: { width: 1600, height: 1000 },
-    prepare: (core) =>
-      core.events.subscribe((event) => {
-        if (event.type === 'deployment.plan') plans.push(event.plan);
-      }),
   });
-  ({ model, core, page, watched } = session);
+  ({ model, app, page, watched } = session);
 });
 
 afterAll(async () => {
@@ -69,16 +66,16 @@ async function approve(operation: RegExp): Promise<void> {
 
 /** Asks the scripted model to plan `ddl` on staging, approves the (low-risk) plan, and returns it. */
 async function planned(request: string, ddl: string): Promise<DeploymentPlan> {
-  const before = plans.length;
+  const before = plans().length;
   model.script(
     { kind: 'stream', events: anthropicTurn({ text: ['Planning the DDL against a shadow copy first.'], tools: [{ name: 'snowflake_plan', input: { environment: 'staging', text: ddl } }] }) },
     { kind: 'stream', events: anthropicTurn({ text: ['The plan is ready. Shall I apply it?'] }) },
   );
   await ask(request);
   await approve(/plan Snowflake DDL for staging/);
-  await expect.poll(() => plans.length, { timeout: 30_000 }).toBe(before + 1);
+  await expect.poll(() => plans().length, { timeout: 30_000 }).toBe(before + 1);
   await expect.poll(() => page.getByTestId('agent-status').count(), { timeout: 30_000 }).toBe(0);
-  return plans.at(-1)!;
+  return plans().at(-1)!;
 }
 
 function applyScript(plan: DeploymentPlan, ddl: string, reply: string): void {
@@ -105,7 +102,7 @@ describe('Pulumi and Snowflake settings, and Snowflake DDL, in Chromium', () => 
     await screenshot(page, 'settings-infrastructure');
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByText('Saved.').waitFor();
-    expect(core.settings.get()).toMatchObject({
+    expect(await app.request('settings.get', {})).toMatchObject({
       pulumiProjectDir: 'infra/mcp',
       pulumiBackendUrl: 'file:///var/lib/pulumi-state',
       snowflake: {
@@ -118,7 +115,7 @@ describe('Pulumi and Snowflake settings, and Snowflake DDL, in Chromium', () => 
     await pulumi.getByLabel('Project folder (inside the workspace)').fill('../elsewhere');
     await page.getByRole('button', { name: 'Save' }).click();
     await expect.poll(() => page.getByTestId('settings-status').innerText()).toContain('a folder inside the workspace');
-    expect(core.settings.get().pulumiProjectDir).toBe('infra/mcp');
+    expect((await app.request('settings.get', {})).pulumiProjectDir).toBe('infra/mcp');
 
     // Reopened, the panel shows what was saved.
     await page.getByRole('button', { name: 'Close' }).first().click();

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SophiaCore } from '../../electron/core/sophiaCore';
+import type { ServedApp } from '../support/servedApp';
 import { makeWorkspace } from '../support/agentFixture';
 import { anthropicTurn, type AnthropicStandIn } from '../support/standIns/anthropicStandIn';
 import { screenshot, type PageProblems } from './support/chromium';
@@ -20,7 +20,7 @@ import { screenshot, type PageProblems } from './support/chromium';
 const fixture = path.resolve(import.meta.dirname, '../fixtures/mcp/outsideServer.mjs');
 const descriptionFile = path.join(mkdtempSync(path.join(tmpdir(), 'sophia-mcp-e2e-')), 'description.txt');
 
-let core: SophiaCore;
+let app: ServedApp;
 let model: AnthropicStandIn;
 let page: Page;
 let watched: PageProblems;
@@ -28,9 +28,9 @@ let watched: PageProblems;
 let session: BrowserSession;
 beforeAll(async () => {
   writeFileSync(descriptionFile, 'Take a note.');
-  process.env['FIXTURE_DESCRIPTION_FILE'] = descriptionFile;
-  session = await openBrowserSession({ settings: { workspace: await makeWorkspace() }, viewport: { width: 1600, height: 1100 } });
-  ({ model, core, page, watched } = session);
+  // The app's own environment holds the variable; the person lets the outside server have it.
+  session = await openBrowserSession({ settings: { workspace: await makeWorkspace() }, env: { FIXTURE_DESCRIPTION_FILE: descriptionFile }, viewport: { width: 1600, height: 1100 } });
+  ({ model, app, page, watched } = session);
 });
 
 afterAll(async () => {
@@ -40,6 +40,8 @@ afterAll(async () => {
 const section = () => page.getByTestId('settings-mcp');
 const server = () => page.getByTestId('mcp-server-fixture');
 const toolRow = (name: string) => server().getByTestId(`mcp-tool-mcp_fixture_${name}`);
+/** Whether the app holds a pin for the outside tool, as its MCP servers channel reports it. */
+const pinned = async (tool: string) => (await app.request('mcp.servers', {})).servers.flatMap((view) => view.tools).find((view) => view.name === tool)?.pinned;
 
 describe('outside MCP servers in Chromium', () => {
   it('adds the fixture server in Settings, shows its tools with risk and pin state, and pins a medium one', async () => {
@@ -66,15 +68,15 @@ describe('outside MCP servers in Chromium', () => {
     await toolRow('note').getByText('Pinned', { exact: true }).waitFor();
     expect(await toolRow('note').getByRole('button', { name: 'Unpin note', exact: true }).count()).toBe(1);
     expect(await section().getByTestId('mcp-status').innerText()).toContain('Pinned note');
-    expect(core.mcp.outside.isPinned('mcp_fixture_note')).toBe(true);
+    expect(await pinned('mcp_fixture_note')).toBe(true);
     await server().scrollIntoViewIfNeeded();
     await screenshot(page, 'settings-mcp-servers');
 
     // Saving the rest of the form does not undo the server or the pin.
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByText('Saved.').waitFor();
-    expect(core.settings.get().mcpServers.map((configured) => configured.id)).toEqual(['fixture']);
-    expect(core.mcp.outside.isPinned('mcp_fixture_note')).toBe(true);
+    expect((await app.request('settings.get', {})).mcpServers.map((configured) => configured.id)).toEqual(['fixture']);
+    expect(await pinned('mcp_fixture_note')).toBe(true);
   });
 
   it('when the server changes a pinned tool, the pin lapses and the approval card shows the change', async () => {

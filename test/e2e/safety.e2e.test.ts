@@ -5,7 +5,7 @@
  * check, the role in the status bar; and the emergency stop with three busy containers
  * (real Docker) and a streaming reply, after which no app container remains.
  */
-import { openBrowserSession, type BrowserSession } from './support/session';
+import { openSourceSession, type SourceSession } from './support/sourceSession';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -29,9 +29,9 @@ let watched: PageProblems;
 const ran: string[] = [];
 const secretValue = 'ghp_e2eCanary0123456789abcdefghijklmnopqr';
 
-let session: BrowserSession;
+let session: SourceSession;
 beforeAll(async () => {
-  session = await openBrowserSession({
+  session = await openSourceSession({
     core: { keychain: testKeychain(), managedPolicyFile: path.join(mkdtempSync(path.join(tmpdir(), 'sophia-managed-')), 'policy.yaml') },
     settings: { workspace: await makeWorkspace() },
     prepare: (core) => {

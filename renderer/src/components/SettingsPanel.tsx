@@ -66,6 +66,14 @@ export function SettingsPanel({ client, onClose, children }: { client: SophiaCli
               <input value={settings.anthropicModel} onChange={(event) => set('anthropicModel', event.target.value)} />
             </label>
             <label>
+              Anthropic API address
+              <input
+                value={settings.anthropicBaseUrl}
+                onChange={(event) => set('anthropicBaseUrl', event.target.value)}
+                placeholder="empty: ANTHROPIC_BASE_URL, else https://api.anthropic.com (a gateway such as LiteLLM, or a proxy)"
+              />
+            </label>
+            <label>
               Ollama address
               <input value={settings.ollamaHost} onChange={(event) => set('ollamaHost', event.target.value)} />
             </label>

@@ -1,0 +1,52 @@
+/**
+ * The MCP stdio bridge as a person configures it in Claude Desktop or Claude Code
+ * (`node out/main/mcp.js code|infra`), built, against the RUNNING built app
+ * (`node out/main/serve.js`), through the official @modelcontextprotocol/sdk client: both
+ * servers list their tools, with the annotations the registry's risks give them.
+ */
+import path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServedApp, type ServedApp } from '../support/servedApp';
+
+const bridge = path.resolve(import.meta.dirname, '../../out/main/mcp.js');
+let app: ServedApp;
+
+beforeAll(async () => {
+  app = await startServedApp();
+}, 120_000);
+
+afterAll(async () => {
+  await app?.close();
+});
+
+async function listThroughBridge(kind: 'code' | 'infra') {
+  const client = new Client({ name: 'sophia-bridge-test', version: '1.0.0' });
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) if (value !== undefined && !key.startsWith('VITEST')) env[key] = value;
+  const transport = new StdioClientTransport({ command: process.execPath, args: [bridge, kind], env: { ...env, SOPHIA_DATA_DIR: app.dataDir }, stderr: 'pipe' });
+  await client.connect(transport);
+  try {
+    return { server: client.getServerVersion(), tools: (await client.listTools()).tools };
+  } finally {
+    await client.close();
+  }
+}
+
+describe('the built MCP stdio bridge against the running built app', () => {
+  it('`node out/main/mcp.js code` lists the code-management tools', async () => {
+    const { server, tools } = await listThroughBridge('code');
+    expect(server?.name).toBe('sophia-code-management');
+    expect(tools.map((tool) => tool.name)).toEqual(['review_code', 'edit_code', 'generate_code', 'search_code', 'run_tests', 'commit_and_open_pr']);
+    expect(tools.find((tool) => tool.name === 'review_code')?.annotations?.readOnlyHint).toBe(true);
+    expect(tools.find((tool) => tool.name === 'commit_and_open_pr')?.annotations?.readOnlyHint).toBe(false);
+  }, 60_000);
+
+  it('`node out/main/mcp.js infra` lists the infrastructure-management tools', async () => {
+    const { server, tools } = await listThroughBridge('infra');
+    expect(server?.name).toBe('sophia-infra-management');
+    expect(tools.map((tool) => tool.name)).toEqual(['preview_changes', 'deploy_infrastructure', 'stack_history', 'manage_snowflake']);
+    expect(tools.find((tool) => tool.name === 'deploy_infrastructure')?.annotations?.destructiveHint).toBe(true);
+  }, 60_000);
+});
