@@ -134,7 +134,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['test/**/*.ts', '*.config.{ts,js}', 'electron.vite.config.ts'],
+    files: ['test/**/*.{ts,mjs}', '*.config.{ts,js}', 'electron.vite.config.ts'],
     languageOptions: { globals: globals.node },
   },
 );

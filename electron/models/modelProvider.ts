@@ -7,6 +7,9 @@ import { SophiaError } from '../../shared/errors';
 
 export type ProviderId = 'anthropic' | 'ollama';
 
+/** Where Ollama listens unless Settings say otherwise. */
+export const defaultOllamaHost = 'http://127.0.0.1:11434';
+
 export type ModelContent =
   | { readonly type: 'text'; readonly text: string }
   | { readonly type: 'tool_use'; readonly id: string; readonly name: string; readonly input: unknown }

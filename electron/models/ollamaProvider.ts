@@ -7,8 +7,6 @@ import { Ollama, type AbortableAsyncIterator, type ChatResponse, type Message } 
 import type { ModelMessage, ModelProvider, ModelRequest, ModelStreamEvent } from './modelProvider';
 import { ModelError } from './modelProvider';
 
-export const defaultOllamaHost = 'http://127.0.0.1:11434';
-
 export interface OllamaOptions {
   readonly host: string;
   readonly model: string;

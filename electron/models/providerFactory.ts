@@ -1,8 +1,13 @@
-/** The provider the settings select, with its key from the OS keychain. */
+/**
+ * The provider the settings select, with its key from the OS keychain. Each provider's SDK
+ * loads with the first model call that uses it, not at start.
+ */
 import type { AppSettings, SecretName } from '../../shared/contract';
-import { createAnthropicProvider } from './anthropicProvider';
+import { onDemand } from '../core/onDemand';
 import type { ModelProvider } from './modelProvider';
-import { createOllamaProvider } from './ollamaProvider';
+
+const anthropicProvider = onDemand('@anthropic-ai/sdk', () => import('./anthropicProvider'));
+const ollamaProvider = onDemand('ollama', () => import('./ollamaProvider'));
 
 export interface SecretReader {
   get(name: SecretName): Promise<string | undefined>;
@@ -15,14 +20,18 @@ export interface ProviderEndpoints {
 
 export async function createProvider(settings: AppSettings, secrets: SecretReader, endpoints: ProviderEndpoints = {}): Promise<ModelProvider> {
   switch (settings.provider) {
-    case 'anthropic':
+    case 'anthropic': {
+      const { createAnthropicProvider } = await anthropicProvider();
       return createAnthropicProvider({
         apiKey: await secrets.get('anthropic-api-key'),
         model: settings.anthropicModel,
         ...(endpoints.anthropicBaseURL ? { baseURL: endpoints.anthropicBaseURL } : {}),
       });
-    case 'ollama':
+    }
+    case 'ollama': {
       // Offline mode: no secret is read and no cloud client is made.
+      const { createOllamaProvider } = await ollamaProvider();
       return createOllamaProvider({ host: settings.ollamaHost, model: settings.ollamaModel });
+    }
   }
 }

@@ -6,7 +6,7 @@
 import { appSettings, type AppSettings, type SnowflakeConnection } from '../../shared/contract';
 import type { SqliteDatabase } from '../db/sqlite';
 import { createLogger } from '../log';
-import { defaultOllamaHost } from '../models/ollamaProvider';
+import { defaultOllamaHost } from '../models/modelProvider';
 
 const log = createLogger('settings');
 
