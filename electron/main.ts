@@ -40,7 +40,12 @@ function start(): void {
   const core = createSophiaCore({ host: 'electron', dataDir });
   lockDownWebContents(isAppUrl, () => core.settings.get().externalLinkHosts);
   const window = createMainWindow(path.resolve(here, '../preload/index.cjs'), startUrl);
-  const mcp = startAppMcpHost(core, dataDir, () => !window.isDestroyed());
+  // The sandbox (crash clean-up, warm pool), outside MCP servers and the MCP endpoint wait for the first paint.
+  let mcp: Promise<{ close(): Promise<void> } | undefined> = Promise.resolve(undefined);
+  window.once('ready-to-show', () => {
+    core.startAfterWindow();
+    mcp = startAppMcpHost(core, dataDir, () => !window.isDestroyed());
+  });
 
   const senderFacts = (event: IpcMainInvokeEvent): SenderFacts => ({
     fromMainWindow: !window.isDestroyed() && event.sender === window.webContents,

@@ -162,6 +162,8 @@ export const appStatus = z.object({
   model: z.object({ provider: z.enum(['none', 'anthropic', 'openai', 'cortex', 'ollama']), name: label, offline: z.boolean() }),
   /** The open workspace folder, shown in the status bar; absent when none is open. */
   workspace: z.string().max(4096).optional(),
+  /** Outside-system clients loading on their first use, when that is taking a while (`snowflake-sdk`). */
+  loading: z.array(label).max(20).optional(),
 });
 export type AppStatus = z.infer<typeof appStatus>;
 

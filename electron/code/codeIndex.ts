@@ -188,7 +188,7 @@ export class CodeIndex {
     const text = bytes.toString('utf8');
     let symbols: CodeSymbol[] = [];
     try {
-      symbols = this.extractor.symbols(relative, text);
+      symbols = await this.extractor.symbols(relative, text);
     } catch (error) {
       log.debug('symbols not read', { file: relative, error });
     }

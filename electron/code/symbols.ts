@@ -73,26 +73,48 @@ const sqlCreate = /\bcreate\s+(?:or\s+replace\s+)?(?:temp(?:orary)?\s+)?(table|v
 const maxSymbolsPerFile = 500;
 
 export class SymbolExtractor {
-  readonly #parsers = new Map<string, { parser: Parser; query: Query }>();
+  /** Grammars load per language, with the first file of that language (a few megabytes each). */
+  readonly #parsers = new Map<string, Promise<{ parser: Parser; query: Query }>>();
 
-  private constructor() {}
+  private constructor(
+    private readonly treeSitter: TreeSitter,
+    private readonly dir: string,
+  ) {}
 
+  /** The tree-sitter runtime alone; no grammar is loaded until a file needs it. */
   static async create(): Promise<SymbolExtractor> {
     const require = createRequire(import.meta.url);
     const entry = require.resolve('@vscode/tree-sitter-wasm');
     const ts = require('@vscode/tree-sitter-wasm') as TreeSitter;
     const dir = path.dirname(entry);
     await ts.Parser.init({ locateFile: (file: string) => path.join(dir, file) });
-    const extractor = new SymbolExtractor();
-    for (const [name, grammar] of Object.entries(grammars)) {
-      const language: Language = await ts.Language.load(path.join(dir, grammar.wasm));
-      const parser = new ts.Parser();
-      parser.setLanguage(language);
-      // TSX shares TypeScript's declarations.
-      const query = new ts.Query(language, grammar.query || grammars['typescript']?.query || '');
-      extractor.#parsers.set(name, { parser, query });
+    return new SymbolExtractor(ts, dir);
+  }
+
+  /** The languages whose grammar has been loaded (or is loading). */
+  loadedLanguages(): string[] {
+    return [...this.#parsers.keys()];
+  }
+
+  #parser(name: string): Promise<{ parser: Parser; query: Query }> | undefined {
+    const grammar = grammars[name];
+    if (!grammar) return undefined;
+    let loading = this.#parsers.get(name);
+    if (!loading) {
+      const ts = this.treeSitter;
+      loading = (async () => {
+        const language: Language = await ts.Language.load(path.join(this.dir, grammar.wasm));
+        const parser = new ts.Parser();
+        parser.setLanguage(language);
+        // TSX shares TypeScript's declarations.
+        const query = new ts.Query(language, grammar.query || grammars['typescript']?.query || '');
+        return { parser, query };
+      })();
+      // A grammar that failed to load is tried again with the next file.
+      loading.catch(() => this.#parsers.delete(name));
+      this.#parsers.set(name, loading);
     }
-    return extractor;
+    return loading;
   }
 
   static supports(file: string): boolean {
@@ -100,7 +122,7 @@ export class SymbolExtractor {
     return extension === '.sql' || extension in byExtension;
   }
 
-  symbols(file: string, text: string): CodeSymbol[] {
+  async symbols(file: string, text: string): Promise<CodeSymbol[]> {
     const extension = path.extname(file).toLowerCase();
     if (extension === '.sql') {
       const found: CodeSymbol[] = [];
@@ -112,7 +134,7 @@ export class SymbolExtractor {
       return found;
     }
     const language = byExtension[extension];
-    const entry = language ? this.#parsers.get(language) : undefined;
+    const entry = language ? await this.#parser(language) : undefined;
     if (!entry) return [];
     const tree = entry.parser.parse(text);
     if (!tree) return [];

@@ -41,6 +41,7 @@ import type { Keychain } from '../keychain/keychain';
 import { SecretRedactor } from '../keychain/redactor';
 import { createSafetyCore, type SafetyCore } from '../safety/safetyCore';
 import { EventHub } from './eventHub';
+import { onSlowLoads, slowLoads } from './onDemand';
 import { StopController } from './stopController';
 import { appVersion } from './version';
 
@@ -63,6 +64,12 @@ export interface SophiaCore {
   /** Outside MCP servers (Settings) whose tools the agent uses behind the gate, and their pins. */
   readonly mcp: { readonly outside: OutsideMcpServers };
   status(): AppStatus;
+  /**
+   * Starts what must not hold up the window: the sandbox service (clean-up of containers a
+   * crash left, then the warm pool) and the outside MCP servers. The host calls it once the
+   * address is printed or the window has painted; calling it again does nothing.
+   */
+  startAfterWindow(): void;
   close(): Promise<void>;
 }
 
@@ -123,8 +130,6 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     options.sandbox ??
     createSandboxServiceFromEnv({ publish: (event) => events.publish(event), guard: () => stop.assertRunning(), workspace });
   stop.register('sandbox', () => sandbox.killAll());
-  // Docker may be slow or absent: the core starts without waiting, and the sandbox status says what is wrong.
-  void sandbox.start();
   const git = new GitService({
     workspace: () => settings.get().workspace,
     settings: () => settings.get(),
@@ -148,8 +153,6 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     saveServers: (servers) => settings.update({ mcpServers: servers }),
     audit: safety.audit,
   });
-  // An outside server that does not start leaves its tools out; the rest of the app does not wait for it.
-  void outsideMcp.refresh();
   // Secret files stay refused to every tool unless the person opens one (a request, never a tool).
   const secretFiles = new SecretFileGrants({ workspace: () => settings.get().workspace, audit: safety.audit });
   registerWorkspaceTools(registry, () => settings.get().workspace, secretFiles.allows);
@@ -221,7 +224,21 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
       locked: stop.locked,
       model: { provider: current.provider, name: selectedModel(current), offline },
       ...(current.workspace ? { workspace: current.workspace } : {}),
+      ...(slowLoads().length > 0 ? { loading: [...slowLoads()] } : {}),
     };
+  };
+  // A client whose first load takes a while shows in the status bar until it is ready.
+  const unsubscribeLoads = onSlowLoads(() => events.publish({ type: 'status', status: status() }));
+
+  let startedAfterWindow = false;
+  let closed = false;
+  const startAfterWindow = (): void => {
+    if (startedAfterWindow || closed) return;
+    startedAfterWindow = true;
+    // Docker may be slow or absent: nothing waits for it, and the sandbox status says what is wrong.
+    void sandbox.start();
+    // An outside server that does not start leaves its tools out; the rest of the app does not wait for it.
+    void outsideMcp.refresh();
   };
 
   const gitChannels = gitHandlers(git);
@@ -272,7 +289,10 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     infra: { pulumi, snowflake },
     mcp: { outside: outsideMcp },
     status,
+    startAfterWindow,
     close: async () => {
+      closed = true;
+      unsubscribeLoads();
       await stop.stopAll();
       await sandbox.close();
       code.proposals.close();

@@ -4,12 +4,16 @@
  * plain sentences that say what to do: no permission, a pull request that already exists,
  * validation failed, rate limited.
  */
-import { Octokit } from '@octokit/rest';
+import type { Octokit } from '@octokit/rest';
 import type { PullRequestView } from '../../shared/contract';
 import { SophiaError } from '../../shared/errors';
+import { onDemand } from '../core/onDemand';
 import { createLogger } from '../log';
 
 const log = createLogger('githubClient');
+
+// Octokit loads with the first pull request, not at start.
+const octokitModule = onDemand('@octokit/rest', () => import('@octokit/rest'));
 
 export const defaultGithubApiUrl = 'https://api.github.com';
 
@@ -107,25 +111,36 @@ export function explainGithubError(error: unknown, what: string, repository: Git
 }
 
 export class GithubClient {
-  readonly #octokit: Octokit;
+  readonly #options: { token: string; baseUrl?: string | undefined; fetch?: typeof globalThis.fetch };
+  #octokit: Promise<Octokit> | undefined;
 
   constructor(
     readonly repository: GithubRepositoryRef,
     options: { token: string; baseUrl?: string | undefined; fetch?: typeof globalThis.fetch },
   ) {
-    this.#octokit = new Octokit({
-      auth: options.token,
-      baseUrl: (options.baseUrl ?? defaultGithubApiUrl).replace(/\/$/, ''),
-      userAgent: 'Sophia',
-      // Octokit logs failed requests to the console by default; the product logs through its own logger.
-      log: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
-      ...(options.fetch ? { request: { fetch: options.fetch } } : {}),
-    });
+    this.#options = options;
+  }
+
+  #client(): Promise<Octokit> {
+    const options = this.#options;
+    this.#octokit ??= octokitModule().then(
+      ({ Octokit }) =>
+        new Octokit({
+          auth: options.token,
+          baseUrl: (options.baseUrl ?? defaultGithubApiUrl).replace(/\/$/, ''),
+          userAgent: 'Sophia',
+          // Octokit logs failed requests to the console by default; the product logs through its own logger.
+          log: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
+          ...(options.fetch ? { request: { fetch: options.fetch } } : {}),
+        }),
+    );
+    return this.#octokit;
   }
 
   async defaultBranch(): Promise<string> {
+    const octokit = await this.#client();
     try {
-      const { data } = await this.#octokit.rest.repos.get({ owner: this.repository.owner, repo: this.repository.repo });
+      const { data } = await octokit.rest.repos.get({ owner: this.repository.owner, repo: this.repository.repo });
       return data.default_branch;
     } catch (error) {
       throw explainGithubError(error, 'Reading the repository', this.repository);
@@ -134,8 +149,9 @@ export class GithubClient {
 
   /** The open pull request from `head` (a branch of this repository), if there is one. */
   async findOpen(head: string): Promise<PullRequestView | undefined> {
+    const octokit = await this.#client();
     try {
-      const { data } = await this.#octokit.rest.pulls.list({ owner: this.repository.owner, repo: this.repository.repo, head: `${this.repository.owner}:${head}`, state: 'open', per_page: 1 });
+      const { data } = await octokit.rest.pulls.list({ owner: this.repository.owner, repo: this.repository.repo, head: `${this.repository.owner}:${head}`, state: 'open', per_page: 1 });
       const first = data[0];
       return first ? view(first) : undefined;
     } catch (error) {
@@ -145,8 +161,9 @@ export class GithubClient {
 
   async open(request: OpenPullRequest): Promise<PullRequestView> {
     const base = request.base ?? (await this.defaultBranch());
+    const octokit = await this.#client();
     try {
-      const { data } = await this.#octokit.rest.pulls.create({
+      const { data } = await octokit.rest.pulls.create({
         owner: this.repository.owner,
         repo: this.repository.repo,
         head: request.head,

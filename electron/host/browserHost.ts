@@ -36,6 +36,8 @@ export interface BrowserHostOptions {
   hostname?: '127.0.0.1' | 'localhost' | '::1';
   /** A fixed token for tests; random otherwise. */
   token?: string;
+  /** Called once, after the first answer to a tab: its page is up and talking. */
+  onFirstAnswer?: () => void;
 }
 
 export interface BrowserHost {
@@ -125,9 +127,14 @@ export async function startBrowserHost(options: BrowserHostOptions): Promise<Bro
     if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));
   }
 
+  let answered = false;
   function reply(ws: WebSocket, id: number | null, result: Result<unknown>): void {
     const frame: ResponseFrame = { kind: 'response', id, result };
     send(ws, frame);
+    if (!answered) {
+      answered = true;
+      options.onFirstAnswer?.();
+    }
   }
 
   function serveSocket(ws: WebSocket): void {

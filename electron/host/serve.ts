@@ -11,6 +11,8 @@ import { createLogger } from '../log';
 import { startBrowserHost } from './browserHost';
 
 const log = createLogger('serve');
+/** With no tab open by then, the sandbox's crash clean-up and the MCP endpoint start anyway. */
+const lateStartMs = 3000;
 
 async function main(): Promise<void> {
   const here = path.dirname(fileURLToPath(import.meta.url));
@@ -21,14 +23,25 @@ async function main(): Promise<void> {
   }
   const dataDir = defaultDataDir();
   const core = createSophiaCore({ host: 'browser', dataDir });
-  const host = await startBrowserHost({ core, rendererDir, port });
-  const mcp = await startAppMcpHost(core, dataDir, () => host.clients() > 0);
-  process.stdout.write(`Sophia is running in browser mode. Open:\n  ${host.url}\n`);
+  let mcp: ReturnType<typeof startAppMcpHost> = Promise.resolve(undefined);
+  // Only the database, settings, keychain and handlers come before the address. The sandbox
+  // (crash clean-up, warm pool), outside MCP servers and the MCP endpoint follow once a tab
+  // has its first answer (its page is up), or after a few seconds if no tab opens.
+  let lateStarted = false;
+  const startLate = (): void => {
+    if (lateStarted) return;
+    lateStarted = true;
+    core.startAfterWindow();
+    mcp = startAppMcpHost(core, dataDir, () => host.clients() > 0);
+  };
+  const host = await startBrowserHost({ core, rendererDir, port, onFirstAnswer: () => setImmediate(startLate) });
   const shutdown = (): void => {
-    void Promise.allSettled([mcp?.close(), core.close()]).finally(() => host.close().finally(() => process.exit(0)));
+    void Promise.allSettled([mcp.then((endpoint) => endpoint?.close()), core.close()]).finally(() => host.close().finally(() => process.exit(0)));
   };
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);
+  process.stdout.write(`Sophia is running in browser mode. Open:\n  ${host.url}\n`);
+  setTimeout(startLate, lateStartMs);
 }
 
 main().catch((error: unknown) => {

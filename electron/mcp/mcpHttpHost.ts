@@ -13,13 +13,24 @@ import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { onDemand } from '../core/onDemand';
 import { createLogger } from '../log';
-import { createMcpServer, type McpServerDeps } from './mcpServer';
+import type { McpServerDeps } from './mcpServer';
 import { mcpServerKinds, type McpServerKind } from './mcpTools';
 
 const log = createLogger('mcpHttpHost');
+
+// The endpoint listens from the start, but the MCP SDK's server side loads with the first
+// client session: most launches never see one.
+const serverSdk = onDemand('@modelcontextprotocol/sdk server', async () => {
+  const [{ createMcpServer }, { StreamableHTTPServerTransport }] = await Promise.all([
+    import('./mcpServer'),
+    import('@modelcontextprotocol/sdk/server/streamableHttp.js'),
+  ]);
+  return { createMcpServer, StreamableHTTPServerTransport };
+});
 
 export const mcpEndpointFileName = 'mcp-endpoint.json';
 
@@ -90,6 +101,7 @@ export async function startMcpHttpHost(options: McpHttpHostOptions): Promise<Mcp
       await session.transport.handleRequest(req, res);
       return;
     }
+    const { createMcpServer, StreamableHTTPServerTransport } = await serverSdk();
     if (sessions.size >= maxSessions) return reply(res, 503, 'Too many MCP sessions; close one first.');
     // A new session: the transport itself refuses anything but an initialize request.
     const server = createMcpServer(kind, { ...options.deps, transport: 'http' });

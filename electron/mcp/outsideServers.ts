@@ -14,10 +14,8 @@
  * SDK's PATH, HOME, USER, SHELL, TERM, LOGNAME): never the app's credentials.
  */
 import { createHash } from 'node:crypto';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { ErrorCode, McpError, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { createTwoFilesPatch } from 'diff';
 import { z } from 'zod';
 import type { AppSettings, OutsideServersView, RiskLevel } from '../../shared/contract';
@@ -25,10 +23,33 @@ import { SophiaError } from '../../shared/errors';
 import { outsideToolRisk, pinnable, type McpPin, type OutsideMcpServer } from '../../shared/mcp';
 import type { ToolDefinition, ToolRegistry } from '../agent/tools';
 import type { AuditSink } from '../audit/auditLog';
+import { onDemand } from '../core/onDemand';
 import { appVersion } from '../core/version';
 import { createLogger } from '../log';
 
 const log = createLogger('outsideServers');
+
+async function loadClientSdk() {
+  const [client, stdio, http, types] = await Promise.all([
+    import('@modelcontextprotocol/sdk/client/index.js'),
+    import('@modelcontextprotocol/sdk/client/stdio.js'),
+    import('@modelcontextprotocol/sdk/client/streamableHttp.js'),
+    import('@modelcontextprotocol/sdk/types.js'),
+  ]);
+  return {
+    Client: client.Client,
+    StdioClientTransport: stdio.StdioClientTransport,
+    StreamableHTTPClientTransport: http.StreamableHTTPClientTransport,
+    StreamableHTTPError: http.StreamableHTTPError,
+    McpError: types.McpError,
+    ErrorCode: types.ErrorCode,
+  };
+}
+/** Set once the SDK has loaded: an error cannot be one of its classes before that. */
+let loadedSdk: Awaited<ReturnType<typeof loadClientSdk>> | undefined;
+// The MCP SDK's client loads when the first outside server is connected: with none listed in
+// Settings, never.
+const clientSdk = onDemand('@modelcontextprotocol/sdk client', async () => (loadedSdk = await loadClientSdk()));
 
 const connectTimeoutMs = 15_000;
 const callTimeoutMs = 10 * 60_000;
@@ -95,15 +116,16 @@ export function plainError(server: OutsideMcpServer, error: unknown): string {
   const code = (error as { code?: unknown } | null)?.code;
   const cause = (error as { cause?: { code?: unknown } } | null)?.cause?.code;
   const message = error instanceof Error ? error.message.slice(0, 300) : String(error).slice(0, 300);
+  const sdk = loadedSdk;
   if (server.transport === 'stdio') {
     if (code === 'ENOENT') return `Could not start "${server.command}": there is no such program. Give an absolute path, or a program on the PATH.`;
     if (code === 'EACCES') return `Could not start "${server.command}": it is not executable.`;
   } else {
     if (cause === 'ECONNREFUSED' || code === 'ECONNREFUSED') return `Nothing answers at ${server.url}. Is the server running?`;
-    if (error instanceof StreamableHTTPError && error.code !== undefined) return `${server.url} answered HTTP ${error.code}: it is not an MCP server, or it wants a login Sophia does not have.`;
+    if (sdk && error instanceof sdk.StreamableHTTPError && error.code !== undefined) return `${server.url} answered HTTP ${error.code}: it is not an MCP server, or it wants a login Sophia does not have.`;
   }
-  if (error instanceof McpError && error.code === ErrorCode.RequestTimeout) return `The server did not answer within ${connectTimeoutMs / 1000} seconds.`;
-  if (error instanceof McpError && error.code === ErrorCode.ConnectionClosed) {
+  if (sdk && error instanceof sdk.McpError && error.code === sdk.ErrorCode.RequestTimeout) return `The server did not answer within ${connectTimeoutMs / 1000} seconds.`;
+  if (sdk && error instanceof sdk.McpError && error.code === sdk.ErrorCode.ConnectionClosed) {
     return server.transport === 'stdio'
       ? 'The server exited before it answered. Run the command in a terminal to see why.'
       : 'The server closed the connection before it answered.';
@@ -285,6 +307,7 @@ export class OutsideMcpServers {
   }
 
   async #connect(server: OutsideMcpServer): Promise<Client> {
+    const { Client, StdioClientTransport, StreamableHTTPClientTransport } = await clientSdk();
     const client = new Client({ name: 'sophia', version: appVersion });
     const transport =
       server.transport === 'stdio'

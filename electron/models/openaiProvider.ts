@@ -16,16 +16,11 @@ import type { ChatCompletionChunk, ChatCompletionMessageParam, ChatCompletionToo
 import { createLogger } from '../log';
 import type { ModelMessage, ModelProvider, ModelRequest, ModelStreamEvent, ProviderId } from './modelProvider';
 import { ModelError } from './modelProvider';
-import { isLoopbackUrl } from './ollamaProvider';
+import { isLoopbackUrl } from './endpoints';
+
+export { cortexBaseUrl, defaultOpenAiBaseUrl } from './endpoints';
 
 const log = createLogger('openai-provider');
-
-export const defaultOpenAiBaseUrl = 'https://api.openai.com/v1';
-
-/** The Cortex Chat Completions address of a Snowflake account (its identifier, e.g. `myorg-myaccount`). */
-export function cortexBaseUrl(account: string): string {
-  return `https://${account.toLowerCase().replace(/_/g, '-')}.snowflakecomputing.com/api/v2/cortex/v1`;
-}
 
 export interface OpenAiOptions {
   /** 'cortex' is the Snowflake preset: its words in errors, its token in the key's place. */

@@ -1,9 +1,15 @@
-/** The provider the settings select, with its key from the OS keychain. */
+/**
+ * The provider the settings select, with its key from the OS keychain. Each provider's SDK
+ * loads with the first model call that uses it, not at start.
+ */
 import type { AppSettings, SecretName } from '../../shared/contract';
-import { createAnthropicProvider } from './anthropicProvider';
+import { onDemand } from '../core/onDemand';
+import { cortexBaseUrl, isLoopbackUrl } from './endpoints';
 import { ModelError, type ModelProvider } from './modelProvider';
-import { createOllamaProvider, isLoopbackUrl } from './ollamaProvider';
-import { cortexBaseUrl, createOpenAiProvider } from './openaiProvider';
+
+const anthropicProvider = onDemand('@anthropic-ai/sdk', () => import('./anthropicProvider'));
+const ollamaProvider = onDemand('ollama', () => import('./ollamaProvider'));
+const openAiProvider = onDemand('openai', () => import('./openaiProvider'));
 
 export interface SecretReader {
   get(name: SecretName): Promise<string | undefined>;
@@ -38,6 +44,7 @@ export function selectsLocalModel(settings: AppSettings): boolean {
 export async function createProvider(settings: AppSettings, secrets: SecretReader, endpoints: ProviderEndpoints = {}): Promise<ModelProvider> {
   switch (settings.provider) {
     case 'anthropic': {
+      const { createAnthropicProvider } = await anthropicProvider();
       // The Settings field, else (left to the SDK) ANTHROPIC_BASE_URL, else Anthropic.
       const baseURL = endpoints.anthropicBaseURL || settings.anthropicBaseUrl;
       return createAnthropicProvider({
@@ -46,7 +53,8 @@ export async function createProvider(settings: AppSettings, secrets: SecretReade
         ...(baseURL ? { baseURL } : {}),
       });
     }
-    case 'openai':
+    case 'openai': {
+      const { createOpenAiProvider } = await openAiProvider();
       return createOpenAiProvider({
         id: 'openai',
         // A server on this machine is offline mode: its key (if any) is still read, but nothing leaves the machine.
@@ -54,18 +62,23 @@ export async function createProvider(settings: AppSettings, secrets: SecretReade
         baseURL: settings.openaiBaseUrl,
         model: settings.openaiModel,
       });
-    case 'cortex':
+    }
+    case 'cortex': {
       if (!settings.cortexAccount && !endpoints.cortexBaseURL) {
         throw new ModelError('no-key', 'Snowflake Cortex needs the account identifier (myorg-myaccount). Set it in Settings → Model.');
       }
+      const { createOpenAiProvider } = await openAiProvider();
       return createOpenAiProvider({
         id: 'cortex',
         apiKey: await secrets.get('snowflake-cortex-token'),
         baseURL: endpoints.cortexBaseURL ?? cortexBaseUrl(settings.cortexAccount),
         model: settings.cortexModel,
       });
-    case 'ollama':
+    }
+    case 'ollama': {
       // Offline mode: no secret is read and no cloud client is made.
+      const { createOllamaProvider } = await ollamaProvider();
       return createOllamaProvider({ host: settings.ollamaHost, model: settings.ollamaModel });
+    }
   }
 }

@@ -2,10 +2,20 @@
  * The connection to the Docker engine (dockerode over the local socket, or DOCKER_HOST),
  * and plain words for the ways it fails.
  */
-import Docker from 'dockerode';
+import { createRequire } from 'node:module';
+import type Docker from 'dockerode';
 
+// Not named `require`: the bundler declares that name in the chunk this lands in.
+const requireCommonJs = createRequire(import.meta.url);
+
+/**
+ * dockerode (and its HTTP, SSH and protobuf dependencies) is required on the first call, not
+ * when this module loads: the sandbox service makes its client when it first talks to
+ * Docker, which is after the window is up.
+ */
 export function createDockerClient(options?: Docker.DockerOptions): Docker {
-  return new Docker(options);
+  const Dockerode = requireCommonJs('dockerode') as typeof Docker;
+  return new Dockerode(options);
 }
 
 export const startDockerHint =

@@ -54,7 +54,8 @@ const maxPoolSize = 8;
 const idPattern = /^[A-Za-z0-9_-]{1,64}$/;
 
 export class DockerSandboxService implements SandboxService {
-  readonly #docker: Docker;
+  /** Made when the service first talks to Docker (start, acquire), not when it is built. */
+  #dockerClient: Docker | undefined;
   readonly #publish: (event: SophiaEvent) => void;
   readonly #image: string;
   readonly #namedImage: boolean;
@@ -78,7 +79,7 @@ export class DockerSandboxService implements SandboxService {
   #stopped = false;
 
   constructor(options: DockerSandboxServiceOptions) {
-    this.#docker = options.docker ?? createDockerClient();
+    this.#dockerClient = options.docker;
     this.#publish = options.publish;
     this.#namedImage = options.image !== undefined && options.image.length > 0;
     this.#image = this.#namedImage ? (options.image as string) : defaultSandboxImage();
@@ -94,6 +95,11 @@ export class DockerSandboxService implements SandboxService {
       isAlive: (warm) => !warm.box.isGone() && warm.box.workspace === this.#poolWorkspace(),
       onChange: () => this.#announce(),
     });
+  }
+
+  get #docker(): Docker {
+    this.#dockerClient ??= createDockerClient();
+    return this.#dockerClient;
   }
 
   get image(): string {
@@ -222,7 +228,8 @@ export class DockerSandboxService implements SandboxService {
       work.push(this.#removeForStop(warm.box.container, warm.box.id, 'warm sandbox', items, () => warm.box.keeper.destroy()));
     }
     // Anything else carrying this launch's label: a container whose creation was under way.
-    const listed = await this.#listOwn().catch((error: unknown) => {
+    // With no Docker client made yet, this launch has made no container: nothing to list.
+    const listed = await (this.#dockerClient === undefined ? Promise.resolve([]) : this.#listOwn()).catch((error: unknown) => {
       log.warn('could not list containers for the stop', { error });
       return [] as Docker.ContainerInfo[];
     });
@@ -246,6 +253,7 @@ export class DockerSandboxService implements SandboxService {
     clearTimeout(this.#retryTimer);
     await this.#pool.close();
     await Promise.allSettled([...this.#active].map((sandbox) => sandbox.destroy()));
+    if (this.#dockerClient === undefined) return;
     const listed = await this.#listOwn().catch(() => [] as Docker.ContainerInfo[]);
     await Promise.allSettled(listed.map((info) => removeContainer(this.#docker.getContainer(info.Id))));
   }

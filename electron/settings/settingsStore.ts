@@ -6,8 +6,7 @@
 import { appSettings, type AppSettings, type SnowflakeConnection } from '../../shared/contract';
 import type { SqliteDatabase } from '../db/sqlite';
 import { createLogger } from '../log';
-import { defaultOllamaHost, ollamaHostFromEnv } from '../models/ollamaProvider';
-import { defaultOpenAiBaseUrl } from '../models/openaiProvider';
+import { defaultOllamaHost, defaultOpenAiBaseUrl, ollamaHostFromEnv } from '../models/endpoints';
 
 const log = createLogger('settings');
 

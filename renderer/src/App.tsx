@@ -1,8 +1,10 @@
-import { lazy, Suspense, useCallback, useEffect, useReducer, useState } from 'react';
+import { useCallback, useEffect, useReducer, useState } from 'react';
 import type { SophiaClient } from './client/sophiaClient';
 import { ChatPanel } from './components/ChatPanel';
 import { ConversationList } from './components/ConversationList';
+import DiffPanel from './components/DiffPanel';
 import { ExecutionLog } from './components/ExecutionLog';
+import GitPanel from './components/GitPanel';
 import { DeploymentMonitor } from './infra/DeploymentMonitor';
 import { SettingsPanel } from './components/SettingsPanel';
 import { StatusBar } from './components/StatusBar';
@@ -13,10 +15,6 @@ import { SafetyButtons, SafetyDrawer, type SafetyView } from './safety/SafetyDra
 import { useSafety } from './safety/useSafety';
 import { initialState, reduce } from './state/sophiaState';
 import { useSophiaEvents } from './state/useSophiaEvents';
-
-// Monaco is large: the chat paints first, the diff view follows.
-const DiffPanel = lazy(() => import('./components/DiffPanel'));
-const GitPanel = lazy(() => import('./components/GitPanel'));
 
 export function App({ client }: { client: SophiaClient }) {
   const [state, dispatch] = useReducer(reduce, initialState);
@@ -162,17 +160,16 @@ export function App({ client }: { client: SophiaClient }) {
                   Deploy
                 </button>
               </div>
-              <Suspense fallback={<div className="panel-placeholder">Loading the diff view…</div>}>
-                {sideTab === 'deploy' ? (
-                  <DeploymentMonitor deployments={state.deployments} />
-                ) : sideTab === 'log' ? (
-                  <ExecutionLog executions={state.executions} sandbox={state.sandbox} onPrepare={prepareSandbox} onCheck={checkSandbox} />
-                ) : sideTab === 'git' ? (
-                  <GitPanel client={client} conversationId={state.conversationId} />
-                ) : (
-                  <DiffPanel client={client} proposals={state.proposals} findings={state.findings} />
-                )}
-              </Suspense>
+              {/* Monaco is large: it loads when a diff or a file is first shown (monaco/lazyEditors.tsx). */}
+              {sideTab === 'deploy' ? (
+                <DeploymentMonitor deployments={state.deployments} />
+              ) : sideTab === 'log' ? (
+                <ExecutionLog executions={state.executions} sandbox={state.sandbox} onPrepare={prepareSandbox} onCheck={checkSandbox} />
+              ) : sideTab === 'git' ? (
+                <GitPanel client={client} conversationId={state.conversationId} />
+              ) : (
+                <DiffPanel client={client} proposals={state.proposals} findings={state.findings} />
+              )}
             </>
           )}
         </aside>

@@ -20,6 +20,8 @@ export async function startHost(
 ): Promise<{ core: SophiaCore; host: BrowserHost }> {
   const core = createSophiaCore({ host: 'browser', dataDir: tempDataDir(), ...options });
   const host = await startBrowserHost({ core, rendererDir: rendererRoot });
+  // As `npm run serve` does once its address is printed.
+  core.startAfterWindow();
   return { core, host };
 }
 

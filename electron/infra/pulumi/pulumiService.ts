@@ -11,16 +11,22 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { LocalWorkspace, PulumiCommand, Stack, type EngineEvent, type UpdateSummary } from '@pulumi/pulumi/automation';
+import type { EngineEvent, LocalWorkspace, PulumiCommand, Stack, UpdateSummary } from '@pulumi/pulumi/automation';
 import type { DeploymentPhase, DeploymentPlan, SophiaEvent, StoppedItem } from '../../../shared/contract';
 import { SophiaError } from '../../../shared/errors';
 import type { AuditSink } from '../../audit/auditLog';
+import { onDemand } from '../../core/onDemand';
 import { createLogger } from '../../log';
 import type { SecretReader } from '../../models/providerFactory';
 import { estimateCost, loadPricing, type PricedChange } from '../pricing';
 import { EngineEventFolder, summaryText } from './engineEvents';
 
 const log = createLogger('pulumiService');
+
+// The Automation API (seconds and over a hundred megabytes with its gRPC and protobuf code) loads
+// with the first Pulumi operation, not at start. A file specifier: Node's ESM loader refuses the
+// package's directory import (`@pulumi/pulumi/automation`).
+const automation = onDemand('@pulumi/pulumi/automation', () => import('@pulumi/pulumi/automation/index.js'));
 
 export interface PulumiServiceOptions {
   /** The Pulumi project folder (absolute), or undefined when no workspace is open. */
@@ -101,7 +107,7 @@ export class PulumiService {
     const name = checkStack(stack);
     const workspace = await this.#workspace();
     const projectDir = workspace.workDir;
-    const target = await Stack.createOrSelect(name, workspace);
+    const target = await (await automation()).Stack.createOrSelect(name, workspace);
     const fingerprint = await this.#fingerprint(projectDir, target);
     const deploymentId = `plan-${randomUUID().slice(0, 12)}`;
     const changes: PricedChange[] = [];
@@ -151,7 +157,7 @@ export class PulumiService {
     if (!record) throw new SophiaError('bad_request', `There is no preview ${planId.slice(0, 64)} in this session: run a preview first.`);
     if (record.stack !== name) throw new SophiaError('bad_request', `Preview ${planId} is for stack ${record.stack}, not ${name}.`);
     const workspace = await this.#workspace();
-    const target = await Stack.select(name, workspace);
+    const target = await (await automation()).Stack.select(name, workspace);
     const stale = await this.#staleness(record, workspace.workDir, target);
     if (stale) {
       this.#plans.delete(planId);
@@ -195,7 +201,7 @@ export class PulumiService {
     this.options.guard();
     const name = checkStack(stack);
     const workspace = await this.#workspace();
-    const target = await Stack.select(name, workspace);
+    const target = await (await automation()).Stack.select(name, workspace);
     const deploymentId = `refresh-${randomUUID().slice(0, 12)}`;
     const folder = new EngineEventFolder((step) => this.options.publish({ type: 'deployment.resource', deploymentId, step }));
     this.#publishPhase(deploymentId, 'refresh', 'running', `Refreshing ${name}…`, name);
@@ -213,7 +219,7 @@ export class PulumiService {
 
   async history(stack: string, pageSize = 10): Promise<UpdateSummary[]> {
     const workspace = await this.#workspace();
-    const target = await Stack.select(checkStack(stack), workspace);
+    const target = await (await automation()).Stack.select(checkStack(stack), workspace);
     return target.history(Math.min(Math.max(1, pageSize), 100), 1);
   }
 
@@ -221,7 +227,7 @@ export class PulumiService {
   async rollbackChanges(stack: string, version: number): Promise<{ set: Record<string, string>; remove: string[]; current: Record<string, string>; entry: UpdateSummary }> {
     const workspace = await this.#workspace();
     const name = checkStack(stack);
-    const target = await Stack.select(name, workspace);
+    const target = await (await automation()).Stack.select(name, workspace);
     const entries = await target.history(100, 1);
     const entry = entries.find((item) => item.version === version);
     if (!entry) throw new SophiaError('bad_request', `Stack ${name} has no deployment version ${version}.`);
@@ -246,7 +252,7 @@ export class PulumiService {
     const name = checkStack(stack);
     const { set, remove, current } = await this.rollbackChanges(name, version);
     const workspace = await this.#workspace();
-    const target = await Stack.select(name, workspace);
+    const target = await (await automation()).Stack.select(name, workspace);
     this.options.audit.record({ kind: 'infrastructure', actor: 'system', summary: `Rolling back the configuration of ${name} to version ${version}`, data: { stack: name, version, set: Object.keys(set), remove, previous: Object.keys(current) } });
     for (const key of remove) await target.removeConfig(key);
     if (Object.keys(set).length) await target.setAllConfig(Object.fromEntries(Object.entries(set).map(([key, value]) => [key, { value }])));
@@ -344,6 +350,7 @@ export class PulumiService {
     const projectFile = ['Pulumi.yaml', 'Pulumi.yml', 'Pulumi.json'];
     const found = await Promise.all(projectFile.map((file) => stat(path.join(projectDir, file)).then(() => true, () => false)));
     if (!found.some(Boolean)) throw new SophiaError('unavailable', `There is no Pulumi project (Pulumi.yaml) in ${projectDir}. Set the Pulumi project folder in Settings.`);
+    const { LocalWorkspace, PulumiCommand } = await automation();
     this.#command ??= PulumiCommand.get(this.options.cliRoot ? { root: this.options.cliRoot } : {}).catch((error: unknown) => {
       this.#command = undefined;
       throw new SophiaError('unavailable', `The Pulumi CLI could not be run (${commandMessage(error)}). Install it from pulumi.com and make sure \`pulumi\` is on the PATH.`);

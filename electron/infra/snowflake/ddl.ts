@@ -7,12 +7,15 @@
  * SET DATA TYPE`), which the parser's dialect does not know, are recognised here.
  * Only DDL is accepted: queries and data changes belong elsewhere.
  */
-// node-sql-parser is CommonJS: its named exports are read off the default export, which every
-// loader we run under (rolldown, vitest, vite's module runner for the crash test) agrees on.
-import nodeSqlParser from 'node-sql-parser';
+import type nodeSqlParser from 'node-sql-parser';
+import { onDemand } from '../../core/onDemand';
 
-const { Parser } = nodeSqlParser;
-type Parser = InstanceType<typeof Parser>;
+type Parser = InstanceType<typeof nodeSqlParser.Parser>;
+
+// node-sql-parser (every dialect's grammar, tens of megabytes) loads with the first DDL, not at
+// start. It is CommonJS: its named exports are read off the default export, which every loader
+// we run under (rolldown, vitest, vite's module runner for the crash test) agrees on.
+const sqlParser = onDemand('node-sql-parser', async () => (await import('node-sql-parser')).default.Parser);
 
 export type DdlClass = 'additive' | 'destructive' | 'changing';
 
@@ -162,9 +165,9 @@ function actionOf(sql: string, parser: Parser): DdlAction {
 }
 
 /** Parses and classifies; every problem names the line it is on. */
-export function parseDdl(text: string): ParsedDdl {
+export async function parseDdl(text: string): Promise<ParsedDdl> {
   if (text.length > ddlLimits.chars) return { statements: [], errors: [{ line: 1, message: `The DDL is longer than ${ddlLimits.chars} characters.` }] };
-  const parser = new Parser();
+  const parser = new (await sqlParser())();
   const statements: DdlStatement[] = [];
   const errors: DdlError[] = [];
   const pieces = splitStatements(text);

@@ -6,11 +6,14 @@
  * types are mapped to DuckDB's; checks DuckDB cannot make (a narrowed column type) are made
  * here against the definitions.
  */
-import { DuckDBInstance } from '@duckdb/node-api';
+import { onDemand } from '../../core/onDemand';
 import { createLogger } from '../../log';
 import { columnType, narrowing, type DdlError, type DdlStatement } from './ddl';
 
 const log = createLogger('shadowDryRun');
+
+// DuckDB's native engine loads with the first dry run, not at start.
+const duckDb = onDemand('@duckdb/node-api', () => import('@duckdb/node-api'));
 
 export interface ColumnDefinition {
   readonly name: string;
@@ -59,6 +62,7 @@ export async function shadowDryRun(definitions: readonly TableDefinition[], stat
   const errors: DdlError[] = [];
   const narrowed = new Map<number, string>();
   const types = new Map<string, Map<string, string>>(definitions.map((table) => [table.name.toUpperCase(), new Map(table.columns.map((column) => [column.name.toUpperCase(), column.type]))]));
+  const { DuckDBInstance } = await duckDb();
   const instance = await DuckDBInstance.create(':memory:');
   const connection = await instance.connect();
   try {

@@ -3,18 +3,17 @@
  * password from the keychain, statements run one at a time, and every running statement
  * cancellable (the emergency stop calls `cancelAll`).
  */
-import snowflake from 'snowflake-sdk';
 import type { SnowflakeConnection, SnowflakeEnvironment } from '../../../shared/contract';
 import { SophiaError } from '../../../shared/errors';
+import { onDemand } from '../../core/onDemand';
 import { createLogger } from '../../log';
 import type { SecretReader } from '../../models/providerFactory';
 
 const log = createLogger('snowflakeClient');
 
-let configured = false;
-function configureDriver(): void {
-  if (configured) return;
-  configured = true;
+// The driver (about a second and tens of megabytes) loads on the first connection, not at start.
+const snowflakeDriver = onDemand('snowflake-sdk', async () => {
+  const snowflake = (await import('snowflake-sdk')).default;
   // The driver's own log goes through ours (it masks secrets itself); warnings and errors only.
   snowflake.configure({
     logLevel: 'WARN',
@@ -26,7 +25,8 @@ function configureDriver(): void {
       trace: () => undefined,
     },
   });
-}
+  return snowflake;
+});
 
 export type Row = Record<string, unknown>;
 
@@ -56,13 +56,13 @@ export class SnowflakeClient {
   ) {}
 
   async connect(environment: SnowflakeEnvironment): Promise<SnowflakeSession> {
-    configureDriver();
     const config = this.settings(environment);
     if (!config.account || !config.username) {
       throw new SophiaError('unavailable', `Snowflake ${environment} is not set up: add its account and user in Settings.`);
     }
     const password = await this.secrets.get('snowflake-password');
     if (!password) throw new SophiaError('unavailable', 'There is no Snowflake password in the keychain (Credentials: snowflake-password).');
+    const snowflake = await snowflakeDriver();
     const connection = snowflake.createConnection({
       account: config.account,
       username: config.username,

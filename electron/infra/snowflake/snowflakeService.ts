@@ -83,7 +83,7 @@ export class SnowflakeService {
   async plan(environment: SnowflakeEnvironment, ddl: string): Promise<DdlPlanResult> {
     this.options.guard();
     const deploymentId = `plan-${randomUUID().slice(0, 12)}`;
-    const parsed = parseDdl(ddl);
+    const parsed = await parseDdl(ddl);
     let errors: DdlError[] = [...parsed.errors];
     let destructive = new Map<number, string>();
     let existing = new Set<string>();

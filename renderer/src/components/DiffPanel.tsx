@@ -4,11 +4,11 @@
  * jumps to the code and exports as SARIF. Nothing here writes a file: every button is an
  * answer the main process checks and applies.
  */
-import { DiffEditor, Editor, type DiffOnMount, type OnMount } from '@monaco-editor/react';
+import type { DiffOnMount, OnMount } from '@monaco-editor/react';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { Finding, FindingsReport, ProposalAnswer, ProposalView } from '../../../shared/code';
 import type { SophiaClient } from '../client/sophiaClient';
-import '../monaco/monacoSetup';
+import { DiffEditor, Editor } from '../monaco/lazyEditors';
 import SecretFilesPanel from './SecretFilesPanel';
 import './codeManagement.css';
 

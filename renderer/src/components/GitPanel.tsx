@@ -1,8 +1,7 @@
-import { DiffEditor } from '@monaco-editor/react';
 import { useCallback, useEffect, useState } from 'react';
 import type { CheckpointView, GitStatus } from '../../../shared/contract';
 import type { SophiaClient } from '../client/sophiaClient';
-import '../monaco/monacoSetup';
+import { DiffEditor } from '../monaco/lazyEditors';
 
 interface DiffTexts {
   path: string;

@@ -31,6 +31,11 @@ export function StatusBar(props: {
           </span>
           <span className={status.model.offline ? 'status-offline' : undefined}>{status.model.offline ? 'Offline' : 'Cloud'}</span>
           <span className={status.locked ? 'status-locked' : undefined}>{status.locked ? 'Stopped' : 'Ready'}</span>
+          {status.loading && status.loading.length > 0 && (
+            <span data-testid="status-loading" role="status" title="Loaded the first time it is used, not at start">
+              Loading {status.loading.join(', ')} (first use)…
+            </span>
+          )}
           <span data-testid="status-workspace" className="status-workspace" title={status.workspace ?? 'No workspace is open'}>
             {status.workspace ? `Workspace: ${status.workspace.split(/[\\/]/).filter(Boolean).pop() ?? status.workspace}` : 'No workspace'}
           </span>

@@ -42,18 +42,30 @@ beforeAll(async () => {
 });
 
 describe('the code index', () => {
-  it('reads symbols with tree-sitter for TypeScript, TSX, JavaScript, Python, Go, and SQL by pattern', () => {
-    const names = (file: string) => extractor.symbols(file, files[file] ?? '').map((symbol) => symbol.name);
-    expect(names('src/gong.ts')).toEqual(['GongCall', 'summarizeGongInteractions', 'CallSummary', 'render', 'MAX_CALLS']);
-    expect(names('src/view.tsx')).toEqual(['EmployeeCard']);
-    expect(names('lib/util.js')).toEqual(['parseCsvLine', 'Reader', 'read']);
-    expect(names('etl/load.py')).toEqual(['PayrollLoader', 'load_payroll', 'main']);
-    expect(names('cmd/main.go')).toEqual(['Server', 'Serve', 'main']);
-    expect(extractor.symbols('sql/employees.sql', files['sql/employees.sql'] ?? '')).toEqual([
+  it('reads symbols with tree-sitter for TypeScript, TSX, JavaScript, Python, Go, and SQL by pattern', async () => {
+    const names = async (file: string) => (await extractor.symbols(file, files[file] ?? '')).map((symbol) => symbol.name);
+    expect(await names('src/gong.ts')).toEqual(['GongCall', 'summarizeGongInteractions', 'CallSummary', 'render', 'MAX_CALLS']);
+    expect(await names('src/view.tsx')).toEqual(['EmployeeCard']);
+    expect(await names('lib/util.js')).toEqual(['parseCsvLine', 'Reader', 'read']);
+    expect(await names('etl/load.py')).toEqual(['PayrollLoader', 'load_payroll', 'main']);
+    expect(await names('cmd/main.go')).toEqual(['Server', 'Serve', 'main']);
+    expect(await extractor.symbols('sql/employees.sql', files['sql/employees.sql'] ?? '')).toEqual([
       { name: 'employees', kind: 'create_table', line: 1 },
       { name: 'active_employees', kind: 'create_view', line: 5 },
     ]);
-    expect(extractor.symbols('src/gong.ts', files['src/gong.ts'] ?? '')[1]).toEqual({ name: 'summarizeGongInteractions', kind: 'function_declaration', line: 2 });
+    expect((await extractor.symbols('src/gong.ts', files['src/gong.ts'] ?? ''))[1]).toEqual({ name: 'summarizeGongInteractions', kind: 'function_declaration', line: 2 });
+  });
+
+  it('loads a grammar with the first file of its language, and no other', async () => {
+    const fresh = await SymbolExtractor.create();
+    expect(fresh.loadedLanguages()).toEqual([]);
+    await fresh.symbols('sql/employees.sql', files['sql/employees.sql'] ?? '');
+    expect(fresh.loadedLanguages()).toEqual([]);
+    expect((await fresh.symbols('etl/load.py', files['etl/load.py'] ?? '')).map((symbol) => symbol.name)).toEqual(['PayrollLoader', 'load_payroll', 'main']);
+    expect(fresh.loadedLanguages()).toEqual(['python']);
+    await fresh.symbols('cmd/main.go', files['cmd/main.go'] ?? '');
+    await fresh.symbols('etl/other.py', 'def other():\n    pass\n');
+    expect(fresh.loadedLanguages()).toEqual(['python', 'go']);
   });
 
   it('splits identifiers the way code names them', () => {

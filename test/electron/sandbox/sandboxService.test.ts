@@ -98,6 +98,7 @@ describe('when Docker cannot be reached', () => {
     const { service } = newService({ docker: unreachable() });
     const dataDir = await mkdtemp(path.join(tmpdir(), 'sophia-core-'));
     const core = createSophiaCore({ host: 'browser', dataDir, sandbox: service });
+    core.startAfterWindow();
     try {
       await waitFor(() => service.status().state === 'docker-unavailable', 10_000, 'the sandbox status');
       const context = { transport: 'test' as const };
@@ -134,6 +135,7 @@ describe('the core', () => {
     const core = createSophiaCore({ host: 'browser', dataDir });
     const events: unknown[] = [];
     core.events.subscribe((event) => events.push(event));
+    core.startAfterWindow();
     try {
       const context = { transport: 'test' as const };
       await waitFor(() => core.sandbox.status().state === 'ready', 30_000, 'the sandbox to be ready');
