@@ -61,6 +61,8 @@ interface Proposal {
   readonly testFiles: string[];
   /** The Add Tests side turn in flight. */
   tests: AbortController | undefined;
+  /** Approved (as shown or modified) and waiting for the gate's last word, which may still refuse it. */
+  answered: boolean;
 }
 
 export interface ApprovalAnswerer {
@@ -139,6 +141,7 @@ export class ProposalService {
       modified: false,
       testFiles: [],
       tests: undefined,
+      answered: false,
     };
     this.#remember(proposal);
     this.#awaitingApproval.push(proposal);
@@ -400,8 +403,15 @@ export class ProposalService {
       const proposal = [...this.#byId.values()].find((candidate) => candidate.view.approvalId === event.approvalId);
       if (!proposal) return;
       proposal.tests?.abort();
+      if (event.outcome === 'approved' || event.outcome === 'modified') proposal.answered = true;
       if (event.outcome === 'timeout' || event.outcome === 'stopped') this.#update(proposal, { status: 'expired', message: event.outcome === 'stopped' ? 'Stopped before it was answered.' : 'No answer in time.' });
       else if (event.outcome === 'cancelled' && ['pending', 'failed', 'tests-requested'].includes(proposal.view.status)) this.#update(proposal, { status: 'cancelled' });
+    } else if (event.type === 'tool.result' && !event.ok) {
+      // Approved, yet the gate refused what it finally read (a change riskier than its card,
+      // after Add Tests): the agent's next result in that conversation is this call's, and
+      // the diff view says why instead of waiting for an answer that no longer counts.
+      const proposal = [...this.#byId.values()].find((candidate) => candidate.answered && candidate.view.status === 'pending' && candidate.view.conversationId === event.conversationId);
+      if (proposal) this.#update(proposal, { status: 'failed', message: `Not applied: ${event.output}`.slice(0, 4000) });
     }
   }
 }

@@ -244,7 +244,6 @@ const dangerousCommands: { pattern: RegExp; risk: RiskLevel; reason: string }[] 
   { pattern: /\brm\s+(-[a-z]*r[a-z]*f|-[a-z]*f[a-z]*r|-r\s+-f|-f\s+-r|--recursive\s+--force|--force\s+--recursive)\b\s*(\/(workspace)?\/?(\s|$|\*)|~|\*|\.\s|\.$|\$home)/i, risk: 'critical', reason: 'deletes the workspace or more (rm -rf)' },
   { pattern: /\brm\s+-[a-z]*r/i, risk: 'high', reason: 'deletes recursively' },
   { pattern: /\b(sudo|su\s|doas)\b/i, risk: 'critical', reason: 'asks for root' },
-  { pattern: /\b(curl|wget)\b[^|;&]*\|\s*(sudo\s+)?(ba|z|da)?sh\b/i, risk: 'critical', reason: 'pipes a download into a shell' },
   { pattern: /\b(mkfs|fdisk|parted|dd\s+if=)/i, risk: 'critical', reason: 'writes a disk or file system' },
   { pattern: /\b(nsenter|chroot|mount|umount|insmod|modprobe)\b|\/var\/run\/docker\.sock|--privileged|\bdocker\s+(run|exec)\b/i, risk: 'critical', reason: 'reaches outside the sandbox' },
   { pattern: /(^|[\s'"=])(\/etc|\/root|\/home|\/usr|\/var|\/proc|\/sys|\/boot|\/dev\/(sd|nvme|disk))\b/i, risk: 'high', reason: 'touches a path outside the workspace' },
@@ -254,11 +253,28 @@ const dangerousCommands: { pattern: RegExp; risk: RiskLevel; reason: string }[] 
   { pattern: /\b(curl|wget|nc|ncat|scp|rsync|ssh)\b/i, risk: 'medium', reason: 'talks to the network' },
 ];
 
+/**
+ * A download piped into a shell, within one command (between `;`, `&` and newlines). Read
+ * in two linear passes: the one-regex form (`curl[^|;&]*\|\s*sh`) backtracks over the whole
+ * text at every "curl", which froze the main process for seconds on 200,000 characters.
+ */
+function pipesDownloadIntoShell(text: string): boolean {
+  const download = /\b(curl|wget)\b/i.exec(text);
+  if (!download) return false;
+  return text
+    .slice(download.index)
+    .split(/[;&\n]/)
+    .some((command) => /\b(curl|wget)\b/i.test(command) && /\|\s*(sudo\s+)?(ba|z|da)?sh\b/i.test(command));
+}
+
 const shellCommands: Inspector = {
   name: 'shell-command',
   inspect: (_call, _policy, strings) => {
     const findings: Finding[] = [];
     for (const s of strings) {
+      if (pipesDownloadIntoShell(s.value)) {
+        findings.push({ risk: 'critical', reason: `pipes a download into a shell${commandKeys.has(s.key) ? '' : ` (in the argument "${s.path.slice(0, 40)}")`}` });
+      }
       for (const rule of dangerousCommands) {
         if (rule.pattern.test(s.value)) {
           const where = commandKeys.has(s.key) ? '' : ` (in the argument "${s.path.slice(0, 40)}")`;

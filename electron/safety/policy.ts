@@ -329,6 +329,16 @@ export function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${source}$`, 'i');
 }
 
+/** Compiled globs: the inspectors match every path-like word of a call against every pattern. */
+const compiledGlobs = new Map<string, RegExp>();
+
 export function matchesAny(value: string, globs: readonly string[]): string | undefined {
-  return globs.find((glob) => globToRegExp(glob).test(value));
+  return globs.find((glob) => {
+    let compiled = compiledGlobs.get(glob);
+    if (!compiled) {
+      compiled = globToRegExp(glob);
+      if (compiledGlobs.size < 5000) compiledGlobs.set(glob, compiled);
+    }
+    return compiled.test(value);
+  });
 }

@@ -63,6 +63,29 @@ describe('Add Tests cannot widen what the card approved', () => {
   }
 });
 
+describe('the refusal is shown where the person answered', () => {
+  it('through the agent: the chat gets the reason and the diff view says the change was not applied', async () => {
+    model.script(
+      { kind: 'stream', events: anthropicTurn({ tools: [{ name: 'propose_edit', input: { summary: 'Add PHONE_NUMBER', files: [{ path: 'sql/employees.sql', content: withPhone }] } }] }) },
+      { kind: 'stream', events: anthropicTurn({ tools: [{ name: 'add_tests', input: { files: [{ path: '.github/workflows/tests.yml', content: workflow }] } }] }) },
+      { kind: 'stream', events: anthropicTurn({ text: ['Understood: nothing was written.'] }) },
+    );
+    const sent = h.core.agent.send('add a phone number column');
+    await expect.poll(() => ofType(h.events, 'proposal').at(-1)?.proposal.approvalId).toBeTruthy();
+    const { proposalId } = ofType(h.events, 'proposal').at(-1)!.proposal;
+    await h.answer({ proposalId, action: 'add-tests' });
+    await settled(proposalId);
+    const before = await snapshot(h.workspace);
+    await h.answer({ proposalId, action: 'approve' });
+    await h.core.agent.whenIdle(sent.conversationId);
+
+    expect(await snapshot(h.workspace)).toEqual(before);
+    const result = ofType(h.events, 'tool.result').find((event) => event.conversationId === sent.conversationId);
+    expect(result).toMatchObject({ ok: false, output: expect.stringContaining('more than the medium-risk card you answered covered') });
+    expect(h.latest(proposalId)).toMatchObject({ status: 'failed', message: expect.stringContaining('Not applied: Not approved (high risk') });
+  });
+});
+
 describe('a link does not hide a protected path', () => {
   const cases = [
     ['a folder link to .github/workflows', 'ci', '.github/workflows', 'ci/deploy.yml', '.github/workflows/deploy.yml'],

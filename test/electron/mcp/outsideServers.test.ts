@@ -167,7 +167,15 @@ describe('a pinned outside tool still passes the whole gate', () => {
     expect(nested.approval.reasons.join(' ')).toContain('they nest deeper than 12 levels');
   });
 
-  it('the role applies to a pinned call: a viewer is refused', async () => {
+  it('a pinned call that writes a protected path is asked (high), never spared by the pin', async () => {
+    const { approval, outcome } = await cancelled('mcp_fixture_note', { text: 'hello', path: '.github/workflows/ci.yml' });
+    expect(approval).toMatchObject({ risk: 'high', sessionApproval: false });
+    expect(approval.reasons.join(' ')).toContain('writes the protected path ".github/workflows/ci.yml"');
+    expect(outcome.kind).toBe('denied');
+  });
+
+  it('the role applies to a pinned call: production needs the admin role, and a viewer is refused', async () => {
+    expect(await invoke('mcp_fixture_note', { text: 'deploy', stack: 'acme/payroll/prod' })).toMatchObject({ kind: 'denied', decision: { decidedBy: 'role', risk: 'critical' } });
     h.core.safety.policy.setRole('viewer');
     try {
       const outcome = await invoke('mcp_fixture_note', { text: 'harmless' });

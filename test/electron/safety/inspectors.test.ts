@@ -99,4 +99,30 @@ describe('risk inspectors', () => {
     expect(workspacePath('/workspace/src/a.ts')).toBe('src/a.ts');
     expect(workspacePath('/etc/passwd')).toBeUndefined();
   });
+
+  it('fails closed past what it reads: deeper, wider or longer arguments are critical, whatever the tool declares (issue 16, point 3)', () => {
+    const notInspected = /^not fully inspected: the arguments are larger than the safety checks read \((.+)\)/;
+    // A never-allowed command hidden past the character budget.
+    const long = risk('propose_edit', 'medium', { summary: 'tidy', files: [{ path: 'a.txt', content: 'a'.repeat(200_001) }, { path: 'b.sh', content: 'rm -rf /' }] });
+    expect(long.risk).toBe('critical');
+    expect(long.reasons[0]).toMatch(notInspected);
+    expect(long.reasons[0]).toContain('more than 200,000 characters of text');
+    let deep: unknown = 'harmless';
+    for (let i = 0; i < 13; i += 1) deep = { nested: deep };
+    expect(risk('read_file', 'read-only', { path: 'a', extra: deep }).reasons[0]).toContain('they nest deeper than 12 levels');
+    expect(risk('read_file', 'read-only', { path: 'a', extra: deep }).risk).toBe('critical');
+    const wide = Object.fromEntries(Array.from({ length: 2001 }, (_, i) => [`k${i}`, 'x']));
+    expect(risk('mcp_x_tool', 'medium', wide)).toMatchObject({ risk: 'critical', reasons: expect.arrayContaining([expect.stringContaining('more than 2,000 values')]) });
+    // Exactly at the limits, nothing is added.
+    let twelve: unknown = 'harmless';
+    for (let i = 0; i < 12; i += 1) twelve = { nested: twelve };
+    expect(risk('read_file', 'read-only', twelve).risk).toBe('read-only');
+    expect(risk('propose_edit', 'medium', { summary: 's', files: [{ path: 'a.txt', content: 'a'.repeat(199_000) }] }).risk).toBe('medium');
+    expect(risk('mcp_x_tool', 'medium', Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`k${i}`, 'x']))).risk).toBe('medium');
+  });
+
+  it('reads a key that is not a plain identifier as text (an outside tool passes unknown keys on)', () => {
+    expect(risk('mcp_x_tool', 'medium', { 'rm -rf /': true })).toMatchObject({ risk: 'critical', neverAllowed: true });
+    expect(risk('mcp_x_tool', 'medium', { plain_key: 'x' }).risk).toBe('medium');
+  });
 });
