@@ -51,6 +51,8 @@ export const safetyStatus = z.object({
   maxRole: roleName,
   approvalThreshold: riskLevel,
   keychain: z.object({ available: z.boolean(), message: z.string().max(2000) }),
+  /** Whether the audit log's head is signed now; without the keychain it is not, and the UI says so. */
+  audit: z.object({ signed: z.boolean(), message: z.string().max(2000) }),
   notices: z.array(policyNotice),
 });
 export type SafetyStatus = z.infer<typeof safetyStatus>;

@@ -1,8 +1,11 @@
 /**
  * `npm run audit:verify` (and `npm run audit:export -- FILE`): checks the audit log's hash
- * chain and signed head outside the app, reading the head key from the OS keychain, and
- * optionally exports the log as JSON Lines. Exit codes: 0 verified, 1 damaged, 2 no log
- * found or bad usage, 3 the chain is intact but the signed head could not be checked.
+ * chain and signed head outside the app, reading the head key and the log's anchor (count
+ * and head hash) from the OS keychain, and optionally exports the log as JSON Lines. Exit
+ * codes: 0 verified, 1 damaged (an edited chain, a missing or unsigned head where the log has
+ * had a signed one, a wiped log or an older copy, a recorded finding), 2 no log found or bad
+ * usage, 3 the chain is intact but the head could not be vouched for (no key to check it, or
+ * a log that was never signed).
  */
 import { existsSync } from 'node:fs';
 import os from 'node:os';
@@ -10,7 +13,7 @@ import path from 'node:path';
 import { defaultDataDir } from '../core/dataDir';
 import { OsKeychain } from '../keychain/keychain';
 import { loadAuditHeadKey } from './auditKey';
-import { exportAuditJsonLines, openAuditReadOnly, verifyAuditDatabase } from './auditLog';
+import { exportAuditJsonLines, keychainAnchorStore, openAuditReadOnly, verifyAuditDatabase, type AuditAnchor } from './auditLog';
 
 const usage = 'usage: auditVerify [--data-dir DIR | --db FILE] [--export FILE.jsonl]';
 
@@ -55,15 +58,26 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
 
-  const { key, problem: keyProblem } = loadAuditHeadKey(new OsKeychain(), { create: false });
+  const keychain = new OsKeychain();
+  const { key, problem: keyProblem } = loadAuditHeadKey(keychain, { create: false });
+  const anchorOf = (file: string): AuditAnchor | null | undefined => {
+    if (!key) return undefined;
+    try {
+      return keychainAnchorStore(keychain, file).read();
+    } catch {
+      return undefined;
+    }
+  };
 
   let worst = 0;
+  let damaged = false;
   for (const file of found) {
     const db = openAuditReadOnly(file);
     try {
-      const result = verifyAuditDatabase(db, key);
+      const result = verifyAuditDatabase(db, key, anchorOf(file));
       const head = db.prepare<[], { mac: string | null }>('SELECT mac FROM audit_head WHERE id = 1').get();
       const headUnchecked = result.ok && key === undefined && (head?.mac ?? null) !== null;
+      const neverSigned = result.ok && !result.headSigned;
       say(`${file}: ${result.message}`);
       if (headUnchecked) say(`  The head is signed, but its key could not be read (${keyProblem ?? 'unknown'}), so a cut-off tail or rebuilt log was not checked.`);
       say(JSON.stringify({ file, ...result, headChecked: !headUnchecked && key !== undefined }));
@@ -72,12 +86,14 @@ async function main(argv: string[]): Promise<number> {
         const count = await exportAuditJsonLines(db, target);
         say(`  exported ${count} entries to ${target}`);
       }
-      worst = Math.max(worst, !result.ok ? 1 : headUnchecked ? 3 : 0);
+      if (!result.ok) damaged = true;
+      else if (headUnchecked || neverSigned) worst = 3;
     } finally {
       db.close();
     }
   }
-  return worst === 1 ? 1 : worst;
+  // Damage in any log outranks a head that could not be checked in another.
+  return damaged ? 1 : worst;
 }
 
 main(process.argv.slice(2)).then(

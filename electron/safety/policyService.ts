@@ -87,7 +87,7 @@ export class PolicyService {
     return this.current().policy;
   }
 
-  status(keychain: KeychainStatus): SafetyStatus {
+  status(keychain: KeychainStatus): Omit<SafetyStatus, 'audit'> {
     const { policy, notices } = this.current();
     return {
       role: policy.role,

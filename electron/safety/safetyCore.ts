@@ -10,7 +10,7 @@ import type { EventHub } from '../core/eventHub';
 import type { StopController } from '../core/stopController';
 import type { InvokeOutcome, ToolRegistryHooks } from '../agent/tools';
 import { loadAuditHeadKey } from '../audit/auditKey';
-import { AuditLog } from '../audit/auditLog';
+import { AuditLog, keychainAnchorStore } from '../audit/auditLog';
 import { realRelative } from '../code/workspacePaths';
 import type { CallContext, Handlers } from '../ipc/dispatch';
 import { OsKeychain, type Keychain } from '../keychain/keychain';
@@ -79,7 +79,10 @@ export function createSafetyCore(options: SafetyOptions): SafetyCore {
   const keychain = options.keychain ?? new OsKeychain();
   const redact = (text: string): string => redactor.redact(text);
   const removeLogRedactor = addLogRedactor(redact);
-  const audit = AuditLog.open(path.join(options.dataDir, 'audit.db'), { headKey: loadAuditHeadKey(keychain, { create: true }).key, redact });
+  const auditFile = path.join(options.dataDir, 'audit.db');
+  const headKey = loadAuditHeadKey(keychain, { create: true });
+  // The anchor (count and head hash) sits beside the key, so a wiped log or an older copy is caught.
+  const audit = AuditLog.open(auditFile, { headKey: headKey.key, keyProblem: headKey.problem, anchor: keychainAnchorStore(keychain, auditFile), redact });
   const secrets = new SecretStore(keychain, redactor, audit);
   secrets.loadIntoRedactor();
   const policy = new PolicyService(
@@ -98,7 +101,7 @@ export function createSafetyCore(options: SafetyOptions): SafetyCore {
     ...(options.approvalTimeoutMs === undefined ? {} : { timeoutMs: options.approvalTimeoutMs }),
   });
 
-  const status = () => policy.status(keychain.status());
+  const status = () => ({ ...policy.status(keychain.status()), audit: audit.signing });
   policy.onChange(() => events.publish({ type: 'safety.status', status: status() }));
   policy.current();
 

@@ -177,7 +177,7 @@ export function App({ client }: { client: SophiaClient }) {
       {safetyView && (
         <SafetyDrawer view={safetyView} client={client} status={safety.status} conversationId={state.conversationId} onClose={() => setSafetyView(undefined)} />
       )}
-      <StatusBar transport={client.transport} connection={state.connection} status={state.status} usage={state.usage} role={safety.status?.role} />
+      <StatusBar transport={client.transport} connection={state.connection} status={state.status} usage={state.usage} role={safety.status?.role} auditUnsigned={safety.status && !safety.status.audit.signed ? safety.status.audit.message : undefined} />
     </div>
   );
 }

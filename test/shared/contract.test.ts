@@ -71,7 +71,7 @@ describe('the contract', () => {
       { type: 'approval.resolved', approvalId: 'a', outcome: 'stopped' },
       {
         type: 'safety.status',
-        status: { role: 'developer', maxRole: 'admin', approvalThreshold: 'low', keychain: { available: true, message: 'ok' }, notices: [] },
+        status: { role: 'developer', maxRole: 'admin', approvalThreshold: 'low', keychain: { available: true, message: 'ok' }, audit: { signed: true, message: 'signed' }, notices: [] },
       },
       { type: 'container.output', taskId: 't', stream: 'stdout', chunk: 'ok\n' },
       { type: 'deployment.event', deploymentId: 'd', phase: 'preview', status: 'running', message: '+ 1 to create' },

@@ -17,8 +17,10 @@ export function StatusBar(props: {
   usage: Usage | undefined;
   /** The active role from the approval policy. */
   role?: string | undefined;
+  /** Set when the audit log cannot be signed now (no keychain): why, in words. */
+  auditUnsigned?: string | undefined;
 }) {
-  const { transport, connection, status, usage, role } = props;
+  const { transport, connection, status, usage, role, auditUnsigned } = props;
   return (
     <footer className="status-bar" data-testid="status-bar">
       <span className={`status-dot status-${connection}`} aria-hidden="true" />
@@ -39,6 +41,11 @@ export function StatusBar(props: {
           <span data-testid="status-workspace" className="status-workspace" title={status.workspace ?? 'No workspace is open'}>
             {status.workspace ? `Workspace: ${status.workspace.split(/[\\/]/).filter(Boolean).pop() ?? status.workspace}` : 'No workspace'}
           </span>
+          {auditUnsigned && (
+            <span data-testid="status-audit-unsigned" className="status-locked" title={auditUnsigned}>
+              Audit log not signed
+            </span>
+          )}
           {role && (
             <span data-testid="status-role" className="status-role" title="The active role: what the agent may do">
               Role: {role}

@@ -56,6 +56,11 @@ export function SafetyPanel({ client, status }: { client: SophiaClient; status: 
       <p className={available ? 'safety-note' : 'safety-warning'} data-testid="keychain-status">
         {list ? list.keychain.message : 'Checking the keychain…'}
       </p>
+      {status && (
+        <p className={status.audit.signed ? 'safety-note' : 'safety-warning'} data-testid="audit-signing">
+          {status.audit.message}
+        </p>
+      )}
       <ul className="secret-list">
         {list?.secrets.map((secret) => (
           <li key={secret.name} data-testid={`secret-${secret.name}`}>

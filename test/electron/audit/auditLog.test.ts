@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { auditMigrations, AuditLog, entryHash, genesisHash, headMac, keyId, openAuditReadOnly, verifyAuditDatabase, type AuditInput } from '../../../electron/audit/auditLog';
+import { memoryAnchors } from './support/anchors';
 import { migrate, schemaVersion } from '../../../electron/db/sqlite';
 import { auditKinds, riskLevels } from '../../../shared/contract';
 
@@ -44,11 +45,34 @@ describe('audit migrations', () => {
     const hash = entryHash(genesisHash, 1, 5, 'stop', null, null, 'user', 'old', '{}');
     db.prepare("INSERT INTO audit_entries VALUES (1, 5, 'stop', NULL, NULL, 'user', 'old', '{}', ?, ?)").run(genesisHash, hash);
     db.close();
-    // Opening migrates to 2; the missing head is found and written into the chain itself.
-    const log = AuditLog.open(file, { headKey: key });
+    // Opening migrates to 2. The keychain holds no anchor for it (it was never signed), so
+    // signing starts here, and the chain says from where.
+    const anchors = memoryAnchors();
+    const log = AuditLog.open(file, { headKey: key, anchor: anchors.store });
     expect(log.length).toBe(2);
-    expect(log.query({ kind: 'audit' })[0]?.summary).toMatch(/head did not verify.*missing/);
+    expect(log.query({ kind: 'audit' })[0]?.summary).toMatch(/signed from here on; entries 1 to 1 were written without a key/);
     expect(log.verify()).toMatchObject({ ok: true, entries: 2, headSigned: true });
+    expect(anchors.writes).toEqual([{ seq: 2, hash: expect.any(String) }]);
+    log.close();
+  });
+});
+
+describe('audit migration 3', () => {
+  it('moves the filter indexes off the chain into a lookup filled from the entries, and queries see every entry', () => {
+    const file = fresh();
+    const db = new Database(file);
+    migrate(db, auditMigrations.slice(0, 2));
+    const hash = entryHash(genesisHash, 1, 5, 'stop', null, null, 'user', 'old', '{}');
+    db.prepare("INSERT INTO audit_entries VALUES (1, 5, 'stop', 'conv-a', NULL, 'user', 'old', '{}', ?, ?)").run(genesisHash, hash);
+    migrate(db, auditMigrations);
+    const indexes = db.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit_entries'").all();
+    expect(indexes).toEqual([]);
+    expect(db.prepare('SELECT seq, kind, conversation_id FROM audit_lookup').all()).toEqual([{ seq: 1, kind: 'stop', conversation_id: 'conv-a' }]);
+    db.close();
+    const log = AuditLog.open(fresh(), { headKey: key });
+    log.record({ ...entry(1), conversationId: 'conv-b', kind: 'approval' });
+    // Not yet in the lookup (that is filled in batches), yet the query sees it.
+    expect(log.query({ conversationId: 'conv-b', kind: 'approval' })).toHaveLength(1);
     log.close();
   });
 });

@@ -9,7 +9,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadAuditHeadKey } from '../../../electron/audit/auditKey';
-import { AuditLog } from '../../../electron/audit/auditLog';
+import { AuditLog, keychainAnchorStore } from '../../../electron/audit/auditLog';
 import { OsKeychain } from '../../../electron/keychain/keychain';
 
 const root = path.resolve(import.meta.dirname, '../../..');
@@ -59,5 +59,30 @@ describe('npm run audit:verify', () => {
   it('says when there is no log, and explains its usage', () => {
     expect(run(['--db', path.join(dir, 'none.db')]).status).toBe(2);
     expect(run(['--bogus']).stdout).toContain('usage');
+  });
+
+  it('fails, and names it, when a log that had a signed head has its signature removed, or is wiped', () => {
+    const { key } = loadAuditHeadKey(new OsKeychain(), { create: true });
+    // As the app opens it: with the anchor in the keychain beside the key.
+    const anchored = path.join(dir, 'anchored.db');
+    const log = AuditLog.open(anchored, { headKey: key, anchor: keychainAnchorStore(new OsKeychain(), anchored) });
+    for (let i = 0; i < 50; i += 1) log.record({ kind: 'tool.call', actor: 'agent', summary: `call ${i}`, risk: 'low' });
+    log.close();
+    expect(run(['--db', anchored]).status).toBe(0);
+
+    const edit = (statement: string): void => {
+      const db = new Database(anchored);
+      db.exec(statement);
+      db.close();
+    };
+    edit('UPDATE audit_head SET mac = NULL, key_id = NULL');
+    const unsigned = run(['--db', anchored]);
+    expect(unsigned.status, unsigned.stdout).toBe(1);
+    expect(unsigned.stdout).toContain('the head is not signed, though this log has had a signed head');
+
+    edit('DELETE FROM audit_entries; DELETE FROM audit_head;');
+    const wiped = run(['--db', anchored]);
+    expect(wiped.status, wiped.stdout).toBe(1);
+    expect(wiped.stdout).toContain("the keychain's anchor says the log held 50 entries, but it holds 0");
   });
 });

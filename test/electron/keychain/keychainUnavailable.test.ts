@@ -31,7 +31,8 @@ describe('without a keychain', () => {
       const stored = await dispatch(core.handlers, 'secrets.set', { name: 'github-token', value: 'ghp_must-not-land-anywhere' }, { transport: 'test' });
       expect(stored).toMatchObject({ ok: false, error: { code: 'unavailable', message: expect.stringContaining('never keeps them in clear') } });
       const status = await dispatch(core.handlers, 'safety.status', {}, { transport: 'test' });
-      expect(status).toMatchObject({ ok: true, value: { keychain: { available: false } } });
+      // The UI is told the audit log cannot be signed now (the status bar and the safety panel show it).
+      expect(status).toMatchObject({ ok: true, value: { keychain: { available: false }, audit: { signed: false, message: expect.stringContaining('cannot be signed now') } } });
       expect(core.safety.audit.verify()).toMatchObject({ ok: true, headSigned: false });
     } finally {
       await core.close();
