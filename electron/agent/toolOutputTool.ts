@@ -11,7 +11,8 @@ const pageChars = 20_000;
 
 export const readToolOutputInput = z
   .object({
-    callId: z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/).describe('The id the shortened output names.'),
+    // A lookup key only (bound as a parameter, within this conversation).
+    callId: z.string().min(1).max(64).describe('The id the shortened output names.'),
     offset: z.number().int().min(0).default(0).describe('Where to start, in characters.'),
     length: z.number().int().min(1).max(pageChars).default(pageChars).describe('How many characters to read.'),
   })
