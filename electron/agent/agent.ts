@@ -13,7 +13,18 @@ import type { EventHub } from '../core/eventHub';
 import type { StopController } from '../core/stopController';
 import { createLogger } from '../log';
 import { ModelError, type ModelContent, type ModelMessage, type ModelProvider, type ModelToolSpec } from '../models/modelProvider';
-import { callUsage } from '../models/pricing';
+import {
+  compactionCut,
+  contextTokensOf,
+  defaultContextBudget,
+  estimateTokens,
+  modelView,
+  outputForModel,
+  summarySystem,
+  transcript,
+  type ContextBudget,
+} from './contextWindow';
+import { callUsage, type TokenCounts } from '../models/pricing';
 import { isKeptEvent, type ConversationStore } from './conversationStore';
 import { intentTools, systemPrompt } from './prompts';
 import type { InvokeOutcome, ToolDefinition, ToolRegistry } from './tools';
@@ -42,9 +53,9 @@ export interface AgentOptions {
   readonly provider: () => Promise<ModelProvider>;
   readonly workspace: () => string;
   readonly budget?: Partial<StepBudget>;
+  /** The context window and the tool-output budget (defaults from the model's name). */
+  readonly context?: Partial<ContextBudget>;
 }
-
-const maxToolResultForModel = 100_000;
 
 function clip(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 40)}\n[… ${text.length - max + 40} more characters]`;
@@ -52,13 +63,21 @@ function clip(text: string, max: number): string {
 
 class BudgetExceeded extends Error {}
 
+/** A request that does not fit the model's window even with the older turns summarised. */
+class ContextFull extends Error {}
+
 export class Agent {
   readonly #active = new Map<string, { controller: AbortController; done: Promise<void> }>();
   readonly #schemas = new WeakMap<ToolDefinition, Record<string, unknown>>();
   readonly #budget: StepBudget;
+  readonly #context: ContextBudget;
+  /** Per conversation: the input tokens the provider reported for the last request, and the last message seq it held. */
+  readonly #reported = new Map<string, { inputTokens: number; seq: number }>();
+  readonly #lastSeq = new Map<string, number>();
 
   constructor(private readonly options: AgentOptions) {
     this.#budget = { ...defaultBudget, ...options.budget };
+    this.#context = { ...defaultContextBudget, ...options.context };
     options.stop.register('agent', async () => this.#abortAll());
   }
 
@@ -171,7 +190,7 @@ export class Agent {
       for (;;) {
         if (spent.modelTurns >= this.#budget.modelTurns) throw new BudgetExceeded(`${this.#budget.modelTurns} model calls`);
         spent.modelTurns += 1;
-        const messages = store.messages(conversationId);
+        const messages = await this.#contextFor(conversationId, provider, system, tools, signal, spent);
         const assistant = await this.#modelTurn(conversationId, provider, { system, messages, tools }, signal, spent);
         store.appendMessage(conversationId, { role: 'assistant', content: assistant.content });
         if (assistant.toolCalls.length === 0) break;
@@ -184,7 +203,9 @@ export class Agent {
         if (changesState(intent)) this.options.events.publish({ type: 'agent.status', conversationId, state: 'thinking' });
       }
     } catch (error) {
-      if (error instanceof BudgetExceeded) {
+      if (error instanceof ContextFull) {
+        this.#notice(conversationId, error.message);
+      } else if (error instanceof BudgetExceeded) {
         this.#notice(conversationId, `Stopped this turn: it reached its step budget (${error.message}). Send "continue" to let it go on.`);
       } else if (error instanceof ModelError && error.failure === 'aborted') {
         this.#notice(conversationId, stop.locked ? 'Stopped by the emergency stop.' : 'Cancelled.');
@@ -233,11 +254,8 @@ export class Agent {
           case 'thinking':
             break;
           case 'usage': {
-            const summary = this.options.store.addUsage(conversationId, callUsage(provider.id, provider.model, event));
-            this.#emit(conversationId, { type: 'agent.usage', conversationId, usage: summary.usage });
-            this.options.events.publish({ type: 'conversation.updated', conversation: summary });
-            spent.tokens += event.inputTokens + (event.cacheReadTokens ?? 0) + (event.cacheWriteTokens ?? 0) + event.outputTokens;
-            if (spent.tokens > this.#budget.tokens) throw new BudgetExceeded(`${this.#budget.tokens.toLocaleString('en')} tokens`);
+            this.#reported.set(conversationId, { inputTokens: event.inputTokens, seq: this.#lastSeq.get(conversationId) ?? 0 });
+            this.#recordUsage(conversationId, provider, event, spent);
             break;
           }
           case 'done':
@@ -255,6 +273,96 @@ export class Agent {
     if (text) content.push({ type: 'text', text });
     for (const call of toolCalls) content.push({ type: 'tool_use', id: call.id, name: call.name, input: call.input ?? {} });
     return { content, toolCalls };
+  }
+
+  #recordUsage(conversationId: string, provider: ModelProvider, usage: TokenCounts, spent: { tokens: number }): void {
+    const summary = this.options.store.addUsage(conversationId, callUsage(provider.id, provider.model, usage));
+    this.#emit(conversationId, { type: 'agent.usage', conversationId, usage: summary.usage });
+    this.options.events.publish({ type: 'conversation.updated', conversation: summary });
+    spent.tokens += usage.inputTokens + (usage.cacheReadTokens ?? 0) + (usage.cacheWriteTokens ?? 0) + usage.outputTokens;
+    if (spent.tokens > this.#budget.tokens) throw new BudgetExceeded(`${this.#budget.tokens.toLocaleString('en')} tokens`);
+  }
+
+  /**
+   * What a request will use: the provider's count for the last request plus an estimate of
+   * what was added since, or the estimate of the whole when there is no count (or it is lower).
+   */
+  #estimate(conversationId: string, system: string, tools: readonly ModelToolSpec[], view: readonly { seq: number; message: ModelMessage }[]): number {
+    const whole = estimateTokens({ system, tools, messages: view.map((row) => row.message) });
+    const reported = this.#reported.get(conversationId);
+    if (!reported || !view.some((row) => row.seq <= reported.seq)) return whole;
+    const added = estimateTokens({ messages: view.filter((row) => row.seq > reported.seq).map((row) => row.message) });
+    return Math.max(whole, reported.inputTokens + added);
+  }
+
+  /**
+   * The messages for the next request. Near the window's limit the older turns are
+   * summarised by a model call and the summary stands in for them (the store keeps them
+   * all, and the chat is told); a request that still does not fit is not sent.
+   */
+  async #contextFor(
+    conversationId: string,
+    provider: ModelProvider,
+    system: string,
+    tools: readonly ModelToolSpec[],
+    signal: AbortSignal,
+    spent: { tokens: number },
+  ): Promise<ModelMessage[]> {
+    const { store } = this.options;
+    const limit = this.#context.contextTokens ?? contextTokensOf(provider.id, provider.model);
+    const room = limit * this.#context.compactAt - this.#budget.maxTokensPerCall;
+    let view = modelView(store.storedMessages(conversationId), store.latestCompaction(conversationId));
+    let used = this.#estimate(conversationId, system, tools, view);
+    if (used > room) {
+      const cut = compactionCut(view, limit * this.#context.keepShare);
+      if (cut !== undefined) {
+        await this.#compact(conversationId, provider, view, cut, { used, limit }, signal, spent);
+        view = modelView(store.storedMessages(conversationId), store.latestCompaction(conversationId));
+        used = this.#estimate(conversationId, system, tools, view);
+      }
+      if (used > limit - this.#budget.maxTokensPerCall) {
+        throw new ContextFull(
+          `This request needs about ${used.toLocaleString('en')} tokens, more than ${provider.model}'s window of ${limit.toLocaleString('en')} leaves room for, even with the earlier turns summarised. Nothing was sent. Ask for a smaller step, or start a new conversation.`,
+        );
+      }
+    }
+    this.#lastSeq.set(conversationId, view.at(-1)?.seq ?? 0);
+    log.debug('context', { conversationId, estimatedTokens: used, limit });
+    return view.map((row) => row.message);
+  }
+
+  async #compact(
+    conversationId: string,
+    provider: ModelProvider,
+    view: readonly { seq: number; message: ModelMessage }[],
+    cut: number,
+    size: { used: number; limit: number },
+    signal: AbortSignal,
+    spent: { tokens: number },
+  ): Promise<void> {
+    const older = view.filter((row) => row.seq <= cut).map((row) => row.message);
+    // The transcript itself must fit the window, with room for the summary.
+    const text = transcript(older, Math.floor(size.limit * 0.6) * 4);
+    this.options.events.publish({ type: 'agent.status', conversationId, state: 'thinking', detail: 'Summarising the earlier turns' });
+    let summary = '';
+    for await (const event of provider.stream({
+      system: summarySystem,
+      messages: [{ role: 'user', content: [{ type: 'text', text: `Summarise this conversation so far.\n\n${text}` }] }],
+      tools: [],
+      maxTokens: 2048,
+      signal,
+    })) {
+      if (event.type === 'text') summary += event.delta;
+      else if (event.type === 'usage') this.#recordUsage(conversationId, provider, event, spent);
+    }
+    summary = summary.trim();
+    if (!summary) throw new ModelError('server-error', 'The model returned an empty summary of the earlier turns, so nothing was replaced. Try again, or start a new conversation.');
+    this.options.store.addCompaction(conversationId, cut, summary);
+    this.#reported.delete(conversationId);
+    this.#notice(
+      conversationId,
+      `The conversation had grown to about ${size.used.toLocaleString('en')} of the ${size.limit.toLocaleString('en')} tokens ${provider.model} can take. ${older.length} earlier messages were summarised, and the summary now stands in for them when the model is asked; the full history is kept here.\n\nSummary: ${summary.slice(0, 1200)}${summary.length > 1200 ? ' …' : ''}`,
+    );
   }
 
   async #toolCall(
@@ -276,7 +384,10 @@ export class Agent {
     });
     const finish = (ok: boolean, output: string): ModelContent => {
       this.#emit(conversationId, { type: 'tool.result', conversationId, callId, ok, output: clip(output, limits.outputChunk) });
-      return { type: 'tool_result', toolUseId: call.id, toolName: call.name, content: clip(output, maxToolResultForModel), isError: !ok };
+      // Over the budget the model gets the head and tail and a reference; the whole output is kept.
+      const forModel = outputForModel(output, this.#context.toolOutputChars, callId);
+      if (forModel.clipped) this.options.store.saveToolOutput(conversationId, callId, call.name.slice(0, limits.label), output);
+      return { type: 'tool_result', toolUseId: call.id, toolName: call.name, content: forModel.text, isError: !ok };
     };
     if (signal.aborted || stop.locked) return finish(false, 'Refused: Sophia was stopped, so this call did not run.');
     if (call.error) return finish(false, `Malformed tool call: ${call.error} Call ${call.name} again with valid JSON arguments.`);

@@ -55,6 +55,10 @@ export class ConversationStore {
   readonly #nextMessageSeq;
   readonly #insertMessage;
   readonly #messages;
+  readonly #insertToolOutput;
+  readonly #toolOutput;
+  readonly #insertCompaction;
+  readonly #latestCompaction;
 
   constructor(private readonly db: SqliteDatabase) {
     this.#insertConversation = db.prepare(
@@ -81,8 +85,21 @@ export class ConversationStore {
       'SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM model_messages WHERE conversation_id = ?',
     );
     this.#insertMessage = db.prepare('INSERT INTO model_messages (conversation_id, seq, role, content) VALUES (?, ?, ?, ?)');
-    this.#messages = db.prepare<[string], { role: 'user' | 'assistant'; content: string }>(
-      'SELECT role, content FROM model_messages WHERE conversation_id = ? ORDER BY seq',
+    this.#messages = db.prepare<[string], { seq: number; role: 'user' | 'assistant'; content: string }>(
+      'SELECT seq, role, content FROM model_messages WHERE conversation_id = ? ORDER BY seq',
+    );
+    this.#insertToolOutput = db.prepare(
+      'INSERT OR REPLACE INTO tool_outputs (conversation_id, call_id, tool, content, created_at) VALUES (?, ?, ?, ?, ?)',
+    );
+    this.#toolOutput = db.prepare<[string, string], { tool: string; content: string }>(
+      'SELECT tool, content FROM tool_outputs WHERE conversation_id = ? AND call_id = ?',
+    );
+    this.#insertCompaction = db.prepare(
+      `INSERT INTO conversation_compactions (conversation_id, seq, upto_seq, summary, created_at)
+       VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM conversation_compactions WHERE conversation_id = ?), ?, ?, ?)`,
+    );
+    this.#latestCompaction = db.prepare<[string], { upto_seq: number; summary: string }>(
+      'SELECT upto_seq, summary FROM conversation_compactions WHERE conversation_id = ? ORDER BY seq DESC LIMIT 1',
     );
   }
 
@@ -124,8 +141,32 @@ export class ConversationStore {
     })();
   }
 
+  /** Every model message of the conversation, the ones a summary stands in for too. */
   messages(conversationId: string): ModelMessage[] {
-    return this.#messages.all(conversationId).map((row) => ({ role: row.role, content: JSON.parse(row.content) as ModelMessage['content'] }));
+    return this.storedMessages(conversationId).map((row) => row.message);
+  }
+
+  storedMessages(conversationId: string): { seq: number; message: ModelMessage }[] {
+    return this.#messages.all(conversationId).map((row) => ({ seq: row.seq, message: { role: row.role, content: JSON.parse(row.content) as ModelMessage['content'] } }));
+  }
+
+  /** Keeps a tool's whole output; the model was given part of it and a reference. */
+  saveToolOutput(conversationId: string, callId: string, tool: string, content: string, now = Date.now()): void {
+    this.#insertToolOutput.run(conversationId, callId, tool, content, now);
+  }
+
+  toolOutput(conversationId: string, callId: string): { tool: string; content: string } | undefined {
+    return this.#toolOutput.get(conversationId, callId);
+  }
+
+  /** Records that `summary` stands in for the model messages up to and including `uptoSeq`. */
+  addCompaction(conversationId: string, uptoSeq: number, summary: string, now = Date.now()): void {
+    this.#insertCompaction.run(conversationId, conversationId, uptoSeq, summary, now);
+  }
+
+  latestCompaction(conversationId: string): { uptoSeq: number; summary: string } | undefined {
+    const row = this.#latestCompaction.get(conversationId);
+    return row && { uptoSeq: row.upto_seq, summary: row.summary };
   }
 
   addUsage(conversationId: string, delta: Usage, now = Date.now()): ConversationSummary {

@@ -27,7 +27,8 @@ export function systemPrompt(intent: Intent, workspace: string): string {
   return `${base}\n\n${byIntent[intent]}\n\n${where}`;
 }
 
-const readTools = ['read_file', 'list_files', 'search_code', 'repo_map'];
+// read_tool_output reads on in a tool output that was too long to give whole.
+const readTools = ['read_file', 'list_files', 'search_code', 'repo_map', 'read_tool_output'];
 
 /** The tools offered for each intent, by name; those not registered are left out. */
 export const intentTools: Readonly<Record<Intent, readonly string[]>> = {

@@ -18,6 +18,8 @@ import type { SandboxService } from '../sandbox/sandbox';
 import { createSandboxServiceFromEnv, sandboxHandlers } from '../sandbox/sandboxHandlers';
 import { SettingsStore } from '../settings/settingsStore';
 import { registerWorkspaceTools } from '../tools/workspaceTools';
+import { registerToolOutputTool } from '../agent/toolOutputTool';
+import type { ContextBudget } from '../agent/contextWindow';
 import { registerCodeTools, registerIndexTools, canonicalProposal } from '../tools/codeTools';
 import { CodeIndexService } from '../code/indexService';
 import { registerCommandTools } from '../tools/commandTools';
@@ -89,6 +91,8 @@ export interface CoreOptions {
   readonly approvalTimeoutMs?: number;
   readonly endpoints?: ProviderEndpoints;
   readonly budget?: Partial<StepBudget>;
+  /** The context window and tool-output budget (tests make them small). */
+  readonly context?: Partial<ContextBudget>;
   /** The Docker sandbox service; by default the real one, configured from the environment. */
   readonly sandbox?: SandboxService;
   /** False leaves out run_command (tests that register a recording stand-in by that name). */
@@ -156,6 +160,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
   // Secret files stay refused to every tool unless the person opens one (a request, never a tool).
   const secretFiles = new SecretFileGrants({ workspace: () => settings.get().workspace, audit: safety.audit });
   registerWorkspaceTools(registry, () => settings.get().workspace, secretFiles.allows);
+  registerToolOutputTool(registry, store);
   const provider = async () => safety.wrapProvider(await createProvider(settings.get(), secrets, options.endpoints));
   const code = {
     proposals: new ProposalService({
@@ -212,6 +217,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     provider,
     workspace: () => settings.get().workspace,
     ...(options.budget ? { budget: options.budget } : {}),
+    ...(options.context ? { context: options.context } : {}),
   });
 
   const status = (): AppStatus => {

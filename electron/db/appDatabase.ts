@@ -54,6 +54,31 @@ export const appMigrations: readonly Migration[] = [
         ALTER TABLE conversations ADD COLUMN unpriced_calls INTEGER NOT NULL DEFAULT 0;
       `),
   },
+  {
+    version: 4,
+    name: 'long conversations',
+    up: (db) =>
+      db.exec(`
+        -- A tool's whole output when the model was given only part of it (read_tool_output reads it).
+        CREATE TABLE tool_outputs (
+          conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+          call_id TEXT NOT NULL,
+          tool TEXT NOT NULL,
+          content TEXT NOT NULL,
+          created_at INTEGER NOT NULL,
+          PRIMARY KEY (conversation_id, call_id)
+        );
+        -- A summary that stands in for the model messages up to and including upto_seq.
+        CREATE TABLE conversation_compactions (
+          conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+          seq INTEGER NOT NULL,
+          upto_seq INTEGER NOT NULL,
+          summary TEXT NOT NULL,
+          created_at INTEGER NOT NULL,
+          PRIMARY KEY (conversation_id, seq)
+        );
+      `),
+  },
 ];
 
 export function openAppDatabase(file: string): SqliteDatabase {

@@ -1,28 +1,51 @@
 /**
  * `npm run bench:agent-overhead`: the time Sophia adds between the model's first byte of
- * text and the first token event reaching the renderer's socket. The real core, the real
- * Anthropic SDK against a loopback stand-in, the real browser host; the renderer's end is a
- * WebSocket client in this process, so both ends read one clock. 200 turns; the last line
- * is the JSON figure. Bounded in count and time.
+ * answer text and the first token event reaching the renderer's socket. The real core, the
+ * real Anthropic SDK against a loopback stand-in, the real browser host; the renderer's end
+ * is a WebSocket client in this process, so both ends read one clock.
+ *
+ * Each answer opens the way today's default model answers with adaptive thinking: a
+ * `thinking` block (thinking deltas, then its `signature_delta`) before the text. The floor
+ * is measured in the same run, turn for turn: the same stand-in stream consumed by the bare
+ * @anthropic-ai/sdk with no Sophia code, from the same first text byte to the SDK's
+ * `text_delta` event. 200 turns of each, interleaved; the last line is the JSON figure.
+ * Bounded in count and time.
  */
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import Anthropic from '@anthropic-ai/sdk';
 import WebSocket from 'ws';
 import { createSophiaCore } from '../../electron/core/sophiaCore';
 import { startBrowserHost } from '../../electron/host/browserHost';
 import { serverFrame, tokenProtocolPrefix, wireProtocol } from '../../shared/wire';
-import { anthropicTurn, startAnthropicStandIn } from '../support/standIns/anthropicStandIn';
+import { anthropicTurn, startAnthropicStandIn, type SseEvent } from '../support/standIns/anthropicStandIn';
 import { percentile } from './stats';
 
 const turns = Number(process.env['BENCH_TURNS'] ?? 200);
-const deadline = performance.now() + 120_000;
+const deadline = performance.now() + 180_000;
+
+/** An answer that thinks first: a thinking block with its signature, then the text block (indices shifted). */
+function thinkingTurn(turn: number): SseEvent[] {
+  const [start, ...rest] = anthropicTurn({ text: ['Hello', ' there', ', this', ' is', ' turn', ` ${turn}.`] });
+  const shifted = rest.map((event) => (typeof event.data['index'] === 'number' ? { ...event, data: { ...event.data, index: event.data['index'] + 1 } } : event));
+  const thoughts = ['The person greets me.', ' A short answer will do;', ' no tool is needed.'];
+  return [
+    ...(start ? [start] : []),
+    { event: 'content_block_start', data: { type: 'content_block_start', index: 0, content_block: { type: 'thinking', thinking: '', signature: '' } } },
+    ...thoughts.map((thinking) => ({ event: 'content_block_delta', data: { type: 'content_block_delta', index: 0, delta: { type: 'thinking_delta', thinking } } })),
+    { event: 'content_block_delta', data: { type: 'content_block_delta', index: 0, delta: { type: 'signature_delta', signature: `EqQBCkgIARABGAIiQL${'x'.repeat(280)}${turn}` } } },
+    { event: 'content_block_stop', data: { type: 'content_block_stop', index: 0 } },
+    ...shifted,
+  ];
+}
 
 const model = await startAnthropicStandIn();
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'sophia-bench-'));
 const core = createSophiaCore({ host: 'browser', dataDir, secrets: { get: async () => 'sk-ant-bench' }, endpoints: { anthropicBaseURL: model.baseURL } });
 core.settings.update({ provider: 'anthropic' });
 const host = await startBrowserHost({ core, rendererDir: dataDir });
+const bare = new Anthropic({ apiKey: 'sk-ant-bench', baseURL: model.baseURL, maxRetries: 0 });
 
 const ws = new WebSocket(`ws://127.0.0.1:${host.port}/ws`, [wireProtocol, tokenProtocolPrefix + host.token], { headers: { Origin: host.origin } });
 await new Promise((resolve, reject) => {
@@ -44,17 +67,44 @@ ws.on('message', (data) => {
   }
 });
 
-const overheads: number[] = [];
-let id = 0;
-for (let turn = 0; turn < turns && performance.now() < deadline; turn += 1) {
-  model.script({ kind: 'stream', events: anthropicTurn({ text: ['Hello', ' there', ', this', ' is', ' turn', ` ${turn}.`] }) });
+/** Sophia: the first text byte written by the stand-in to the first token event on the renderer's socket. */
+async function sophiaTurn(turn: number, id: number): Promise<number | undefined> {
+  model.script({ kind: 'stream', events: thinkingTurn(turn) });
   const firstToken = new Promise<number>((resolve) => (onFirstToken = resolve));
   const idle = new Promise<void>((resolve) => (onIdle = resolve));
-  ws.send(JSON.stringify({ kind: 'request', id: ++id, channel: 'chat.send', input: { text: `hello ${turn}` } }));
+  ws.send(JSON.stringify({ kind: 'request', id, channel: 'chat.send', input: { text: `hello ${turn}` } }));
   const received = await firstToken;
   await idle;
-  const firstByte = model.firstDeltaAt.at(-1);
-  if (firstByte !== undefined) overheads.push(received - firstByte);
+  const written = model.firstTextAt.at(-1);
+  return written === undefined ? undefined : received - written;
+}
+
+/** The floor: the same stream through the bare SDK, first text byte to its `text_delta` event. */
+async function floorTurn(turn: number): Promise<number | undefined> {
+  model.script({ kind: 'stream', events: thinkingTurn(turn) });
+  const stream = await bare.messages.create({
+    model: 'claude-sonnet-5-5',
+    max_tokens: 1024,
+    messages: [{ role: 'user', content: `hello ${turn}` }],
+    stream: true,
+  });
+  let received: number | undefined;
+  for await (const event of stream) {
+    if (received === undefined && event.type === 'content_block_delta' && event.delta.type === 'text_delta') received = performance.now();
+  }
+  const written = model.firstTextAt.at(-1);
+  return received === undefined || written === undefined ? undefined : received - written;
+}
+
+const sophia: number[] = [];
+const floor: number[] = [];
+let id = 0;
+for (let turn = 0; turn < turns && performance.now() < deadline; turn += 1) {
+  // Interleaved, so both see the same machine at the same moments.
+  const measured = await sophiaTurn(turn, ++id);
+  if (measured !== undefined) sophia.push(measured);
+  const bareMeasured = await floorTurn(turn);
+  if (bareMeasured !== undefined) floor.push(bareMeasured);
 }
 
 ws.close();
@@ -62,7 +112,24 @@ await host.close();
 await core.close();
 await model.close();
 
-overheads.sort((a, b) => a - b);
+sophia.sort((a, b) => a - b);
+floor.sort((a, b) => a - b);
 const round = (n: number): number => Math.round(n * 100) / 100;
-process.stdout.write(`turns: ${overheads.length}, min ${round(overheads[0] ?? 0)} ms, max ${round(overheads.at(-1) ?? 0)} ms\n`);
-process.stdout.write(`${JSON.stringify({ metric: 'first_token_overhead_ms', p50: round(percentile(overheads, 50)), p95: round(percentile(overheads, 95)), turns: overheads.length })}\n`);
+const p95 = percentile(sophia, 95);
+const floorP95 = percentile(floor, 95);
+process.stdout.write(`turns: ${sophia.length} through Sophia, ${floor.length} through the bare SDK; every answer thinks first (thinking + signature_delta, then text)\n`);
+process.stdout.write(`Sophia: p50 ${round(percentile(sophia, 50))} ms, p95 ${round(p95)} ms, max ${round(sophia.at(-1) ?? 0)} ms\n`);
+process.stdout.write(`bare SDK floor: p50 ${round(percentile(floor, 50))} ms, p95 ${round(floorP95)} ms, max ${round(floor.at(-1) ?? 0)} ms\n`);
+process.stdout.write(`p95 above the floor: ${round(p95 - floorP95)} ms (goal: p95 < 3 ms and within 2 ms of the floor); ratio ${round(p95 / Math.max(floorP95, 0.001))}x\n`);
+process.stdout.write(
+  `${JSON.stringify({
+    metric: 'first_token_overhead_ms',
+    p50: round(percentile(sophia, 50)),
+    p95: round(p95),
+    floor_p50: round(percentile(floor, 50)),
+    floor_p95: round(floorP95),
+    p95_above_floor: round(p95 - floorP95),
+    ratio_to_floor: round(p95 / Math.max(floorP95, 0.001)),
+    turns: sophia.length,
+  })}\n`,
+);

@@ -51,7 +51,7 @@ describe('the agent loop', () => {
     const lastUser = second?.messages.at(-1) as { role: string; content: { type: string; tool_use_id: string; content: string; is_error: boolean }[] };
     expect(lastUser.role).toBe('user');
     expect(lastUser.content[0]).toMatchObject({ type: 'tool_result', content: employeesSql, is_error: false });
-    expect(second?.tools?.map((t) => t.name).sort()).toEqual(['list_files', 'read_file', 'repo_map', 'report_findings', 'search_code']);
+    expect(second?.tools?.map((t) => t.name).sort()).toEqual(['list_files', 'read_file', 'read_tool_output', 'repo_map', 'report_findings', 'search_code']);
     expect(second?.system).toMatch(/code review/i);
 
     // Usage adds up across both model calls, with cost from the model's price.

@@ -6,11 +6,18 @@ import { defaultSettings, SettingsStore } from '../../../electron/settings/setti
 import { tempDataDir } from '../../support/hostFixture';
 
 describe('app database migrations', () => {
-  it('1 conversations and 2 settings, on a real file', () => {
+  it('1 conversations, 2 settings, 3 cache tokens, 4 long conversations, on a real file', () => {
     const db = openAppDatabase(path.join(tempDataDir(), 'sophia.db'));
-    expect(schemaVersion(db)).toBe(2);
+    expect(schemaVersion(db)).toBe(4);
     const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all();
-    expect(tables).toEqual([{ name: 'conversation_events' }, { name: 'conversations' }, { name: 'model_messages' }, { name: 'settings' }]);
+    expect(tables).toEqual([
+      { name: 'conversation_compactions' },
+      { name: 'conversation_events' },
+      { name: 'conversations' },
+      { name: 'model_messages' },
+      { name: 'settings' },
+      { name: 'tool_outputs' },
+    ]);
     // Events and messages belong to their conversation.
     expect(() => db.prepare("INSERT INTO conversation_events VALUES ('nope', 1, 't', '{}', 0)").run()).toThrow(/FOREIGN KEY/);
     db.close();

@@ -40,6 +40,8 @@ export interface AnthropicStandIn {
   readonly requests: RecordedRequest[];
   /** performance.now() when each stream wrote its first content delta. */
   readonly firstDeltaAt: number[];
+  /** performance.now() when each stream wrote its first `text_delta` (after any thinking). */
+  readonly firstTextAt: number[];
   /** performance.now() when each streaming connection closed. */
   readonly closedAt: number[];
   script(...steps: AnthropicStep[]): void;
@@ -118,6 +120,7 @@ export async function startAnthropicStandIn(): Promise<AnthropicStandIn> {
   const steps: AnthropicStep[] = [];
   const requests: RecordedRequest[] = [];
   const firstDeltaAt: number[] = [];
+  const firstTextAt: number[] = [];
   const closedAt: number[] = [];
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -147,6 +150,7 @@ export async function startAnthropicStandIn(): Promise<AnthropicStandIn> {
       closedAt.push(performance.now());
     });
     let sawDelta = false;
+    let sawText = false;
     const startedAt = performance.now();
     for (const [index, event] of step.events.entries()) {
       if (closed) return;
@@ -158,6 +162,10 @@ export async function startAnthropicStandIn(): Promise<AnthropicStandIn> {
       if (!sawDelta && event.event === 'content_block_delta') {
         sawDelta = true;
         firstDeltaAt.push(performance.now());
+      }
+      if (!sawText && (event.data['delta'] as { type?: string } | undefined)?.type === 'text_delta') {
+        sawText = true;
+        firstTextAt.push(performance.now());
       }
       response.write(`event: ${event.event}\ndata: ${JSON.stringify(event.data)}\n\n`);
       if (step.intervalMs) await new Promise((resolve) => setTimeout(resolve, step.intervalMs));
@@ -177,6 +185,7 @@ export async function startAnthropicStandIn(): Promise<AnthropicStandIn> {
     baseURL: `http://127.0.0.1:${port}`,
     requests,
     firstDeltaAt,
+    firstTextAt,
     closedAt,
     script: (...more) => steps.push(...more),
     close: async () => {

@@ -41,7 +41,9 @@ export type OpenAiStep =
       /** Writes an `{"error": ...}` event after this many chunks and ends the stream. */
       readonly errorAfter?: { readonly chunks: number; readonly error: OpenAiErrorBody };
     } & OpenAiTurn)
-  | { readonly kind: 'status'; readonly status: number; readonly error: OpenAiErrorBody; readonly headers?: Record<string, string> };
+  | { readonly kind: 'status'; readonly status: number; readonly error: OpenAiErrorBody; readonly headers?: Record<string, string> }
+  /** A turn decided from the request itself (a scripted model that reads what it was sent). */
+  | { readonly kind: 'reply'; readonly respond: (body: OpenAiRequestBody) => OpenAiTurn };
 
 export interface OpenAiRequestBody {
   model: string;
@@ -261,7 +263,8 @@ export async function startOpenAiStandIn(options: OpenAiStandInOptions = {}): Pr
       refuse(response, invalid.status, invalid.error);
       return;
     }
-    const step = steps.shift();
+    const next = steps.shift();
+    const step: OpenAiStep | undefined = next?.kind === 'reply' ? { kind: 'turn', ...next.respond(body) } : next;
     if (!step) {
       refuse(response, 500, error('stand-in script is empty', 'server_error'));
       return;
