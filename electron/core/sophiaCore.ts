@@ -13,7 +13,7 @@ import { openAppDatabase } from '../db/appDatabase';
 import type { SqliteDatabase } from '../db/sqlite';
 import type { Handlers } from '../ipc/dispatch';
 import { costUsd } from '../models/modelProvider';
-import { createProvider, type ProviderEndpoints, type SecretReader } from '../models/providerFactory';
+import { createProvider, isOfflineMode, type ProviderEndpoints, type SecretReader } from '../models/providerFactory';
 import type { SandboxService } from '../sandbox/sandbox';
 import { createSandboxServiceFromEnv, sandboxHandlers } from '../sandbox/sandboxHandlers';
 import { SettingsStore } from '../settings/settingsStore';
@@ -39,6 +39,7 @@ import { GitService, type GitServiceOptions } from '../git/gitService';
 import { gitHandlers } from '../git/gitHandlers';
 import type { Keychain } from '../keychain/keychain';
 import { SecretRedactor } from '../keychain/redactor';
+import { OfflineGuard } from '../safety/offlineGuard';
 import { createSafetyCore, type SafetyCore } from '../safety/safetyCore';
 import { EventHub } from './eventHub';
 import { StopController } from './stopController';
@@ -94,6 +95,8 @@ export interface CoreOptions {
   readonly infraTools?: boolean;
   /** A Pulumi installation root (`<root>/bin/pulumi`); by default `pulumi` on the PATH. */
   readonly pulumiCliRoot?: string;
+  /** The code index's worker script; by default the built one beside the main bundle. */
+  readonly indexWorker?: URL;
 }
 
 export function createSophiaCore(options: CoreOptions): SophiaCore {
@@ -116,10 +119,17 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     approvalTimeoutMs: options.approvalTimeoutMs,
   });
   const secrets = options.secrets ?? safety.secretReader;
+  // Offline mode (a model on this machine) refuses every connection off it, in each client that would open one.
+  const offline = new OfflineGuard(() => settings.get());
   const workspace = (): string | undefined => settings.get().workspace || undefined;
   const sandbox =
     options.sandbox ??
-    createSandboxServiceFromEnv({ publish: (event) => events.publish(event), guard: () => stop.assertRunning(), workspace });
+    createSandboxServiceFromEnv({
+      publish: (event) => events.publish(event),
+      guard: () => stop.assertRunning(),
+      workspace,
+      checkMirror: (mirror) => offline.check(mirror, 'building the sandbox image (from the Debian mirror)'),
+    });
   stop.register('sandbox', () => sandbox.killAll());
   // Docker may be slow or absent: the core starts without waiting, and the sandbox status says what is wrong.
   void sandbox.start();
@@ -131,6 +141,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     audit: safety.audit,
     publish: (event) => events.publish(event),
     checkpointRoot: path.join(options.dataDir, 'checkpoints'),
+    offline,
     ...(options.gitHttp ? { http: options.gitHttp } : {}),
   });
   // Every approved call that may change state is preceded by a checkpoint of the workspace.
@@ -146,6 +157,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     savePins: (pins) => settings.update({ mcpPins: pins }),
     saveServers: (servers) => settings.update({ mcpServers: servers }),
     audit: safety.audit,
+    offline,
   });
   outerGate = outsideMcp.gate(gate, { stop, role: () => safety.policy.policy().role });
   // An outside server that does not start leaves its tools out; the rest of the app does not wait for it.
@@ -178,7 +190,11 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     secretFiles,
   };
   registerCodeTools(registry, code);
-  const codeIndex = new CodeIndexService({ workspace: () => settings.get().workspace, storeDir: path.join(options.dataDir, 'code-index') });
+  const codeIndex = new CodeIndexService({
+    workspace: () => settings.get().workspace,
+    storeDir: path.join(options.dataDir, 'code-index'),
+    ...(options.indexWorker ? { worker: options.indexWorker } : {}),
+  });
   registerIndexTools(registry, codeIndex);
   if (options.commandTools !== false) registerCommandTools(registry, sandbox, () => settings.get().workspace);
   if (options.gitTools !== false) registerGitTools(registry, git);
@@ -189,6 +205,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     },
     workspace: () => settings.get().workspace,
     backendUrl: () => settings.get().pulumiBackendUrl,
+    offline,
     cliRoot: options.pulumiCliRoot,
     secrets,
     publish: (event) => events.publish(event),
@@ -198,7 +215,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
   stop.register('pulumi', () => pulumi.stopAll(), { kind: 'deployment', label: 'Pulumi operations' });
   if (options.infraTools !== false) registerPulumiTools(registry, pulumi);
   const snowflake = new SnowflakeService({
-    client: new SnowflakeClient((environment) => settings.get().snowflake[environment], secrets),
+    client: new SnowflakeClient((environment) => settings.get().snowflake[environment], secrets, offline),
     publish: (event) => events.publish(event),
     audit: safety.audit,
     guard: () => stop.assertRunning(),
@@ -217,7 +234,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
 
   const status = (): AppStatus => {
     const current = settings.get();
-    const offline = current.provider === 'ollama';
+    const offline = isOfflineMode(current);
     return {
       version: appVersion,
       host: options.host,

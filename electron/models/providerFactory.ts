@@ -13,6 +13,19 @@ export interface ProviderEndpoints {
   readonly anthropicBaseURL?: string;
 }
 
+/**
+ * Offline mode: the selected model runs on this machine, so nothing else may leave it
+ * either (`safety/offlineGuard.ts`). The one place the mode is derived from the settings.
+ */
+export function isOfflineMode(settings: Pick<AppSettings, 'provider'>): boolean {
+  switch (settings.provider) {
+    case 'anthropic':
+      return false;
+    case 'ollama':
+      return true;
+  }
+}
+
 export async function createProvider(settings: AppSettings, secrets: SecretReader, endpoints: ProviderEndpoints = {}): Promise<ModelProvider> {
   switch (settings.provider) {
     case 'anthropic':
