@@ -48,6 +48,9 @@ let workspace: string;
 let backendUrl: string;
 let outDir: string;
 let calls = 0;
+// Worker threads started in this process, by name: the code index's must be among them.
+const workers: string[] = [];
+process.on('worker', (worker) => workers.push((worker as unknown as { threadName?: string }).threadName ?? String(worker.threadId)));
 
 const invoke = (tool: string, input: unknown): Promise<InvokeOutcome> =>
   core.registry.invoke(tool, input, { conversationId: 'conv-offline', callId: `call-${++calls}`, signal: new AbortController().signal });
@@ -177,6 +180,8 @@ describe('offline mode (Ollama) for every tool', () => {
     await core.agent.whenIdle(sent.conversationId);
     expect(ollama.requests).toHaveLength(2);
     expect(JSON.stringify(ollama.requests[1])).toContain('payroll.py');
+    // The index was built in its worker thread, under the watch.
+    expect(workers).toContain('sophia-code-index');
 
     const report = watch.report();
     expect(report.violations).toEqual([]);
