@@ -13,7 +13,7 @@ import { openAppDatabase } from '../db/appDatabase';
 import type { SqliteDatabase } from '../db/sqlite';
 import type { Handlers } from '../ipc/dispatch';
 import { callUsage } from '../models/pricing';
-import { createProvider, selectedModel, selectsLocalModel, type ProviderEndpoints, type SecretReader } from '../models/providerFactory';
+import { createProvider, isOfflineMode, selectedModel, type ProviderEndpoints, type SecretReader } from '../models/providerFactory';
 import type { SandboxService } from '../sandbox/sandbox';
 import { createSandboxServiceFromEnv, sandboxHandlers } from '../sandbox/sandboxHandlers';
 import { SettingsStore } from '../settings/settingsStore';
@@ -41,6 +41,7 @@ import { GitService, type GitServiceOptions } from '../git/gitService';
 import { gitHandlers } from '../git/gitHandlers';
 import type { Keychain } from '../keychain/keychain';
 import { SecretRedactor } from '../keychain/redactor';
+import { OfflineGuard } from '../safety/offlineGuard';
 import { createSafetyCore, type SafetyCore } from '../safety/safetyCore';
 import { EventHub } from './eventHub';
 import { onSlowLoads, slowLoads } from './onDemand';
@@ -105,6 +106,8 @@ export interface CoreOptions {
   readonly infraTools?: boolean;
   /** A Pulumi installation root (`<root>/bin/pulumi`); by default `pulumi` on the PATH. */
   readonly pulumiCliRoot?: string;
+  /** The code index's worker script; by default the built one beside the main bundle. */
+  readonly indexWorker?: URL;
 }
 
 export function createSophiaCore(options: CoreOptions): SophiaCore {
@@ -129,10 +132,17 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     approvalTimeoutMs: options.approvalTimeoutMs,
   });
   const secrets = options.secrets ?? safety.secretReader;
+  // Offline mode (a model on this machine) refuses every connection off it, in each client that would open one.
+  const offline = new OfflineGuard(() => settings.get());
   const workspace = (): string | undefined => settings.get().workspace || undefined;
   const sandbox =
     options.sandbox ??
-    createSandboxServiceFromEnv({ publish: (event) => events.publish(event), guard: () => stop.assertRunning(), workspace });
+    createSandboxServiceFromEnv({
+      publish: (event) => events.publish(event),
+      guard: () => stop.assertRunning(),
+      workspace,
+      checkMirror: (mirror) => offline.check(mirror, 'building the sandbox image (from the Debian mirror)'),
+    });
   stop.register('sandbox', () => sandbox.killAll());
   const git = new GitService({
     workspace: () => settings.get().workspace,
@@ -142,6 +152,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     audit: safety.audit,
     publish: (event) => events.publish(event),
     checkpointRoot: path.join(options.dataDir, 'checkpoints'),
+    offline,
     ...(options.gitHttp ? { http: options.gitHttp } : {}),
   });
   // Every approved call that may change state is preceded by a checkpoint of the workspace.
@@ -156,6 +167,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     savePins: (pins) => settings.update({ mcpPins: pins }),
     saveServers: (servers) => settings.update({ mcpServers: servers }),
     audit: safety.audit,
+    offline,
   });
   // Secret files stay refused to every tool unless the person opens one (a request, never a tool).
   const secretFiles = new SecretFileGrants({ workspace: () => settings.get().workspace, audit: safety.audit });
@@ -182,7 +194,11 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     secretFiles,
   };
   registerCodeTools(registry, code);
-  const codeIndex = new CodeIndexService({ workspace: () => settings.get().workspace, storeDir: path.join(options.dataDir, 'code-index') });
+  const codeIndex = new CodeIndexService({
+    workspace: () => settings.get().workspace,
+    storeDir: path.join(options.dataDir, 'code-index'),
+    ...(options.indexWorker ? { worker: options.indexWorker } : {}),
+  });
   registerIndexTools(registry, codeIndex);
   if (options.commandTools !== false) registerCommandTools(registry, sandbox, () => settings.get().workspace);
   if (options.gitTools !== false) registerGitTools(registry, git);
@@ -193,6 +209,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     },
     workspace: () => settings.get().workspace,
     backendUrl: () => settings.get().pulumiBackendUrl,
+    offline,
     cliRoot: options.pulumiCliRoot,
     secrets,
     publish: (event) => events.publish(event),
@@ -202,7 +219,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
   stop.register('pulumi', () => pulumi.stopAll(), { kind: 'deployment', label: 'Pulumi operations' });
   if (options.infraTools !== false) registerPulumiTools(registry, pulumi);
   const snowflake = new SnowflakeService({
-    client: new SnowflakeClient((environment) => settings.get().snowflake[environment], secrets),
+    client: new SnowflakeClient((environment) => settings.get().snowflake[environment], secrets, offline),
     publish: (event) => events.publish(event),
     audit: safety.audit,
     guard: () => stop.assertRunning(),
@@ -222,7 +239,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
 
   const status = (): AppStatus => {
     const current = settings.get();
-    const offline = selectsLocalModel(current);
+    const offline = isOfflineMode(current);
     return {
       version: appVersion,
       host: options.host,

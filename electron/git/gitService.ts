@@ -6,12 +6,14 @@
  */
 import path from 'node:path';
 import type { HttpClient } from 'isomorphic-git';
+import nodeHttp from 'isomorphic-git/http/node';
 import type { AppSettings, CheckpointView, GitStatus, PullRequestView, SophiaEvent } from '../../shared/contract';
 import { SophiaError } from '../../shared/errors';
 import type { AuditSink } from '../audit/auditLog';
-import { GithubClient, parseRepository, repositoryFromUrl } from '../github/githubClient';
+import { defaultGithubApiUrl, GithubClient, parseRepository, repositoryFromUrl } from '../github/githubClient';
 import { createLogger } from '../log';
 import type { SecretReader } from '../models/providerFactory';
+import type { OfflineGuard } from '../safety/offlineGuard';
 import { matchesAny } from '../safety/policy';
 import { CheckpointStore } from './checkpoints';
 import { GitRepository, type DiffTexts, type GitAuthor } from './gitRepository';
@@ -30,6 +32,8 @@ export interface GitServiceOptions {
   readonly checkpointRoot: string;
   /** isomorphic-git's HTTP client; the Node one by default. */
   readonly http?: HttpClient;
+  /** Offline mode: remotes and GitHub off this machine are refused before they are reached. */
+  readonly offline?: OfflineGuard;
 }
 
 export class GitService {
@@ -44,7 +48,10 @@ export class GitService {
   repository(): GitRepository {
     const dir = this.options.workspace();
     if (!dir) throw new SophiaError('bad_request', 'No workspace is open. Choose a workspace folder in Settings.');
-    return new GitRepository(dir, this.options.http ? { http: this.options.http } : {});
+    const { http, offline } = this.options;
+    // Every git request (push, fetch, anything later) passes the offline check first.
+    if (offline) return new GitRepository(dir, { http: offline.gitHttp(http ?? nodeHttp) });
+    return new GitRepository(dir, http ? { http } : {});
   }
 
   async status(): Promise<GitStatus> {
@@ -105,6 +112,7 @@ export class GitService {
     }
     const repository = this.repository();
     const url = await this.remoteUrl(repository);
+    this.options.offline?.check(url, 'git push');
     const token = await this.#token();
     const pushed = await repository.push({ branch: input.branch, url, token, ...(signal ? { signal } : {}) });
     this.options.audit.record({
@@ -198,7 +206,9 @@ export class GitService {
     const ref = settings.githubRepository ? parseRepository(settings.githubRepository) : repositoryFromUrl(await this.remoteUrl(repository));
     if (!ref) throw new SophiaError('bad_request', 'Which GitHub repository is this? Set owner/name under Settings → Git and GitHub.');
     log.debug('GitHub client', { repository: `${ref.owner}/${ref.repo}`, api: settings.githubApiUrl });
-    return new GithubClient(ref, { token: await this.#token(), baseUrl: settings.githubApiUrl });
+    const offline = this.options.offline;
+    offline?.check(settings.githubApiUrl || defaultGithubApiUrl, 'GitHub');
+    return new GithubClient(ref, { token: await this.#token(), baseUrl: settings.githubApiUrl, ...(offline ? { fetch: offline.fetch('GitHub') } : {}) });
   }
 }
 

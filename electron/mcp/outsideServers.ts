@@ -15,6 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { createTwoFilesPatch } from 'diff';
 import { z } from 'zod';
@@ -26,6 +27,7 @@ import type { AuditSink } from '../audit/auditLog';
 import { onDemand } from '../core/onDemand';
 import { appVersion } from '../core/version';
 import { createLogger } from '../log';
+import type { OfflineGuard } from '../safety/offlineGuard';
 
 const log = createLogger('outsideServers');
 
@@ -66,6 +68,8 @@ export interface OutsideServersOptions {
   readonly audit: AuditSink;
   /** The environment stdio servers pick their listed variables from. */
   readonly env?: NodeJS.ProcessEnv;
+  /** Offline mode: a server at a URL off this machine is refused before it is reached. */
+  readonly offline?: OfflineGuard;
 }
 
 export interface OutsideTool {
@@ -312,7 +316,7 @@ export class OutsideMcpServers {
     const transport =
       server.transport === 'stdio'
         ? new StdioClientTransport({ command: server.command, args: [...server.args], env: pickEnv(server.envNames, this.options.env ?? process.env), stderr: 'ignore' })
-        : new StreamableHTTPClientTransport(new URL(server.url));
+        : this.#httpTransport(StreamableHTTPClientTransport, server.url);
     await client.connect(transport, { timeout: connectTimeoutMs });
     client.onclose = () => {
       if (this.#clients.get(server.id) !== client) return;
@@ -320,6 +324,14 @@ export class OutsideMcpServers {
       this.#errors.set(server.id, server.transport === 'stdio' ? 'The server exited. Check again to restart it.' : 'The server closed the connection. Check again to reconnect.');
     };
     return client;
+  }
+
+  #httpTransport(Transport: typeof StreamableHTTPClientTransport, url: string): StreamableHTTPClientTransport {
+    const offline = this.options.offline;
+    if (!offline) return new Transport(new URL(url));
+    offline.check(url, 'this MCP server');
+    // Checked again at every request: a server connected before offline mode was chosen stops there.
+    return new Transport(new URL(url), { fetch: offline.fetch('this MCP server') });
   }
 
   async #refreshServer(server: OutsideMcpServer): Promise<void> {

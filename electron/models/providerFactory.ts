@@ -36,9 +36,22 @@ export function selectedModel(settings: AppSettings): string {
   }
 }
 
-/** True when the selected model runs on this machine: Ollama, or an OpenAI-compatible server on loopback. */
-export function selectsLocalModel(settings: AppSettings): boolean {
-  return settings.provider === 'ollama' || (settings.provider === 'openai' && isLoopbackUrl(settings.openaiBaseUrl));
+/**
+ * Offline mode: the selected model runs on this machine (Ollama, or an
+ * OpenAI-compatible server on loopback), so nothing else may leave it
+ * either (`safety/offlineGuard.ts`). The one place the mode is derived from the settings.
+ */
+export function isOfflineMode(settings: Pick<AppSettings, 'provider' | 'openaiBaseUrl'>): boolean {
+  switch (settings.provider) {
+    case 'anthropic':
+    case 'cortex':
+      return false;
+    case 'ollama':
+      return true;
+    case 'openai':
+      // vLLM, LM Studio, llama.cpp's server on this machine: offline; any other address is a cloud.
+      return isLoopbackUrl(settings.openaiBaseUrl);
+  }
 }
 
 export async function createProvider(settings: AppSettings, secrets: SecretReader, endpoints: ProviderEndpoints = {}): Promise<ModelProvider> {

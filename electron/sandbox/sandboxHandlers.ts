@@ -32,6 +32,7 @@ export function createSandboxServiceFromEnv(options: {
   readonly guard: () => void;
   readonly workspace: () => string | undefined;
   readonly env?: NodeJS.ProcessEnv;
+  readonly checkMirror?: (mirror: string) => void;
 }): DockerSandboxService {
   const env = options.env ?? process.env;
   const memoryMb = numberFrom(env, 'SOPHIA_SANDBOX_MEMORY_MB');
@@ -49,6 +50,7 @@ export function createSandboxServiceFromEnv(options: {
     guard: options.guard,
     workspace: options.workspace,
     limits: wanted,
+    ...(options.checkMirror ? { checkMirror: options.checkMirror } : {}),
     ...(poolSize === undefined ? {} : { poolSize }),
     ...(image ? { image } : {}),
   });

@@ -22,7 +22,7 @@ import {
 } from './dockerSandbox';
 import { clampLimits, commandUser, labelKeys, type SandboxLimits } from './hardening';
 import type { AcquireOptions, Sandbox, SandboxService, WorkspaceAccess } from './sandbox';
-import { buildBlocker, defaultSandboxImage, ensureSandboxImage, type BuildPhase } from './sandboxImage';
+import { buildBlocker, debianMirror, defaultSandboxImage, ensureSandboxImage, type BuildPhase } from './sandboxImage';
 import { currentOwner, ownerIsGone, ownerLabels, type Owner } from './sandboxOwner';
 import { SandboxPool } from './sandboxPool';
 import { findSecretMasks, masksKey } from './secretMasks';
@@ -43,6 +43,8 @@ export interface DockerSandboxServiceOptions {
   readonly guard?: () => void;
   /** How often to look for Docker again while it is unreachable. 0: only when asked. */
   readonly retryMs?: number;
+  /** Throws when the image may not be built from this Debian mirror now (offline mode and a mirror off this machine). */
+  readonly checkMirror?: (mirror: string) => void;
 }
 
 interface WarmSandbox {
@@ -64,6 +66,7 @@ export class DockerSandboxService implements SandboxService {
   readonly #owner: Owner = currentOwner();
   readonly #guard: () => void;
   readonly #retryMs: number;
+  readonly #checkMirror: (mirror: string) => void;
   readonly #pool: SandboxPool<WarmSandbox>;
   readonly #workspace: () => string | undefined;
   /** Sandboxes handed to tasks and not yet destroyed. */
@@ -86,6 +89,7 @@ export class DockerSandboxService implements SandboxService {
     this.#limits = clampLimits(options.limits);
     this.#guard = options.guard ?? (() => undefined);
     this.#retryMs = options.retryMs ?? 15_000;
+    this.#checkMirror = options.checkMirror ?? (() => undefined);
     this.#workspace = options.workspace ?? (() => undefined);
     this.#pool = new SandboxPool<WarmSandbox>({
       size: Math.min(maxPoolSize, Math.max(0, options.poolSize ?? 2)),
@@ -305,6 +309,12 @@ export class DockerSandboxService implements SandboxService {
 
   #startBuild(): void {
     if (this.#building) return;
+    try {
+      this.#checkMirror(debianMirror());
+    } catch (error) {
+      this.#setState('failed', error instanceof Error ? error.message : String(error));
+      return;
+    }
     const phases: Record<BuildPhase, string> = {
       'waiting-for-other-build': 'Another Sophia process is building the sandbox image; waiting for it…',
       debootstrap: 'Building the sandbox image: installing Debian with git, Node.js and Python (about 2 minutes)…',

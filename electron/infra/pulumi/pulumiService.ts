@@ -20,6 +20,7 @@ import { createLogger } from '../../log';
 import type { SecretReader } from '../../models/providerFactory';
 import { estimateCost, loadPricing, type PricedChange } from '../pricing';
 import { EngineEventFolder, summaryText } from './engineEvents';
+import type { OfflineGuard } from '../../safety/offlineGuard';
 
 const log = createLogger('pulumiService');
 
@@ -35,6 +36,8 @@ export interface PulumiServiceOptions {
   readonly workspace: () => string;
   /** `PULUMI_BACKEND_URL`; empty leaves the CLI's own login. */
   readonly backendUrl: () => string;
+  /** Offline mode: only a local backend (`file://`, loopback); checked before the CLI runs. */
+  readonly offline?: OfflineGuard;
   /** A Pulumi installation root (`<root>/bin/pulumi`); by default `pulumi` on the PATH. */
   readonly cliRoot?: string | undefined;
   readonly secrets: SecretReader;
@@ -350,6 +353,7 @@ export class PulumiService {
     const projectFile = ['Pulumi.yaml', 'Pulumi.yml', 'Pulumi.json'];
     const found = await Promise.all(projectFile.map((file) => stat(path.join(projectDir, file)).then(() => true, () => false)));
     if (!found.some(Boolean)) throw new SophiaError('unavailable', `There is no Pulumi project (Pulumi.yaml) in ${projectDir}. Set the Pulumi project folder in Settings.`);
+    this.options.offline?.checkPulumiBackend(this.options.backendUrl());
     const { LocalWorkspace, PulumiCommand } = await automation();
     this.#command ??= PulumiCommand.get(this.options.cliRoot ? { root: this.options.cliRoot } : {}).catch((error: unknown) => {
       this.#command = undefined;

@@ -8,6 +8,7 @@ import { SophiaError } from '../../../shared/errors';
 import { onDemand } from '../../core/onDemand';
 import { createLogger } from '../../log';
 import type { SecretReader } from '../../models/providerFactory';
+import type { OfflineGuard } from '../../safety/offlineGuard';
 
 const log = createLogger('snowflakeClient');
 
@@ -53,6 +54,8 @@ export class SnowflakeClient {
   constructor(
     private readonly settings: (environment: SnowflakeEnvironment) => SnowflakeConnection,
     private readonly secrets: SecretReader,
+    /** Offline mode: a Snowflake account off this machine is refused before it is reached. */
+    private readonly offline?: OfflineGuard,
   ) {}
 
   async connect(environment: SnowflakeEnvironment): Promise<SnowflakeSession> {
@@ -60,6 +63,7 @@ export class SnowflakeClient {
     if (!config.account || !config.username) {
       throw new SophiaError('unavailable', `Snowflake ${environment} is not set up: add its account and user in Settings.`);
     }
+    this.offline?.check(config.accessUrl || `https://${config.account}.snowflakecomputing.com`, `Snowflake ${environment}`);
     const password = await this.secrets.get('snowflake-password');
     if (!password) throw new SophiaError('unavailable', 'There is no Snowflake password in the keychain (Credentials: snowflake-password).');
     const snowflake = await snowflakeDriver();

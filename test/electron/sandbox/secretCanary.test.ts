@@ -30,8 +30,9 @@ const fileCanary = 'CANARY-db-pass-4f1d9a7c2e';
 const keyCanary = 'CANARY-private-key-b83e51';
 const folderCanary = 'CANARY-folder-secret-0c9a2d';
 const keychainCanary = 'CANARY-keychain-token-6e2b7f';
+const lateCanary = 'CANARY-late-npmrc-91d0e4';
 const apiKey = `sk-ant-api03-CANARY${'q'.repeat(40)}`;
-const canaries = [fileCanary, keyCanary, folderCanary, keychainCanary];
+const canaries = [fileCanary, keyCanary, folderCanary, keychainCanary, lateCanary];
 
 let model: AnthropicStandIn;
 let core: SophiaCore;
@@ -131,7 +132,10 @@ function inflated(bytes: Buffer): Buffer | undefined {
 
 describe('secret files and keychain values', () => {
   it('never reach the sandbox, the model, the chat, the logs or any file in the data folder', async () => {
-    const commands = ['cat .env', 'cat deploy/server.pem; cat credentials/prod.py', 'cat "$(printf .e%sv n)" ./.e* 2>&1; grep -r CANARY . 2>&1; echo done'];
+    // A secret file that appears after the warm container was made: that container does not
+    // cover it, so it must not be used.
+    await writeFile(path.join(workspace, '.npmrc'), `//registry.npmjs.org/:_authToken=${lateCanary}\n`);
+    const commands = ['cat .env .npmrc', 'cat deploy/server.pem; cat credentials/prod.py', 'cat "$(printf .e%sv n)" ./.e* 2>&1; grep -r CANARY . 2>&1; echo done'];
     model.script(
       { kind: 'stream', events: anthropicTurn({ text: ['Checking the settings.'], tools: [{ name: 'run_command', input: { command: commands[0]!, timeoutSeconds: 60 } }] }) },
       { kind: 'stream', events: anthropicTurn({ tools: [{ name: 'run_command', input: { command: commands[1]!, timeoutSeconds: 60 } }] }) },
