@@ -49,6 +49,9 @@ const anthropicPrices: ReadonlyArray<readonly [string, ModelPrice]> = [
 /** The price of a model, or undefined when the table does not know it. Local models cost nothing. */
 export function modelPrice(provider: ProviderId, model: string): ModelPrice | undefined {
   if (provider === 'ollama') return price(0, 0, 0, 0);
+  // Cortex bills Snowflake credits and OpenAI-compatible servers their own rates: this table
+  // holds Anthropic's per-token prices only, so a Claude model served by Cortex is not priced as one.
+  if (provider !== 'anthropic') return undefined;
   let best: readonly [string, ModelPrice] | undefined;
   for (const entry of anthropicPrices) {
     const [id] = entry;

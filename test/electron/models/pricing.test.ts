@@ -28,4 +28,10 @@ describe('the price table', () => {
     expect(callUsage('anthropic', 'claude-sonnet-5-5', { inputTokens: 10, outputTokens: 10 })).toMatchObject({ unpricedCalls: 0 });
     expect(callUsage('ollama', 'qwen3:8b', { inputTokens: 10, outputTokens: 10 })).toMatchObject({ costUsd: 0, unpricedCalls: 0 });
   });
+
+  it('does not price a Claude model served by Cortex (credits) or any OpenAI-compatible model by Anthropic\'s table', () => {
+    expect(modelPrice('cortex', 'claude-sonnet-4-5')).toBeUndefined();
+    expect(callUsage('cortex', 'claude-sonnet-4-5', { inputTokens: 10, outputTokens: 10 })).toMatchObject({ costUsd: 0, unpricedCalls: 1 });
+    expect(modelPrice('openai', 'claude-sonnet-5-5')).toBeUndefined();
+  });
 });
