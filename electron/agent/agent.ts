@@ -247,8 +247,17 @@ export class Agent {
             toolCalls.push(event);
             break;
           case 'usage': {
+            const summary = this.options.store.addUsage(conversationId, {
+              inputTokens: event.inputTokens,
+              outputTokens: event.outputTokens,
+              costUsd: costUsd(provider.id, provider.model, event.inputTokens, event.outputTokens),
+            });
+            this.#emit(conversationId, { type: 'agent.usage', conversationId, usage: summary.usage });
+            this.options.events.publish({ type: 'conversation.updated', conversation: summary });
+            spent.tokens += event.inputTokens + event.outputTokens;
+            if (spent.tokens > this.#budget.tokens) throw new BudgetExceeded(`${this.#budget.tokens.toLocaleString('en')} tokens`);
+            // What this request used, as the provider counted it: the next request's count starts from it.
             this.#reported.set(conversationId, { inputTokens: event.inputTokens, seq: this.#lastSeq.get(conversationId) ?? 0 });
-            this.#recordUsage(conversationId, provider, event, spent);
             break;
           }
           case 'done':
@@ -267,6 +276,7 @@ export class Agent {
     return { content, toolCalls };
   }
 
+  /** The summarising call's usage, counted like any other call's. */
   #recordUsage(conversationId: string, provider: ModelProvider, usage: { inputTokens: number; outputTokens: number }, spent: { tokens: number }): void {
     const summary = this.options.store.addUsage(conversationId, {
       inputTokens: usage.inputTokens,
