@@ -254,7 +254,10 @@ export class Agent {
           case 'thinking':
             break;
           case 'usage': {
-            this.#reported.set(conversationId, { inputTokens: event.inputTokens, seq: this.#lastSeq.get(conversationId) ?? 0 });
+            // What this request used, as the provider counted it (cache reads and writes are
+            // part of the prompt): the next request's count starts from it.
+            const prompt = event.inputTokens + (event.cacheReadTokens ?? 0) + (event.cacheWriteTokens ?? 0);
+            this.#reported.set(conversationId, { inputTokens: prompt, seq: this.#lastSeq.get(conversationId) ?? 0 });
             this.#recordUsage(conversationId, provider, event, spent);
             break;
           }
@@ -275,6 +278,7 @@ export class Agent {
     return { content, toolCalls };
   }
 
+  /** A call's usage (the summarising call's too), priced by the one table. */
   #recordUsage(conversationId: string, provider: ModelProvider, usage: TokenCounts, spent: { tokens: number }): void {
     const summary = this.options.store.addUsage(conversationId, callUsage(provider.id, provider.model, usage));
     this.#emit(conversationId, { type: 'agent.usage', conversationId, usage: summary.usage });

@@ -8,15 +8,17 @@ import { appMigrations, openAppDatabase } from '../../../electron/db/appDatabase
 import { openDatabase, schemaVersion } from '../../../electron/db/sqlite';
 
 describe('app database migrations', () => {
-  it('4 (long conversations): a version-3 database gains kept tool outputs and summaries, its conversations untouched, and both go with their conversation', async () => {
+  it('long conversations: a database from before it gains kept tool outputs and summaries, its conversations untouched, and both go with their conversation', async () => {
     const file = path.join(await mkdtemp(path.join(os.tmpdir(), 'sophia-appdb-')), 'sophia.db');
-    const old = openDatabase(file, { migrations: appMigrations.slice(0, 3) });
+    const index = appMigrations.findIndex((migration) => migration.name === 'long conversations');
+    expect(index).toBeGreaterThan(0);
+    const old = openDatabase(file, { migrations: appMigrations.slice(0, index) });
     old.prepare('INSERT INTO conversations (id, title, created_at, updated_at) VALUES (?, ?, ?, ?)').run('c1', 'older conversation', 1000, 1000);
     old.prepare('INSERT INTO model_messages (conversation_id, seq, role, content) VALUES (?, ?, ?, ?)').run('c1', 1, 'user', JSON.stringify([{ type: 'text', text: 'hello' }]));
     old.close();
 
     const db = openAppDatabase(file);
-    expect(schemaVersion(db)).toBe(4);
+    expect(schemaVersion(db)).toBe(appMigrations.length);
     const store = new ConversationStore(db);
     expect(store.messages('c1')).toEqual([{ role: 'user', content: [{ type: 'text', text: 'hello' }] }]);
     store.saveToolOutput('c1', 'call_1', 'run_command', 'x'.repeat(50_000));
