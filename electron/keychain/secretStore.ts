@@ -24,7 +24,9 @@ export const secretLabels: Record<SecretName, string> = {
   'pulumi-config-passphrase': 'Pulumi config passphrase',
 };
 
-const account = (name: SecretName): string => `secret.${name}`;
+/** The keychain account a secret is stored under. */
+export const secretAccount = (name: SecretName): string => `secret.${name}`;
+const account = secretAccount;
 
 export interface SecretList {
   readonly keychain: KeychainStatus;

@@ -18,6 +18,7 @@ import type { Result } from '../../shared/errors';
 import { serverFrame, tokenProtocolPrefix, wireProtocol } from '../../shared/wire';
 import { OsKeychain } from '../../electron/keychain/keychain';
 import { auditHeadKeyAccount } from '../../electron/audit/auditKey';
+import { secretAccount } from '../../electron/keychain/secretStore';
 
 export const builtServe = path.resolve(import.meta.dirname, '../../out/main/serve.js');
 
@@ -178,7 +179,7 @@ export async function startServedApp(options: ServedAppOptions = {}): Promise<Se
       // This run's entries, under its own service name, leave the keychain with it.
       const keychain = new OsKeychain(keychainService);
       if (keychain.status().available) {
-        for (const account of [...secretNames, auditHeadKeyAccount]) keychain.remove(account);
+        for (const account of [...secretNames.map(secretAccount), auditHeadKeyAccount]) keychain.remove(account);
       }
     },
   };

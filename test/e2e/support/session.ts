@@ -54,18 +54,20 @@ export async function openBrowserSession(options: SessionOptions = {}): Promise<
     await page.goto(app.url);
     await page.getByText('Connected', { exact: true }).waitFor();
     const opened = { app, browser };
+    let closing: Promise<void> | undefined;
     return {
       model,
       app,
       browser,
       page,
       watched,
-      close: async () => {
-        await opened.browser.close();
-        if (process.env['SOPHIA_E2E_DEBUG']) process.stderr.write(opened.app.log());
-        await opened.app.close();
-        await model.close();
-      },
+      close: () =>
+        (closing ??= (async () => {
+          await opened.browser.close();
+          if (process.env['SOPHIA_E2E_DEBUG']) process.stderr.write(opened.app.log());
+          await opened.app.close();
+          await model.close();
+        })()),
     };
   } catch (error) {
     await browser?.close();
