@@ -15,7 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { createLogger } from '../log';
-import { CodeIndex } from './codeIndex';
+import type { CodeIndex } from './codeIndex';
 import type { IndexBuildReply, IndexBuildRequest } from './indexWorker';
 import type { SymbolExtractor } from './symbols';
 
@@ -73,6 +73,8 @@ export class CodeIndexService {
         const worker = this.options.extractor ? undefined : this.options.worker === false ? undefined : (this.options.worker ?? defaultWorkerScript());
         const built = worker ? await this.#buildInWorker(worker, { root, storeFile }) : undefined;
         const extractor = this.options.extractor ? await this.options.extractor() : undefined;
+        // The index (tree-sitter, BM25, .gitignore rules) loads with its first use, not at start.
+        const { CodeIndex } = await import('./codeIndex');
         const opened = await CodeIndex.open(root, storeFile, extractor);
         const report = await opened.refresh();
         this.lastBuild = built ?? { threadId: 0, files: report.files };

@@ -17,7 +17,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { createTwoFilesPatch } from 'diff';
+import type * as JsDiff from 'diff';
 import { codeLimits, languageOf, type ProposalAnswer, type ProposalFile, type ProposalView } from '../../shared/code';
 import type { RequestInput, SophiaEvent } from '../../shared/contract';
 import { SophiaError } from '../../shared/errors';
@@ -27,8 +27,11 @@ import { StaleFilesError, writeAllOrNone, type FileWrite } from './atomicWrite';
 import type { TestsRequester } from './testWriter';
 import { decodeText, encodeText, TextFileError, type Encoding, type Eol } from './textFile';
 import { confinePath } from './workspacePaths';
+import { requireOnFirstUse } from '../core/lazyRequire';
 
 const log = createLogger('proposals');
+// jsdiff is required with the first diff drawn, not at start.
+const jsdiff = requireOnFirstUse<typeof JsDiff>('diff');
 
 export interface ProposeInput {
   readonly summary: string;
@@ -421,7 +424,7 @@ function patchOf(input: ProposeInput, base: readonly BaseFile[]): string {
   return input.files
     .map((change, index) => {
       const before = base[index];
-      return createTwoFilesPatch(before?.bytes ? `a/${change.path}` : '/dev/null', `b/${change.path}`, before?.text ?? '', change.content.replace(/\r\n/g, '\n'));
+      return jsdiff().createTwoFilesPatch(before?.bytes ? `a/${change.path}` : '/dev/null', `b/${change.path}`, before?.text ?? '', change.content.replace(/\r\n/g, '\n'));
     })
     .join('\n');
 }

@@ -16,11 +16,11 @@
 import { createHash } from 'node:crypto';
 import * as nodeFs from 'node:fs';
 import path from 'node:path';
-import git, { Errors } from 'isomorphic-git';
 import type { CheckpointView } from '../../shared/contract';
 import { SophiaError } from '../../shared/errors';
 import { isSecretName } from '../code/workspacePaths';
 import { createLogger } from '../log';
+import { isoGit } from './isoGit';
 
 const log = createLogger('checkpoints');
 
@@ -114,7 +114,7 @@ export class CheckpointStore {
     if (this.#initialised) return;
     if (!fs.existsSync(path.join(this.gitdir, 'HEAD'))) {
       fs.mkdirSync(this.gitdir, { recursive: true });
-      await git.init({ fs, gitdir: this.gitdir, bare: true, defaultBranch: 'checkpoints' });
+      await isoGit().init({ fs, gitdir: this.gitdir, bare: true, defaultBranch: 'checkpoints' });
     }
     this.#initialised = true;
   }
@@ -134,7 +134,7 @@ export class CheckpointStore {
     const at = Date.now();
     const meta: Meta = { conversationId, step, at };
     const signature = { name: 'Sophia', email: 'checkpoints@sophia.local', timestamp: Math.floor(at / 1000), timezoneOffset: 0 };
-    const oid = await git.writeCommit({
+    const oid = await isoGit().writeCommit({
       fs,
       gitdir: this.gitdir,
       commit: {
@@ -145,7 +145,7 @@ export class CheckpointStore {
         committer: signature,
       },
     });
-    await git.writeRef({ fs, gitdir: this.gitdir, ref, value: oid, force: true });
+    await isoGit().writeRef({ fs, gitdir: this.gitdir, ref, value: oid, force: true });
     return { id: oid, conversationId, step, label: label.slice(0, 200), at };
   }
 
@@ -153,7 +153,7 @@ export class CheckpointStore {
     await this.#init();
     const head = await this.#resolve(this.#ref(conversationId));
     if (!head) return [];
-    const entries = await git.log({ fs, gitdir: this.gitdir, ref: head });
+    const entries = await isoGit().log({ fs, gitdir: this.gitdir, ref: head });
     const views: CheckpointView[] = [];
     for (const entry of entries) {
       const [subject = '', ...rest] = entry.commit.message.split('\n');
@@ -171,9 +171,9 @@ export class CheckpointStore {
 
   async #resolve(ref: string): Promise<string | undefined> {
     try {
-      return await git.resolveRef({ fs, gitdir: this.gitdir, ref });
+      return await isoGit().resolveRef({ fs, gitdir: this.gitdir, ref });
     } catch (error) {
-      if (error instanceof Errors.NotFoundError) return undefined;
+      if (error instanceof isoGit().Errors.NotFoundError) return undefined;
       throw error;
     }
   }
@@ -189,7 +189,7 @@ export class CheckpointStore {
       for (const entry of entries) {
         if ((entry.name === '.git' && relative === '') || isSecretName(entry.name)) continue;
         const file = relative ? `${relative}/${entry.name}` : entry.name;
-        if (hasIgnores && (await git.isIgnored({ fs, dir: this.dir, gitdir: ignoreGitdir, filepath: file }))) continue;
+        if (hasIgnores && (await isoGit().isIgnored({ fs, dir: this.dir, gitdir: ignoreGitdir, filepath: file }))) continue;
         if (entry.isDirectory()) {
           await walk(file);
         } else if (entry.isFile() || entry.isSymbolicLink()) {
@@ -212,7 +212,7 @@ export class CheckpointStore {
     const known = this.#hashes.get(file);
     if (known && known.key === key) return { mode, oid: known.oid };
     const blob = mode === '120000' ? Buffer.from(fs.readlinkSync(full)) : fs.readFileSync(full);
-    const oid = await git.writeBlob({ fs, gitdir: this.gitdir, blob });
+    const oid = await isoGit().writeBlob({ fs, gitdir: this.gitdir, blob });
     this.#hashes.set(file, { key, oid });
     return { mode, oid };
   }
@@ -242,7 +242,7 @@ export class CheckpointStore {
       const tree: { mode: string; path: string; oid: string; type: 'blob' | 'tree' }[] = [];
       for (const [name, child] of folder.folders) tree.push({ mode: '040000', path: name, oid: await write(child), type: 'tree' });
       for (const [name, entry] of folder.files) tree.push({ mode: entry.mode, path: name, oid: entry.oid, type: 'blob' });
-      return git.writeTree({ fs, gitdir: this.gitdir, tree });
+      return isoGit().writeTree({ fs, gitdir: this.gitdir, tree });
     };
     return write(root);
   }
@@ -250,21 +250,21 @@ export class CheckpointStore {
   async #treeFiles(commit: string): Promise<Map<string, FileEntry>> {
     const files = new Map<string, FileEntry>();
     const read = async (oid: string, prefix: string): Promise<void> => {
-      const { tree } = await git.readTree({ fs, gitdir: this.gitdir, oid });
+      const { tree } = await isoGit().readTree({ fs, gitdir: this.gitdir, oid });
       for (const entry of tree) {
         const file = prefix ? `${prefix}/${entry.path}` : entry.path;
         if (entry.type === 'tree') await read(entry.oid, file);
         else files.set(file, { mode: entry.mode as FileEntry['mode'], oid: entry.oid });
       }
     };
-    const { commit: parsed } = await git.readCommit({ fs, gitdir: this.gitdir, oid: commit });
+    const { commit: parsed } = await isoGit().readCommit({ fs, gitdir: this.gitdir, oid: commit });
     await read(parsed.tree, '');
     return files;
   }
 
   async #writeFile(file: string, entry: FileEntry): Promise<void> {
     const full = path.join(this.dir, file);
-    const { blob } = await git.readBlob({ fs, gitdir: this.gitdir, oid: entry.oid });
+    const { blob } = await isoGit().readBlob({ fs, gitdir: this.gitdir, oid: entry.oid });
     fs.mkdirSync(path.dirname(full), { recursive: true });
     // A folder or link where the file goes is replaced, as git would.
     if (fs.existsSync(full) || isLink(full)) fs.rmSync(full, { recursive: true, force: true });

@@ -9,12 +9,12 @@
  */
 import * as nodeFs from 'node:fs';
 import path from 'node:path';
-import git, { Errors, type HttpClient, type PushResult } from 'isomorphic-git';
-import nodeHttp from 'isomorphic-git/http/node';
+import type { HttpClient, PushResult } from 'isomorphic-git';
 import type { GitFileChange, GitStatus } from '../../shared/contract';
 import { SophiaError } from '../../shared/errors';
 import { createLogger } from '../log';
 import { UnsupportedIndexError, workingTreeStatus } from './workingTreeStatus';
+import { isoGit, nodeHttp } from './isoGit';
 
 const log = createLogger('gitRepository');
 
@@ -49,21 +49,21 @@ const aheadBehindDepth = 1000;
 /** isomorphic-git's errors, said plainly; anything else is re-thrown. */
 export function explainGitError(error: unknown, what: string): SophiaError {
   if (error instanceof SophiaError) return error;
-  if (error instanceof Errors.HttpError) {
+  if (error instanceof isoGit().Errors.HttpError) {
     const status = (error.data as { statusCode?: number }).statusCode;
     if (status === 401 || status === 403) {
       return new SophiaError('refused', `${what} was refused by the server (HTTP ${status}): the GitHub token is missing, wrong or lacks write access. Set it in Settings → Credentials ("github-token").`);
     }
     return new SophiaError('unavailable', `${what} failed: the server answered HTTP ${status ?? '?'}.`);
   }
-  if (error instanceof Errors.PushRejectedError) {
+  if (error instanceof isoGit().Errors.PushRejectedError) {
     return new SophiaError('refused', `${what} was rejected: the remote branch has commits you do not have. Fetch and merge them first; Sophia never force-pushes.`);
   }
-  if (error instanceof Errors.NotFoundError) return new SophiaError('bad_request', `${what} failed: ${error.message}`);
-  if (error instanceof Errors.CheckoutConflictError) {
+  if (error instanceof isoGit().Errors.NotFoundError) return new SophiaError('bad_request', `${what} failed: ${error.message}`);
+  if (error instanceof isoGit().Errors.CheckoutConflictError) {
     return new SophiaError('refused', `${what} failed: switching branches would overwrite uncommitted changes (${(error.data as { filepaths?: string[] }).filepaths?.slice(0, 5).join(', ') ?? ''}). Commit them first.`);
   }
-  if (error instanceof Errors.UserCanceledError) return new SophiaError('refused', `${what} was refused: the GitHub token was not accepted.`);
+  if (error instanceof isoGit().Errors.UserCanceledError) return new SophiaError('refused', `${what} was refused: the GitHub token was not accepted.`);
   if (error instanceof Error && 'code' in error && (error as { code?: unknown }).code === 'ECONNREFUSED') {
     return new SophiaError('unavailable', `${what} failed: the git server cannot be reached.`);
   }
@@ -109,7 +109,8 @@ export function checkRemoteUrl(url: string): void {
 
 export class GitRepository {
   readonly #fs: typeof nodeFs;
-  readonly #http: HttpClient;
+  /** Injected (tests), else Node's, required at the first push or fetch. */
+  readonly #http: HttpClient | undefined;
   readonly #cache: object = {};
 
   constructor(
@@ -117,7 +118,7 @@ export class GitRepository {
     deps: GitDeps = {},
   ) {
     this.#fs = deps.fs ?? nodeFs;
-    this.#http = deps.http ?? nodeHttp;
+    this.#http = deps.http;
   }
 
   get #base() {
@@ -126,7 +127,7 @@ export class GitRepository {
 
   async isRepository(): Promise<boolean> {
     try {
-      await git.resolveRef({ ...this.#base, ref: 'HEAD' });
+      await isoGit().resolveRef({ ...this.#base, ref: 'HEAD' });
       return true;
     } catch {
       return this.#fs.existsSync(path.join(this.dir, '.git'));
@@ -134,19 +135,19 @@ export class GitRepository {
   }
 
   async currentBranch(): Promise<string | undefined> {
-    return (await git.currentBranch({ ...this.#base, test: true })) ?? undefined;
+    return (await isoGit().currentBranch({ ...this.#base, test: true })) ?? undefined;
   }
 
   async headCommit(): Promise<string | undefined> {
     try {
-      return await git.resolveRef({ ...this.#base, ref: 'HEAD' });
+      return await isoGit().resolveRef({ ...this.#base, ref: 'HEAD' });
     } catch {
       return undefined;
     }
   }
 
   async branches(): Promise<string[]> {
-    return git.listBranches(this.#base);
+    return isoGit().listBranches(this.#base);
   }
 
   /**
@@ -175,7 +176,7 @@ export class GitRepository {
   /** isomorphic-git's statusMatrix: walks and hashes through the injected `fs`. */
   async changesThroughStatusMatrix(): Promise<GitFileChange[]> {
     // A fresh cache per call: the shared one would keep stale packfile indexes across commits.
-    const matrix = await git.statusMatrix({ ...this.#base, refresh: false, cache: {} });
+    const matrix = await isoGit().statusMatrix({ ...this.#base, refresh: false, cache: {} });
     const changes: GitFileChange[] = [];
     for (const [file, head, workdir, stage] of matrix) {
       const change = classify(head, workdir, stage);
@@ -206,7 +207,7 @@ export class GitRepository {
 
   async aheadBehind(local: string, remote: string): Promise<{ ahead: number; behind: number }> {
     if (local === remote) return { ahead: 0, behind: 0 };
-    const history = async (ref: string) => new Set((await git.log({ ...this.#base, ref, depth: aheadBehindDepth, cache: this.#cache })).map((entry) => entry.oid));
+    const history = async (ref: string) => new Set((await isoGit().log({ ...this.#base, ref, depth: aheadBehindDepth, cache: this.#cache })).map((entry) => entry.oid));
     const [mine, theirs] = await Promise.all([history(local), history(remote)]);
     let ahead = 0;
     let behind = 0;
@@ -222,9 +223,9 @@ export class GitRepository {
     const head = await this.headCommit();
     if (head) {
       try {
-        original = (await git.readBlob({ ...this.#base, oid: head, filepath: safe, cache: this.#cache })).blob;
+        original = (await isoGit().readBlob({ ...this.#base, oid: head, filepath: safe, cache: this.#cache })).blob;
       } catch (error) {
-        if (!(error instanceof Errors.NotFoundError)) throw error;
+        if (!(error instanceof isoGit().Errors.NotFoundError)) throw error;
       }
     }
     let modified: Uint8Array = new Uint8Array();
@@ -243,11 +244,11 @@ export class GitRepository {
     const existing = await this.#resolve(`refs/heads/${name}`);
     if (!existing) {
       // A new branch at HEAD: only HEAD moves; the working tree and index are what they were.
-      await git.branch({ ...this.#base, ref: name, checkout: true });
+      await isoGit().branch({ ...this.#base, ref: name, checkout: true });
       return { created: true };
     }
     try {
-      await git.checkout({ ...this.#base, ref: name, cache: this.#cache });
+      await isoGit().checkout({ ...this.#base, ref: name, cache: this.#cache });
     } catch (error) {
       throw explainGitError(error, `Switching to ${name}`);
     }
@@ -265,22 +266,22 @@ export class GitRepository {
     const unknown = paths.filter((file) => !changed.has(file));
     if (unknown.length > 0) throw new SophiaError('bad_request', `Not changed, so not committed: ${unknown.slice(0, 10).join(', ')}.`);
     for (const file of paths) {
-      if (this.#fs.existsSync(path.join(this.dir, file))) await git.add({ ...this.#base, filepath: file, cache: this.#cache });
-      else await git.remove({ ...this.#base, filepath: file, cache: this.#cache });
+      if (this.#fs.existsSync(path.join(this.dir, file))) await isoGit().add({ ...this.#base, filepath: file, cache: this.#cache });
+      else await isoGit().remove({ ...this.#base, filepath: file, cache: this.#cache });
     }
     const now = Math.floor(Date.now() / 1000);
     const author = { name: options.author.name, email: options.author.email, timestamp: now };
-    return git.commit({ ...this.#base, message: options.message, author, committer: author, cache: this.#cache });
+    return isoGit().commit({ ...this.#base, message: options.message, author, committer: author, cache: this.#cache });
   }
 
   async remoteUrl(remote = 'origin'): Promise<string | undefined> {
-    const value: unknown = await git.getConfig({ ...this.#base, path: `remote.${remote}.url` });
+    const value: unknown = await isoGit().getConfig({ ...this.#base, path: `remote.${remote}.url` });
     return typeof value === 'string' ? value : undefined;
   }
 
   async configuredAuthor(): Promise<GitAuthor | undefined> {
-    const name: unknown = await git.getConfig({ ...this.#base, path: 'user.name' });
-    const email: unknown = await git.getConfig({ ...this.#base, path: 'user.email' });
+    const name: unknown = await isoGit().getConfig({ ...this.#base, path: 'user.name' });
+    const email: unknown = await isoGit().getConfig({ ...this.#base, path: 'user.email' });
     return typeof name === 'string' && typeof email === 'string' && name && email ? { name, email } : undefined;
   }
 
@@ -294,9 +295,9 @@ export class GitRepository {
     if (!commit) throw new SophiaError('bad_request', `There is no local branch ${options.branch} to push.`);
     let result: PushResult;
     try {
-      result = await git.push({
+      result = await isoGit().push({
         ...this.#base,
-        http: this.#http,
+        http: this.#http ?? nodeHttp(),
         url: options.url,
         remote: 'origin',
         ref: options.branch,
@@ -313,16 +314,16 @@ export class GitRepository {
       const refs = Object.entries(result.refs ?? {}).map(([ref, status]) => `${ref}: ${status.error ?? 'ok'}`);
       throw new SophiaError('refused', `The server did not accept the push of ${options.branch}: ${result.error ?? refs.join('; ')}`);
     }
-    await git.writeRef({ ...this.#base, ref: `refs/remotes/origin/${options.branch}`, value: commit, force: true });
+    await isoGit().writeRef({ ...this.#base, ref: `refs/remotes/origin/${options.branch}`, value: commit, force: true });
     return { branch: options.branch, url: options.url, commit };
   }
 
   async fetch(options: { branch: string; url: string; token: string | undefined; signal?: AbortSignal }): Promise<void> {
     checkRemoteUrl(options.url);
     try {
-      await git.fetch({
+      await isoGit().fetch({
         ...this.#base,
-        http: this.#http,
+        http: this.#http ?? nodeHttp(),
         url: options.url,
         remote: 'origin',
         ref: options.branch,
@@ -342,7 +343,7 @@ export class GitRepository {
    * revert would conflict and is refused (nothing is written).
    */
   async revert(options: { commit: string; author: GitAuthor }): Promise<string> {
-    const target = await git.readCommit({ ...this.#base, oid: options.commit, cache: this.#cache }).catch((error: unknown) => {
+    const target = await isoGit().readCommit({ ...this.#base, oid: options.commit, cache: this.#cache }).catch((error: unknown) => {
       throw explainGitError(error, `Reading commit ${options.commit.slice(0, 12)}`);
     });
     const parent = target.commit.parent[0];
@@ -362,18 +363,18 @@ export class GitRepository {
       const before = await this.#blobAt(parent, file);
       if (before === undefined) {
         this.#fs.rmSync(full, { force: true });
-        await git.remove({ ...this.#base, filepath: file, cache: this.#cache });
+        await isoGit().remove({ ...this.#base, filepath: file, cache: this.#cache });
       } else {
-        const { blob } = await git.readBlob({ ...this.#base, oid: before, cache: this.#cache });
+        const { blob } = await isoGit().readBlob({ ...this.#base, oid: before, cache: this.#cache });
         this.#fs.mkdirSync(path.dirname(full), { recursive: true });
         this.#fs.writeFileSync(full, blob);
-        await git.add({ ...this.#base, filepath: file, cache: this.#cache });
+        await isoGit().add({ ...this.#base, filepath: file, cache: this.#cache });
       }
     }
     const subject = target.commit.message.split('\n')[0] ?? '';
     const now = Math.floor(Date.now() / 1000);
     const author = { ...options.author, timestamp: now };
-    return git.commit({
+    return isoGit().commit({
       ...this.#base,
       message: `Revert "${subject}"\n\nThis reverts commit ${target.oid}.\n`,
       author,
@@ -384,9 +385,9 @@ export class GitRepository {
 
   async #changedBetween(from: string, to: string): Promise<string[]> {
     const files: string[] = [];
-    await git.walk({
+    await isoGit().walk({
       ...this.#base,
-      trees: [git.TREE({ ref: from }), git.TREE({ ref: to })],
+      trees: [isoGit().TREE({ ref: from }), isoGit().TREE({ ref: to })],
       cache: this.#cache,
       map: async (file, [a, b]) => {
         if (file === '.') return undefined;
@@ -404,9 +405,9 @@ export class GitRepository {
 
   async #blobAt(commit: string, file: string): Promise<string | undefined> {
     try {
-      return (await git.readBlob({ ...this.#base, oid: commit, filepath: file, cache: this.#cache })).oid;
+      return (await isoGit().readBlob({ ...this.#base, oid: commit, filepath: file, cache: this.#cache })).oid;
     } catch (error) {
-      if (error instanceof Errors.NotFoundError) return undefined;
+      if (error instanceof isoGit().Errors.NotFoundError) return undefined;
       throw error;
     }
   }
@@ -421,7 +422,7 @@ export class GitRepository {
 
   async #resolve(ref: string): Promise<string | undefined> {
     try {
-      return await git.resolveRef({ ...this.#base, ref });
+      return await isoGit().resolveRef({ ...this.#base, ref });
     } catch {
       return undefined;
     }

@@ -18,9 +18,9 @@ import { createHash } from 'node:crypto';
 import * as nodeFs from 'node:fs';
 import path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
-import git from 'isomorphic-git';
 import { createLogger } from '../log';
 import { parseGitIndex, UnsupportedIndexError, type GitIndexEntry, type GitIndexFile } from './gitIndexFile';
+import { isoGit } from './isoGit';
 
 const log = createLogger('workingTreeStatus');
 
@@ -69,11 +69,11 @@ export async function workingTreeStatus(dir: string): Promise<StatusRow[]> {
   const gitdir = path.join(dir, '.git');
   const gitdirStat = nodeFs.statSync(gitdir, { throwIfNoEntry: false });
   if (!gitdirStat?.isDirectory()) throw new UnsupportedIndexError('.git is not a folder (a linked worktree or submodule)');
-  const format: unknown = await git.getConfig({ fs: nodeFs, dir, path: 'extensions.objectFormat' });
+  const format: unknown = await isoGit().getConfig({ fs: nodeFs, dir, path: 'extensions.objectFormat' });
   if (typeof format === 'string' && format.toLowerCase() !== 'sha1') throw new UnsupportedIndexError(`the object format ${format}`, false);
-  const fileMode: unknown = await git.getConfig({ fs: nodeFs, dir, path: 'core.fileMode' });
+  const fileMode: unknown = await isoGit().getConfig({ fs: nodeFs, dir, path: 'core.fileMode' });
   const trustExecutableBit = fileMode !== false && fileMode !== 'false';
-  const trustCtime: unknown = await git.getConfig({ fs: nodeFs, dir, path: 'core.trustctime' });
+  const trustCtime: unknown = await isoGit().getConfig({ fs: nodeFs, dir, path: 'core.trustctime' });
   const checkCtime = trustCtime !== false && trustCtime !== 'false';
 
   const { index, indexMtime } = readIndex(gitdir);
@@ -222,21 +222,21 @@ function readIndex(gitdir: string): { index: ReadIndex; indexMtime: bigint | und
 async function headFiles(dir: string): Promise<ReadonlyMap<string, TreeFile>> {
   let commit: string;
   try {
-    commit = await git.resolveRef({ fs: nodeFs, dir, ref: 'HEAD' });
+    commit = await isoGit().resolveRef({ fs: nodeFs, dir, ref: 'HEAD' });
   } catch {
     return new Map();
   }
   const cache = {};
   let tree = commitTrees.get(commit);
   if (!tree) {
-    tree = (await git.readCommit({ fs: nodeFs, dir, oid: commit, cache })).commit.tree;
+    tree = (await isoGit().readCommit({ fs: nodeFs, dir, oid: commit, cache })).commit.tree;
     remember(commitTrees, commit, tree, commitTreesSize);
   }
   const cached = treeCache.get(tree);
   if (cached) return cached;
   const files = new Map<string, TreeFile>();
   const read = async (oid: string, prefix: string): Promise<void> => {
-    const { tree } = await git.readTree({ fs: nodeFs, dir, oid, cache });
+    const { tree } = await isoGit().readTree({ fs: nodeFs, dir, oid, cache });
     const subtrees: Promise<void>[] = [];
     for (const entry of tree) {
       const file = prefix + entry.path;

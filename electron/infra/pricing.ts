@@ -15,12 +15,15 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import type * as Yaml from 'yaml';
 import { z } from 'zod';
 import type { CostEstimate } from '../../shared/contract';
+import { requireOnFirstUse } from '../core/lazyRequire';
 import { createLogger } from '../log';
 
 const log = createLogger('pricing');
+// Required with the first pricing table read, not at start.
+const yaml = requireOnFirstUse<typeof Yaml>('yaml');
 
 export const pricingFile = '.sophia/pricing.yaml';
 const maxPricingBytes = 256 * 1024;
@@ -49,7 +52,7 @@ export async function loadPricing(workspace: string): Promise<{ table?: PricingT
   }
   if (text.length > maxPricingBytes) return { error: `${pricingFile} is larger than ${maxPricingBytes} bytes.` };
   try {
-    const parsed = pricingTable.safeParse(parseYaml(text) ?? {});
+    const parsed = pricingTable.safeParse(yaml().parse(text) ?? {});
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       return { error: `${pricingFile}: ${issue ? `${issue.path.join('.') || '(top)'}: ${issue.message}` : 'invalid'}` };

@@ -5,12 +5,16 @@
  * approval gate). Input schemas are the registry's zod schemas; annotations come from the
  * declared risk of the registry tools a call may run, the strictest one winning.
  */
-import { createTwoFilesPatch } from 'diff';
+import type * as JsDiff from 'diff';
 import { z } from 'zod';
 import { missingCase } from '../../shared/errors';
 import { atLeast } from '../../shared/risk';
 import type { RiskLevel } from '../../shared/contract';
 import type { InvokeOutcome, ToolDefinition, ToolRegistry } from '../agent/tools';
+import { requireOnFirstUse } from '../core/lazyRequire';
+
+// jsdiff is required with the first diff drawn, not at start.
+const jsdiff = requireOnFirstUse<typeof JsDiff>('diff');
 
 export const mcpServerKinds = ['code', 'infra'] as const;
 export type McpServerKind = (typeof mcpServerKinds)[number];
@@ -158,7 +162,7 @@ function codeSpecs(registry: ToolRegistry): McpToolSpec[] {
       }
       const outcome = describeOutcome('propose_edit', await invoke('propose_edit', args));
       if (outcome.isError) return outcome;
-      const diff = files.map((file, index) => createTwoFilesPatch(`a/${file.path}`, `b/${file.path}`, before[index] ?? '', file.content)).join('\n');
+      const diff = files.map((file, index) => jsdiff().createTwoFilesPatch(`a/${file.path}`, `b/${file.path}`, before[index] ?? '', file.content)).join('\n');
       return { text: `${outcome.text}\n\n${diff}`, isError: false };
     };
     specs.push({

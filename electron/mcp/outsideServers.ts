@@ -17,7 +17,7 @@ import { createHash } from 'node:crypto';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
-import { createTwoFilesPatch } from 'diff';
+import type * as JsDiff from 'diff';
 import { z } from 'zod';
 import type { AppSettings, OutsideServersView, RiskLevel } from '../../shared/contract';
 import { SophiaError } from '../../shared/errors';
@@ -27,9 +27,12 @@ import type { AuditSink } from '../audit/auditLog';
 import { onDemand } from '../core/onDemand';
 import { appVersion } from '../core/version';
 import { createLogger } from '../log';
+import { requireOnFirstUse } from '../core/lazyRequire';
 import type { OfflineGuard } from '../safety/offlineGuard';
 
 const log = createLogger('outsideServers');
+// jsdiff is required with the first diff drawn, not at start.
+const jsdiff = requireOnFirstUse<typeof JsDiff>('diff');
 
 async function loadClientSdk() {
   const [client, stdio, http, types] = await Promise.all([
@@ -369,7 +372,7 @@ export class OutsideMcpServers {
     this.options.savePins(current.mcpPins.filter((pin) => !stale.includes(pin)));
     // What the person pinned, when the pin kept it (it survives a restart); else the previous listing.
     const pinned = stale.find((pin) => pin.definition !== undefined)?.definition ?? before;
-    const change = pinned ? createTwoFilesPatch(`${registryName} (pinned)`, `${registryName} (now)`, pinned, after) : `The definition no longer matches the one you pinned:\n${after}`;
+    const change = pinned ? jsdiff().createTwoFilesPatch(`${registryName} (pinned)`, `${registryName} (now)`, pinned, after) : `The definition no longer matches the one you pinned:\n${after}`;
     this.#changes.set(registryName, change);
     this.options.audit.record({ kind: 'policy', actor: 'system', summary: `Pin of ${registryName} lapsed: the server changed the tool's definition`, data: { server, tool, hash, change } });
   }

@@ -7,10 +7,16 @@
  * could not apply is reported with its line number, so the app can say what it ignored.
  */
 import { readFileSync } from 'node:fs';
-import { isMap, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
+import type * as Yaml from 'yaml';
 import { z } from 'zod';
 import { riskLevel, roleNames, type PolicyNotice, type RiskLevel, type RoleName } from '../../shared/contract';
 import { riskRank } from '../../shared/risk';
+import { requireOnFirstUse } from '../core/lazyRequire';
+
+type YamlNode = Yaml.Node;
+
+/** yaml (seventy-odd modules) is required with the first policy file that exists, not at start. */
+export const yaml = requireOnFirstUse<typeof Yaml>('yaml');
 
 export type Role = RoleName;
 
@@ -133,6 +139,7 @@ export function parsePolicyLayer(layer: PolicyLayer, source: string, text: strin
   if (text.length > maxPolicyBytes) {
     return { ...emptyLayer(layer, source), errors: [notice(undefined, undefined, `The policy is larger than ${maxPolicyBytes} bytes; none of it was applied.`)], unreadable: true };
   }
+  const { isMap, isSeq, LineCounter, parseDocument } = yaml();
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter, uniqueKeys: true, prettyErrors: true });
   const lineOf = (node: YamlNode | null | undefined): number | undefined =>

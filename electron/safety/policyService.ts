@@ -4,13 +4,12 @@
  */
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseDocument } from 'yaml';
 import type { PolicyNotice, RoleName, SafetyStatus } from '../../shared/contract';
 import { SophiaError } from '../../shared/errors';
 import type { AuditSink } from '../audit/auditLog';
 import type { KeychainStatus } from '../keychain/keychain';
 import { createLogger } from '../log';
-import { emptyLayer, mergePolicy, parsePolicyLayer, readPolicyLayer, roleRank, type EffectivePolicy, type LoadedLayer, type Policy } from './policy';
+import { emptyLayer, mergePolicy, parsePolicyLayer, readPolicyLayer, roleRank, yaml, type EffectivePolicy, type LoadedLayer, type Policy } from './policy';
 
 const log = createLogger('policyService');
 
@@ -105,7 +104,7 @@ export class PolicyService {
       throw new SophiaError('refused', `The ${role} role is not allowed here; the highest allowed is ${policy.maxRole}.`);
     }
     const file = this.sources.userFile;
-    const doc = parseDocument(file ? readText(file) : this.#userText);
+    const doc = yaml().parseDocument(file ? readText(file) : this.#userText);
     if (doc.errors.length > 0) throw new SophiaError('bad_request', 'Your policy file is not valid YAML; fix it before changing the role.');
     doc.set('role', role);
     const text = doc.toString();

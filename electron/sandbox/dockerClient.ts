@@ -2,19 +2,16 @@
  * The connection to the Docker engine (dockerode over the local socket, or DOCKER_HOST),
  * and plain words for the ways it fails.
  */
-import { createRequire } from 'node:module';
 import type Docker from 'dockerode';
+import { requireOnFirstUse } from '../core/lazyRequire';
 
-// Not named `require`: the bundler declares that name in the chunk this lands in.
-const requireCommonJs = createRequire(import.meta.url);
+// dockerode (with its HTTP, SSH, gRPC and protobuf dependencies) is required on the first
+// call, not when this module loads: the sandbox service makes its client when it first talks
+// to Docker, which is after the window is up.
+const dockerode = requireOnFirstUse<typeof Docker>('dockerode');
 
-/**
- * dockerode (and its HTTP, SSH and protobuf dependencies) is required on the first call, not
- * when this module loads: the sandbox service makes its client when it first talks to
- * Docker, which is after the window is up.
- */
 export function createDockerClient(options?: Docker.DockerOptions): Docker {
-  const Dockerode = requireCommonJs('dockerode') as typeof Docker;
+  const Dockerode = dockerode();
   return new Dockerode(options);
 }
 

@@ -17,9 +17,10 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path/posix';
 import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
-import { extract as tarExtract, pack as tarPack } from 'tar-stream';
+import type * as TarStream from 'tar-stream';
 import { limits, type SophiaEvent } from '../../shared/contract';
 import { SophiaError } from '../../shared/errors';
+import { requireOnFirstUse } from '../core/lazyRequire';
 import { createLogger } from '../log';
 import { statusCodeOf } from './dockerClient';
 import { DockerFrameParser, encodeCommand, shellQuote } from './dockerStream';
@@ -28,6 +29,8 @@ import { masksKey } from './secretMasks';
 import type { ExecOptions, ExecResult, OutputStream, Sandbox, SandboxFile, WorkspaceAccess } from './sandbox';
 
 const log = createLogger('dockerSandbox');
+// tar-stream is required with the first file copied in or out of a sandbox, not at start.
+const tarStream = requireOnFirstUse<typeof TarStream>('tar-stream');
 
 export const execLimits = {
   defaultTimeoutMs: 60_000,
@@ -545,7 +548,7 @@ function checkedRelativePath(value: string): string {
 async function packFiles(files: readonly SandboxFile[]): Promise<Buffer> {
   const total = files.reduce((sum, file) => sum + file.content.length, 0);
   if (total > execLimits.copyBytes) throw new SophiaError('refused', `At most ${execLimits.copyBytes / 1024 / 1024} MiB can be copied in at once.`);
-  const pack = tarPack();
+  const pack = tarStream().pack();
   const chunks: Buffer[] = [];
   pack.on('data', (chunk: unknown) => {
     chunks.push(chunk as Buffer);
@@ -565,7 +568,7 @@ async function packFiles(files: readonly SandboxFile[]): Promise<Buffer> {
 
 async function unpackFiles(archive: Buffer): Promise<SandboxFile[]> {
   const files: SandboxFile[] = [];
-  const extract = tarExtract();
+  const extract = tarStream().extract();
   const done = new Promise<void>((resolve, reject) => {
     extract.on('entry', (header, stream, next) => {
       const parts: Buffer[] = [];
