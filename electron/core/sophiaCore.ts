@@ -134,6 +134,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     publish: (event) => events.publish(event),
     checkpointRoot: path.join(options.dataDir, 'checkpoints'),
     ...(options.gitHttp ? { http: options.gitHttp } : {}),
+    guard: () => stop.assertRunning(),
   });
   // Every approved call that may change state is preceded by a checkpoint of the workspace.
   const gate = withCheckpoints(options.gate ?? safety.gate, {
@@ -148,7 +149,10 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     savePins: (pins) => settings.update({ mcpPins: pins }),
     saveServers: (servers) => settings.update({ mcpServers: servers }),
     audit: safety.audit,
+    guard: () => stop.assertRunning(),
   });
+  // Outside stdio servers are processes Sophia started: the stop ends them, Resume starts them again.
+  stop.register('mcp-outside', () => outsideMcp.stopAll(), { kind: 'task', label: 'outside MCP servers' });
   outerGate = outsideMcp.gate(gate, { stop, role: () => safety.policy.policy().role });
   // An outside server that does not start leaves its tools out; the rest of the app does not wait for it.
   void outsideMcp.refresh();
@@ -182,6 +186,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
   registerCodeTools(registry, code);
   const codeIndex = new CodeIndexService({ workspace: () => settings.get().workspace, storeDir: path.join(options.dataDir, 'code-index') });
   registerIndexTools(registry, codeIndex);
+  stop.register('code-index', () => codeIndex.stopAll(), { kind: 'task', label: 'code index build' });
   if (options.commandTools !== false) registerCommandTools(registry, sandbox, () => settings.get().workspace);
   if (options.gitTools !== false) registerGitTools(registry, git);
   const pulumi = new PulumiService({
@@ -253,6 +258,8 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     'stop.resume': () => {
       stop.resume();
       sandbox.resume();
+      codeIndex.resume();
+      outsideMcp.resume();
       events.publish({ type: 'status', status: status() });
       return { locked: false as const };
     },

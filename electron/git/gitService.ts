@@ -30,6 +30,8 @@ export interface GitServiceOptions {
   readonly checkpointRoot: string;
   /** isomorphic-git's HTTP client; the Node one by default. */
   readonly http?: HttpClient;
+  /** Throws while the emergency stop is engaged: a rollback rewrites the workspace, so it waits for Resume. */
+  readonly guard?: () => void;
 }
 
 export class GitService {
@@ -174,6 +176,7 @@ export class GitService {
   }
 
   async rollback(conversationId: string, checkpointId: string): Promise<{ restored: CheckpointView; saved: CheckpointView; filesChanged: number }> {
+    this.options.guard?.();
     const result = await this.checkpoints().rollback(conversationId, checkpointId);
     this.options.publish({ type: 'checkpoint.created', checkpoint: result.saved });
     this.options.audit.record({
