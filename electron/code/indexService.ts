@@ -14,6 +14,8 @@ import { existsSync, watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import type { StoppedItem } from '../../shared/contract';
+import { SophiaError } from '../../shared/errors';
 import { createLogger } from '../log';
 import type { CodeIndex } from './codeIndex';
 import type { IndexBuildReply, IndexBuildRequest } from './indexWorker';
@@ -45,6 +47,9 @@ export class CodeIndexService {
   #pending = new Set<string>();
   #updateTimer: NodeJS.Timeout | undefined;
   #saveTimer: NodeJS.Timeout | undefined;
+  readonly #workers = new Set<Worker>();
+  /** Set by the emergency stop, cleared by Resume. */
+  #stopped = false;
 
   constructor(
     private readonly options: {
@@ -58,11 +63,33 @@ export class CodeIndexService {
     },
   ) {}
 
+  /**
+   * The emergency stop: the build worker is terminated (no build on the main thread takes
+   * its place), the watcher closes, and nothing is indexed until `resume`.
+   */
+  async stopAll(): Promise<StoppedItem[]> {
+    this.#stopped = true;
+    const workers = [...this.#workers];
+    this.#workers.clear();
+    this.#stop();
+    await Promise.allSettled(workers.map((worker) => worker.terminate()));
+    return workers.map((worker) => ({ kind: 'task', id: `index-worker-${worker.threadId}`, label: 'code index build', outcome: 'stopped' }));
+  }
+
+  resume(): void {
+    this.#stopped = false;
+  }
+
+  #assertRunning(): void {
+    if (this.#stopped) throw new SophiaError('stopped', 'Sophia is stopped: the code index is not built until you press Resume.');
+  }
+
   /** Where the latest first build ran. */
   lastBuild: IndexBuild | undefined;
 
   /** The index of the open workspace, up to date; undefined when none is open. */
   async index(): Promise<CodeIndex | undefined> {
+    this.#assertRunning();
     const root = this.options.workspace();
     if (!root) return undefined;
     if (this.#current?.root !== root) {
@@ -72,6 +99,8 @@ export class CodeIndexService {
         // An injected extractor (tests) cannot cross into a worker: those build here.
         const worker = this.options.extractor ? undefined : this.options.worker === false ? undefined : (this.options.worker ?? defaultWorkerScript());
         const built = worker ? await this.#buildInWorker(worker, { root, storeFile }) : undefined;
+        // A worker ended by the stop is not replaced by a build here.
+        this.#assertRunning();
         const extractor = this.options.extractor ? await this.options.extractor() : undefined;
         // The index (tree-sitter, BM25, .gitignore rules) loads with its first use, not at start.
         const { CodeIndex } = await import('./codeIndex');
@@ -96,11 +125,14 @@ export class CodeIndexService {
   async #buildInWorker(script: URL, request: IndexBuildRequest): Promise<IndexBuild | undefined> {
     const reply = await new Promise<IndexBuildReply>((resolve) => {
       const worker = new Worker(script, { workerData: request, name: 'sophia-code-index' });
+      this.#workers.add(worker);
+      worker.once('exit', () => this.#workers.delete(worker));
       worker.once('message', (message: IndexBuildReply) => resolve(message));
       worker.once('error', (error) => resolve({ ok: false, error: error.message }));
       worker.once('exit', (code) => resolve({ ok: false, error: `the worker exited with code ${code}` }));
     });
     if (!reply.ok) {
+      if (this.#stopped) return undefined;
       log.warn('the code index could not be built in a worker; building it here', { error: reply.error });
       return undefined;
     }

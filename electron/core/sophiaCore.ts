@@ -154,6 +154,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     checkpointRoot: path.join(options.dataDir, 'checkpoints'),
     offline,
     ...(options.gitHttp ? { http: options.gitHttp } : {}),
+    guard: () => stop.assertRunning(),
   });
   // Every approved call that may change state is preceded by a checkpoint of the workspace.
   const gate = withCheckpoints(options.gate ?? safety.gate, {
@@ -168,7 +169,10 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     saveServers: (servers) => settings.update({ mcpServers: servers }),
     audit: safety.audit,
     offline,
+    guard: () => stop.assertRunning(),
   });
+  // Outside stdio servers are processes Sophia started: the stop ends them, Resume starts them again.
+  stop.register('mcp-outside', () => outsideMcp.stopAll(), { kind: 'task', label: 'outside MCP servers' });
   // Secret files stay refused to every tool unless the person opens one (a request, never a tool).
   const secretFiles = new SecretFileGrants({ workspace: () => settings.get().workspace, audit: safety.audit });
   registerWorkspaceTools(registry, () => settings.get().workspace, secretFiles.allows);
@@ -200,6 +204,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     ...(options.indexWorker ? { worker: options.indexWorker } : {}),
   });
   registerIndexTools(registry, codeIndex);
+  stop.register('code-index', () => codeIndex.stopAll(), { kind: 'task', label: 'code index build' });
   if (options.commandTools !== false) registerCommandTools(registry, sandbox, () => settings.get().workspace);
   if (options.gitTools !== false) registerGitTools(registry, git);
   const pulumi = new PulumiService({
@@ -287,6 +292,8 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     'stop.resume': () => {
       stop.resume();
       sandbox.resume();
+      codeIndex.resume();
+      outsideMcp.resume();
       events.publish({ type: 'status', status: status() });
       return { locked: false as const };
     },

@@ -34,6 +34,8 @@ export interface GitServiceOptions {
   readonly http?: HttpClient;
   /** Offline mode: remotes and GitHub off this machine are refused before they are reached. */
   readonly offline?: OfflineGuard;
+  /** Throws while the emergency stop is engaged: a rollback rewrites the workspace, so it waits for Resume. */
+  readonly guard?: () => void;
 }
 
 export class GitService {
@@ -182,6 +184,7 @@ export class GitService {
   }
 
   async rollback(conversationId: string, checkpointId: string): Promise<{ restored: CheckpointView; saved: CheckpointView; filesChanged: number }> {
+    this.options.guard?.();
     const result = await this.checkpoints().rollback(conversationId, checkpointId);
     this.options.publish({ type: 'checkpoint.created', checkpoint: result.saved });
     this.options.audit.record({

@@ -19,7 +19,7 @@ import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/cl
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type * as JsDiff from 'diff';
 import { z } from 'zod';
-import type { AppSettings, OutsideServersView, RiskLevel } from '../../shared/contract';
+import type { AppSettings, OutsideServersView, RiskLevel, StoppedItem } from '../../shared/contract';
 import { SophiaError } from '../../shared/errors';
 import { outsideToolRisk, pinnable, type McpPin, type OutsideMcpServer } from '../../shared/mcp';
 import type { ToolDefinition, ToolRegistry } from '../agent/tools';
@@ -73,6 +73,8 @@ export interface OutsideServersOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Offline mode: a server at a URL off this machine is refused before it is reached. */
   readonly offline?: OfflineGuard;
+  /** Throws while the emergency stop is engaged: no server is added, refreshed or started until Resume. */
+  readonly guard?: () => void;
 }
 
 export interface OutsideTool {
@@ -149,6 +151,19 @@ function pickEnv(names: readonly string[], env: NodeJS.ProcessEnv): Record<strin
   return picked;
 }
 
+function killStdio(client: Client | undefined): void {
+  const transport = client?.transport;
+  // No client exists before the SDK has loaded, so there is nothing to kill then.
+  const Stdio = loadedSdk?.StdioClientTransport;
+  const pid = Stdio && transport instanceof Stdio ? transport.pid : null;
+  if (pid === null) return;
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch (error) {
+    log.warn('an outside MCP server process could not be killed (it may have exited)', { pid, error });
+  }
+}
+
 export class OutsideMcpServers {
   readonly #clients = new Map<string, Client>();
   readonly #tools = new Map<string, OutsideTool>();
@@ -159,8 +174,40 @@ export class OutsideMcpServers {
   readonly #connecting = new Set<string>();
   /** Refreshes run one after another, so one server is never connected twice. */
   #refreshing: Promise<void> = Promise.resolve();
+  /** Clients still connecting (their process may be running already): the emergency stop closes them too. */
+  readonly #pending = new Set<Client>();
+  /** Set by the emergency stop, cleared by Resume: a connection that finishes meanwhile is closed at once. */
+  #stopped = false;
 
   constructor(private readonly options: OutsideServersOptions) {}
+
+  /**
+   * The emergency stop: every outside server is disconnected (a stdio server's process ends,
+   * and a call in flight on it fails), connections under way are closed, and nothing starts
+   * again until `resume`.
+   */
+  async stopAll(): Promise<StoppedItem[]> {
+    this.#stopped = true;
+    const items: StoppedItem[] = [];
+    const pending = [...this.#pending];
+    this.#pending.clear();
+    items.push(...pending.map((): StoppedItem => ({ kind: 'task', id: 'mcp-connecting', label: 'outside MCP server being started', outcome: 'stopped' })));
+    const ids = [...this.#clients.keys()];
+    for (const id of ids) {
+      items.push({ kind: 'task', id: `mcp-${id}`.slice(0, 200), label: `outside MCP server ${id}`.slice(0, 200), outcome: 'stopped' });
+      this.#errors.set(id, 'Stopped by the emergency stop; it is started again on Resume.');
+    }
+    // A stdio server is killed outright: closing its input would leave a busy one running for seconds.
+    for (const client of [...pending, ...ids.map((id) => this.#clients.get(id))]) killStdio(client);
+    await Promise.allSettled([...pending.map((client) => client.close()), ...ids.map((id) => this.#disconnect(id))]);
+    return items;
+  }
+
+  /** After the emergency stop: the configured servers are started again. */
+  resume(): void {
+    this.#stopped = false;
+    void this.refresh().catch((error: unknown) => log.warn('outside MCP servers could not be restarted after Resume', { error }));
+  }
 
   tools(): OutsideTool[] {
     return [...this.#tools.values()];
@@ -168,6 +215,11 @@ export class OutsideMcpServers {
 
   /** Connects to every configured server not yet connected, lists the tools and (re)registers them. */
   refresh(): Promise<void> {
+    try {
+      this.options.guard?.();
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
     const run = this.#refreshing.then(() => this.#refreshAll());
     this.#refreshing = run.catch(() => undefined);
     return run;
@@ -198,6 +250,7 @@ export class OutsideMcpServers {
 
   /** Adds a server the person listed and connects to it; whether that worked is in view(). */
   async add(server: OutsideMcpServer): Promise<void> {
+    this.options.guard?.();
     const current = this.options.settings().mcpServers;
     if (current.some((existing) => existing.id === server.id)) throw new SophiaError('bad_request', `There is already an outside server named ${server.id}; remove it first or pick another name.`);
     this.options.saveServers([...current, server]);
@@ -213,7 +266,9 @@ export class OutsideMcpServers {
     this.options.saveServers(current.mcpServers.filter((server) => server.id !== id));
     this.options.savePins(current.mcpPins.filter((pin) => pin.server !== id));
     this.options.audit.record({ kind: 'policy', actor: 'user', summary: `Removed the outside MCP server ${id} and its pins`, data: { id } });
-    await this.refresh();
+    // Removing starts nothing: allowed while stopped, without the refresh that would start the others.
+    if (this.#stopped) await this.#disconnect(id);
+    else await this.refresh();
     this.#errors.delete(id);
   }
 
@@ -299,6 +354,7 @@ export class OutsideMcpServers {
       if (!configured.some((server) => server.id === id)) this.#errors.delete(id);
     }
     for (const server of configured) {
+      if (this.#stopped) return;
       this.#connecting.add(server.id);
       try {
         await this.#refreshServer(server);
@@ -320,7 +376,16 @@ export class OutsideMcpServers {
       server.transport === 'stdio'
         ? new StdioClientTransport({ command: server.command, args: [...server.args], env: pickEnv(server.envNames, this.options.env ?? process.env), stderr: 'ignore' })
         : this.#httpTransport(StreamableHTTPClientTransport, server.url);
-    await client.connect(transport, { timeout: connectTimeoutMs });
+    this.#pending.add(client);
+    try {
+      await client.connect(transport, { timeout: connectTimeoutMs });
+    } finally {
+      this.#pending.delete(client);
+    }
+    if (this.#stopped) {
+      await client.close();
+      throw new SophiaError('stopped', 'Sophia is stopped. Press Resume to continue.');
+    }
     client.onclose = () => {
       if (this.#clients.get(server.id) !== client) return;
       this.#forget(server.id);
@@ -393,7 +458,15 @@ export class OutsideMcpServers {
     };
     this.options.registry.unregister(outside.registryName);
     this.options.registry.register(definition, async (input, context) => {
-      const result = await client.callTool({ name: tool.name, arguments: input as Record<string, unknown> }, undefined, { timeout: callTimeoutMs, signal: context.signal });
+      let result: Awaited<ReturnType<Client['callTool']>>;
+      try {
+        result = await client.callTool({ name: tool.name, arguments: input as Record<string, unknown> }, undefined, { timeout: callTimeoutMs, signal: context.signal });
+      } catch (error) {
+        // The emergency stop ends the server mid-call; a timeout or a crash end it too. The call failed, in words.
+        if (this.#stopped) return { ok: false, output: 'Stopped: the emergency stop ended the outside server during this call.' };
+        log.warn('an outside MCP call failed', { server: outside.server, tool: tool.name, error });
+        return { ok: false, output: `The outside server did not answer: ${error instanceof Error ? error.message.slice(0, 500) : 'unknown error'}` };
+      }
       const content = Array.isArray(result['content']) ? (result['content'] as { type: string; text?: string }[]) : [];
       const text = content.map((part) => (part.type === 'text' ? (part.text ?? '') : `[${part.type}]`)).join('\n');
       return { ok: result['isError'] !== true, output: text.slice(0, maxOutput) };

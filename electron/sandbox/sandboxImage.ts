@@ -61,6 +61,8 @@ export interface EnsureImageOptions {
   readonly mirror?: string;
   /** Where the root filesystem is assembled; by default the system's temporary directory. */
   readonly workDir?: string;
+  /** Aborting ends the build: its processes are killed and nothing is imported. */
+  readonly signal?: AbortSignal;
 }
 
 export interface EnsureImageResult {
@@ -123,6 +125,7 @@ export async function ensureSandboxImage(docker: Docker, options: EnsureImageOpt
 
   const blocker = buildBlocker();
   if (blocker !== undefined) throw new SophiaError('unavailable', blocker);
+  options.signal?.throwIfAborted();
 
   const release = await acquireBuildLock(recipeHash(recipe).slice(0, 16), docker, image, options.onPhase);
   if (release === 'built-elsewhere') return { image, built: false, durationMs: elapsed() };
@@ -151,18 +154,20 @@ async function buildImage(docker: Docker, image: string, recipe: SandboxRecipe, 
       base.suite,
       rootfs,
       mirror,
-    ]);
+    ], options.signal);
+    options.signal?.throwIfAborted();
     options.onPhase?.('finishing');
-    await finishRootfs(rootfs, recipe);
+    await finishRootfs(rootfs, recipe, options.signal);
+    options.signal?.throwIfAborted();
     options.onPhase?.('importing');
-    await importRootfs(docker, rootfs, image, recipe);
+    await importRootfs(docker, rootfs, image, recipe, options.signal);
   } finally {
     await rm(workRoot, { recursive: true, force: true }).catch((error: unknown) => log.warn('could not remove the build directory', { workRoot, error }));
   }
 }
 
 /** Users for the container, no setuid programs, no package caches, a mount point for the workspace. */
-async function finishRootfs(rootfs: string, recipe: SandboxRecipe): Promise<void> {
+async function finishRootfs(rootfs: string, recipe: SandboxRecipe, signal?: AbortSignal): Promise<void> {
   const etc = path.join(rootfs, 'etc');
   const passwd = await readFile(path.join(etc, 'passwd'), 'utf8');
   const group = await readFile(path.join(etc, 'group'), 'utf8');
@@ -175,7 +180,7 @@ async function finishRootfs(rootfs: string, recipe: SandboxRecipe): Promise<void
     }
   }
   await mkdir(path.join(rootfs, workspaceMountPoint), { recursive: true, mode: 0o755 });
-  if (recipe.stripSetuid) await runTool('find', [rootfs, '-xdev', '-type', 'f', '-perm', '/6000', '-exec', 'chmod', 'ug-s', '{}', '+']);
+  if (recipe.stripSetuid) await runTool('find', [rootfs, '-xdev', '-type', 'f', '-perm', '/6000', '-exec', 'chmod', 'ug-s', '{}', '+'], signal);
   for (const dir of ['var/cache/apt/archives', 'var/lib/apt/lists']) {
     const full = path.join(rootfs, dir);
     for (const entry of await readdir(full).catch(() => [] as string[])) {
@@ -186,9 +191,9 @@ async function finishRootfs(rootfs: string, recipe: SandboxRecipe): Promise<void
   await writeFile(path.join(etc, 'sophia-sandbox-recipe'), `${recipeHash(recipe)}\n`);
 }
 
-async function importRootfs(docker: Docker, rootfs: string, image: string, recipe: SandboxRecipe): Promise<void> {
+async function importRootfs(docker: Docker, rootfs: string, image: string, recipe: SandboxRecipe, signal?: AbortSignal): Promise<void> {
   const [repo, tag] = image.split(':') as [string, string];
-  const tar = spawn('tar', ['--numeric-owner', '-C', rootfs, '-c', '.'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const tar = spawn('tar', ['--numeric-owner', '-C', rootfs, '-c', '.'], { stdio: ['ignore', 'pipe', 'pipe'], ...(signal ? { signal, killSignal: 'SIGKILL' as const } : {}) });
   let tarError = '';
   tar.stderr.on('data', (chunk: Buffer) => (tarError = (tarError + chunk.toString()).slice(-2000)));
   const tarExit = new Promise<number | null>((resolve, reject) => {
@@ -218,9 +223,14 @@ async function importRootfs(docker: Docker, rootfs: string, image: string, recip
   if (!(await imageExists(docker, image))) throw new Error(`docker import finished but ${image} does not exist`);
 }
 
-function runTool(command: string, args: readonly string[]): Promise<void> {
+/** Runs one build step; aborting `signal` kills it (SIGKILL) and rejects. */
+export function runTool(command: string, args: readonly string[], signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive', LC_ALL: 'C' } });
+    const child = spawn(command, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive', LC_ALL: 'C' },
+      ...(signal ? { signal, killSignal: 'SIGKILL' as const } : {}),
+    });
     let tail = '';
     const keep = (chunk: Buffer): void => {
       tail = (tail + chunk.toString()).slice(-4000);

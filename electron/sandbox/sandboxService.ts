@@ -77,6 +77,8 @@ export class DockerSandboxService implements SandboxService {
   #message = 'Looking for Docker…';
   #starting: Promise<SandboxStatus> | undefined;
   #building: Promise<void> | undefined;
+  /** Ends the image build under way (debootstrap, tar, the import): the emergency stop aborts it. */
+  #buildAbort: AbortController | undefined;
   #retryTimer: NodeJS.Timeout | undefined;
   #closed = false;
   #stopped = false;
@@ -135,6 +137,9 @@ export class DockerSandboxService implements SandboxService {
   }
 
   async prepare(): Promise<SandboxStatus> {
+    // Building the image starts processes (debootstrap, tar, docker import): not while stopped.
+    this.#guard();
+    if (this.#stopped) throw new SophiaError('stopped', 'Sophia is stopped. Press Resume to continue.');
     if (this.#state === 'building-image') return this.status();
     await this.start();
     if (this.#state === 'image-missing' && !this.#namedImage && buildBlocker() === undefined) this.#startBuild();
@@ -213,6 +218,10 @@ export class DockerSandboxService implements SandboxService {
     this.#generation++;
     this.#pool.pause();
     const items: StoppedItem[] = [];
+    if (this.#buildAbort) {
+      this.#buildAbort.abort();
+      items.push({ kind: 'task', id: 'sandbox-image-build', label: 'sandbox image build', outcome: 'stopped' });
+    }
     const known = new Set<string>();
     const work: Array<Promise<void>> = [];
     for (const sandbox of [...this.#active]) {
@@ -323,17 +332,26 @@ export class DockerSandboxService implements SandboxService {
       done: 'The sandbox image is built.',
     };
     this.#setState('building-image', 'Building the sandbox image…');
-    this.#building = ensureSandboxImage(this.#docker, { onPhase: (phase) => this.#setState('building-image', phases[phase]) })
+    const abort = new AbortController();
+    this.#buildAbort = abort;
+    this.#building = ensureSandboxImage(this.#docker, { onPhase: (phase) => this.#setState('building-image', phases[phase]), signal: abort.signal })
       .then(async () => {
         this.#setState('checking', 'The sandbox image is built; checking Docker again…');
         await this.start();
       })
       .catch((error: unknown) => {
+        if (abort.signal.aborted) {
+          this.#setState('image-missing', 'Building the sandbox image was stopped by the emergency stop. Resume, then build it again.');
+          return;
+        }
         log.error('building the sandbox image failed', { error });
         const reason = error instanceof Error ? error.message : String(error);
         this.#setState('failed', `Building the sandbox image failed: ${reason.slice(0, 1500)}`);
       })
-      .finally(() => (this.#building = undefined));
+      .finally(() => {
+        this.#building = undefined;
+        if (this.#buildAbort === abort) this.#buildAbort = undefined;
+      });
   }
 
   #scheduleRetry(): void {

@@ -4,13 +4,18 @@
  * (seen by Docker). Each round has 10 busy task containers (real Docker, the sandbox
  * service's own image) and 3 streaming replies (the real agent and @anthropic-ai/sdk against
  * the loopback Anthropic stand-in, which keeps streaming until the client goes away), plus a
- * pending approval. Bounded in rounds and time; prints figures, the last line is the JSON.
+ * pending approval. Beside it, the floor measured in the same run: forced removal of the same
+ * number of busy containers through dockerode (what the stop cannot do with less), and the
+ * ratio. The floor's containers carry a label of this run and only those are removed.
+ * Bounded in rounds and time; prints figures, the last line is the JSON.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createSophiaCore } from '../../electron/core/sophiaCore';
 import { dispatch } from '../../electron/ipc/dispatch';
+import { randomUUID } from 'node:crypto';
+import type Docker from 'dockerode';
 import { createDockerClient } from '../../electron/sandbox/dockerClient';
 import type { Sandbox } from '../../electron/sandbox/sandbox';
 import type { DockerSandboxService } from '../../electron/sandbox/sandboxService';
@@ -30,6 +35,28 @@ async function until(what: string, done: () => boolean | Promise<boolean>, timeo
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+}
+
+const floorLabel = 'app.sophia.bench-stop-floor';
+const floorRun = randomUUID();
+
+/** Starts `containers` busy containers of the image, labelled with this run, and times their forced removal until Docker lists none. */
+async function floorRound(docker: Docker, image: string): Promise<number> {
+  const made = await Promise.all(
+    Array.from({ length: containers }, () =>
+      docker.createContainer({ Image: image, Cmd: ['sh', '-c', 'while :; do :; done'], Labels: { [floorLabel]: floorRun }, HostConfig: { NetworkMode: 'none' } }),
+    ),
+  );
+  await Promise.all(made.map((container) => container.start()));
+  const started = performance.now();
+  await Promise.all(made.map((container) => container.remove({ force: true })));
+  await until('the floor containers gone', async () => (await docker.listContainers({ all: true, filters: { label: [`${floorLabel}=${floorRun}`] } })).length === 0, 10_000);
+  return performance.now() - started;
+}
+
+async function removeFloorLeftovers(docker: Docker): Promise<void> {
+  const left = await docker.listContainers({ all: true, filters: { label: [`${floorLabel}=${floorRun}`] } });
+  await Promise.allSettled(left.map((info) => docker.getContainer(info.Id).remove({ force: true })));
 }
 
 async function main(): Promise<void> {
@@ -55,7 +82,9 @@ async function main(): Promise<void> {
     const status = await core.sandbox.start();
     if (status.state !== 'ready') throw new Error(`the sandbox is not ready: ${status.message}`);
     const samples: number[] = [];
+    const floor: number[] = [];
     for (let round_ = 0; round_ < rounds; round_ += 1) {
+      floor.push(await floorRound(docker, core.sandbox.status().image));
       busy.clear();
       const boxes: Sandbox[] = [];
       for (let i = 0; i < containers; i += 1) boxes.push(await core.sandbox.acquire(`stop-bench-${round_}-${i}`));
@@ -88,13 +117,19 @@ async function main(): Promise<void> {
       samples.push(ms);
       const report = result.value as StopReport;
       const stuck = report.stopped.filter((item) => item.outcome === 'stuck').length;
-      progress(`round ${round_ + 1}: ${round(ms)} ms (report after ${round(reported)} ms, streams closed after ${round(streamsClosed)} ms; ${report.stopped.length} stopped, ${stuck} stuck)`);
+      progress(`round ${round_ + 1}: ${round(ms)} ms, floor ${round(floor.at(-1)!)} ms (report after ${round(reported)} ms, streams closed after ${round(streamsClosed)} ms; ${report.stopped.length} stopped, ${stuck} stuck)`);
       await Promise.all(running);
       await approval;
       await dispatch(core.handlers, 'stop.resume', {}, { transport: 'test' });
     }
-    process.stdout.write(`${JSON.stringify({ metric: 'emergency_stop_ms', containers, streams, p50: percentile(samples, 50), p95: percentile(samples, 95) })}\n`);
+    const p50 = percentile(samples, 50);
+    const floorP50 = percentile(floor, 50);
+    process.stdout.write(`stop p50 ${p50} ms, p95 ${percentile(samples, 95)} ms; floor (forced removal of ${containers} containers through dockerode) p50 ${floorP50} ms, p95 ${percentile(floor, 95)} ms; ratio ${(p50 / floorP50).toFixed(2)}x the floor\n`);
+    process.stdout.write(
+      `${JSON.stringify({ metric: 'emergency_stop_ms', containers, streams, p50, p95: percentile(samples, 95), floor_p50: floorP50, floor_p95: percentile(floor, 95), ratio_to_floor: Number((p50 / floorP50).toFixed(2)) })}\n`,
+    );
   } finally {
+    await removeFloorLeftovers(docker);
     await core.close();
     await standIn.close();
     rmSync(dataDir, { recursive: true, force: true });

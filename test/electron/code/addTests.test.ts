@@ -167,4 +167,21 @@ describe('Add Tests', () => {
     await expect.poll(() => model.closedAt.length).toBe(closed + 1);
     expect(await snapshot(h.workspace)).toEqual(before);
   });
+
+  it('Stop while the tests are being written ends the side turn, writes nothing, and Add Tests waits for Resume', async () => {
+    model.script({ kind: 'stream', events: anthropicTurn({ text: ['Looking at the tests'] }).slice(0, 3), holdOpen: true });
+    const before = await snapshot(h.workspace);
+    const closed = model.closedAt.length;
+    const { proposal, outcome } = await h.propose({ summary: 'Add PHONE_NUMBER', files: [{ path: 'sql/employees.sql', content: withPhone }] });
+    await h.answer({ proposalId: proposal.proposalId, action: 'add-tests' });
+    await expect.poll(() => model.requests.length).toBe(1);
+    await h.core.stop.stopAll();
+    expect((await outcome).kind).toBe('denied');
+    expect(h.latest(proposal.proposalId)?.status).toBe('expired');
+    await expect.poll(() => model.closedAt.length).toBe(closed + 1);
+    // No second side turn starts while stopped.
+    await expect(h.answer({ proposalId: proposal.proposalId, action: 'add-tests' })).rejects.toThrow();
+    expect(model.requests).toHaveLength(1);
+    expect(await snapshot(h.workspace)).toEqual(before);
+  });
 });
