@@ -55,7 +55,7 @@ export interface ToolCallRequest {
   readonly client?: string;
 }
 
-export type DecidedBy = 'policy' | 'user' | 'session-grant' | 'role' | 'stop' | 'timeout' | 'error' | 'no-approver';
+export type DecidedBy = 'policy' | 'user' | 'session-grant' | 'role' | 'plan-mode' | 'stop' | 'timeout' | 'error' | 'no-approver';
 
 export interface GateDecision {
   readonly allowed: boolean;

@@ -8,7 +8,9 @@ import type { AppStatus } from '../../shared/contract';
 import { SophiaError } from '../../shared/errors';
 import { Agent, type StepBudget } from '../agent/agent';
 import { ConversationStore } from '../agent/conversationStore';
+import { registerPlanTool } from '../agent/planTool';
 import { ToolRegistry, type ToolGate } from '../agent/tools';
+import { listAnthropicModels } from '../models/anthropicProvider';
 import { openAppDatabase } from '../db/appDatabase';
 import type { SqliteDatabase } from '../db/sqlite';
 import type { Handlers } from '../ipc/dispatch';
@@ -147,7 +149,9 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     saveServers: (servers) => settings.update({ mcpServers: servers }),
     audit: safety.audit,
   });
-  outerGate = outsideMcp.gate(gate, { stop, role: () => safety.policy.policy().role });
+  // A pin does not pass plan mode: while it is on, pinned tools go to the gate like any other
+  // (as for the viewer role), and the gate refuses what is above read-only.
+  outerGate = outsideMcp.gate(gate, { stop, role: () => (safety.planMode.on ? 'viewer' : safety.policy.policy().role) });
   // An outside server that does not start leaves its tools out; the rest of the app does not wait for it.
   void outsideMcp.refresh();
   // Secret files stay refused to every tool unless the person opens one (a request, never a tool).
@@ -209,7 +213,12 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     provider,
     workspace: () => settings.get().workspace,
     ...(options.budget ? { budget: options.budget } : {}),
+    // Every tool the role may use (the viewer's are the read-only ones, as in plan mode); the gate still decides each call.
+    offerable: (definition) => definition.risk === 'read-only' || (safety.policy.policy().role !== 'viewer' && !safety.planMode.on),
+    planMode: () => safety.planMode.on,
+    effort: () => settings.get().anthropicEffort,
   });
+  registerPlanTool(registry, (conversationId, steps) => agent.postPlan(conversationId, steps));
 
   const status = (): AppStatus => {
     const current = settings.get();
@@ -234,6 +243,13 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     'conversation.list': () => ({ conversations: store.list() }),
     'conversation.open': (input) => ({ conversation: store.get(input.conversationId), events: store.events(input.conversationId) }),
     'settings.get': () => settings.get(),
+    'models.list': async () => {
+      const current = settings.get();
+      if (current.provider !== 'anthropic') return { models: [] };
+      const models = await listAnthropicModels({ apiKey: await secrets.get('anthropic-api-key'), ...(options.endpoints?.anthropicBaseURL ? { baseURL: options.endpoints.anthropicBaseURL } : {}) });
+      // A name the settings could not store is not offered.
+      return { models: models.filter((model) => /^[A-Za-z0-9._:/-]{1,100}$/.test(model.id)).map((model) => ({ id: model.id, displayName: model.displayName.slice(0, 200) })) };
+    },
     'settings.set': (input) => {
       if (input.workspace && !path.isAbsolute(input.workspace)) {
         throw new SophiaError('bad_request', 'The workspace must be an absolute folder path.');

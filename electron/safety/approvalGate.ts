@@ -6,8 +6,10 @@
  *
  * Order: the stop first (so a call that arrives late on a stream that was in flight is
  * refused and audited as such), then the policy's never-allowed list and the role, then the
- * threshold, auto-approval and session grants, and only then a human.
+ * threshold, auto-approval and session grants, and only then a human. Plan mode refuses any
+ * call above read-only right after the role, and again when an approval comes back.
  */
+import type { RiskLevel } from '../../shared/contract';
 import { missingCase } from '../../shared/errors';
 import { atLeast, sessionApprovalAllowed } from '../../shared/risk';
 import type { GateDecision, ToolCallRequest, ToolGate } from '../agent/tools';
@@ -30,6 +32,11 @@ export interface ApprovalGateOptions {
   readonly timeoutMs?: number;
   /** Applied to previews and arguments before they reach the approval card. */
   readonly redact?: (text: string) => string;
+  /**
+   * Plan mode, switched in the chat: while it is on, every call above read-only is refused,
+   * whoever asks and whatever was approved. A switch that cannot be read counts as on.
+   */
+  readonly planMode?: () => boolean;
 }
 
 /** Why the role refuses the call, or undefined when it may go ahead (with approval if needed). */
@@ -101,6 +108,14 @@ export class ApprovalGate implements ToolGate {
       return conclude({ allowed: false, risk, decidedBy: 'role', reasons: [`Refused: ${refusal}.`, ...reasons] }, `${tool.name} refused by the ${policy.role} role`, 'refusal');
     }
 
+    if (this.#planModeRefuses(risk)) {
+      return conclude(
+        { allowed: false, risk, decidedBy: 'plan-mode', reasons: [`Refused: plan mode is on, so only read-only calls run; this call is ${risk} risk. Present the plan instead, and the person switches plan mode off to let it run.`, ...reasons] },
+        `${tool.name} refused in plan mode`,
+        'refusal',
+      );
+    }
+
     // High and critical always ask, whatever the threshold says: the threshold tunes low and medium.
     const needsHuman = assessment.protectedPath || atLeast(risk, 'high') || atLeast(risk, policy.approvalThreshold);
     const autoApproved = policy.autoApprove.includes(tool.name) && !atLeast(risk, 'high') && !assessment.protectedPath;
@@ -149,6 +164,11 @@ export class ApprovalGate implements ToolGate {
     if (this.options.stop.locked) {
       return conclude({ allowed: false, risk, decidedBy: 'stop', reasons: ['Sophia was stopped while the approval was pending.', ...reasons] }, `${tool.name} refused after stop`, 'refusal');
     }
+    // Plan mode switched on while the card was open: the answer does not count either.
+    const answeredRisk = ending.decision === 'modify' ? assess({ tool: tool.name, declaredRisk: tool.risk, input: ending.input }, policy, this.options.inspectors ?? defaultInspectors).risk : risk;
+    if ((ending.decision === 'approve' || ending.decision === 'approve-for-session' || ending.decision === 'modify') && this.#planModeRefuses(answeredRisk)) {
+      return conclude({ allowed: false, risk: answeredRisk, decidedBy: 'plan-mode', reasons: ['Refused: plan mode was switched on while the approval was pending.', ...reasons] }, `${tool.name} refused in plan mode`, 'refusal');
+    }
     switch (ending.decision) {
       case 'approve':
         return conclude({ allowed: true, risk, decidedBy: 'user', reasons: ['Approved by you.', ...reasons] }, `${tool.name} approved by the user`, 'approval');
@@ -179,6 +199,16 @@ export class ApprovalGate implements ToolGate {
         return conclude({ allowed: false, risk, decidedBy: 'stop', reasons: ['Stopped while waiting for approval.', ...reasons] }, `${tool.name} refused after stop`, 'refusal');
       default:
         return missingCase(ending);
+    }
+  }
+
+  #planModeRefuses(risk: RiskLevel): boolean {
+    if (!this.options.planMode || risk === 'read-only') return false;
+    try {
+      return this.options.planMode() !== false;
+    } catch (error) {
+      log.error('plan mode could not be read; refusing as if it were on', { error });
+      return true;
     }
   }
 

@@ -15,6 +15,7 @@ const unsetSnowflake: SnowflakeConnection = { account: '', username: '', warehou
 export const defaultSettings: AppSettings = {
   provider: 'anthropic',
   anthropicModel: 'claude-sonnet-5-5',
+  anthropicEffort: 'default',
   ollamaHost: defaultOllamaHost,
   ollamaModel: 'qwen3:8b',
   workspace: '',
