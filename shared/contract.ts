@@ -183,6 +183,10 @@ export const sandboxStatus = z.object({
 });
 export type SandboxStatus = z.infer<typeof sandboxStatus>;
 
+export const planStepStatuses = ['pending', 'done', 'failed'] as const;
+export const planStep = z.object({ text: z.string().trim().min(1).max(limits.label), status: z.enum(planStepStatuses) });
+export type PlanStep = z.infer<typeof planStep>;
+
 export const usage = z.object({
   /** Uncached input tokens. */
   inputTokens: z.number().int().nonnegative(),
@@ -328,6 +332,9 @@ export const cortexModels = [
   'openai-gpt-5.6-terra',
   'llama3.1-70b',
 ] as const;
+/** How hard the model thinks (Anthropic's effort); 'default' sends none and the model's own default applies. */
+export const effortSettings = ['default', 'low', 'medium', 'high', 'xhigh', 'max'] as const;
+export type EffortSetting = (typeof effortSettings)[number];
 const modelName = z.string().trim().min(1).max(100).regex(/^[A-Za-z0-9._:/-]+$/, 'a model name is letters, digits and . _ : / -');
 export const snowflakeEnvironments = ['staging', 'production'] as const;
 export type SnowflakeEnvironment = (typeof snowflakeEnvironments)[number];
@@ -362,6 +369,7 @@ export const appSettings = z.object({
    * ANTHROPIC_BASE_URL environment variable, else Anthropic itself.
    */
   anthropicBaseUrl: z.union([z.literal(''), z.url({ protocol: /^https?$/ }).max(500)]),
+  anthropicEffort: z.enum(effortSettings),
   ollamaHost: z.url({ protocol: /^https?$/ }).max(200),
   ollamaModel: modelName,
   /** An OpenAI-compatible Chat Completions API: OpenAI, Azure OpenAI (`.../openai/v1`), vLLM, LM Studio, llama.cpp, LiteLLM. */
@@ -449,6 +457,13 @@ export const requests = {
     output: z.object({ conversation: conversationSummary, events: z.array(z.lazy(() => sophiaEvent)) }),
   },
   'settings.get': { input: empty, output: appSettings },
+  /** The models the Anthropic key can use (the Models API), newest first. */
+  'models.list': {
+    input: empty,
+    output: z.object({ models: z.array(z.object({ id: modelName, displayName: label })).max(500) }),
+  },
+  /** Plan mode: while on, the gate refuses every call above read-only. `on` absent reads it. */
+  'agent.planMode': { input: z.object({ on: z.boolean().optional() }).strict(), output: z.object({ on: z.boolean() }) },
   'settings.set': { input: settingsInput, output: appSettings },
   'stop.all': { input: empty, output: stopReport },
   /** The human's answer to an approval card. "approve-for-session" is accepted for low risk only. */
@@ -659,6 +674,11 @@ export const sophiaEvent = z.discriminatedUnion('type', [
     detail: z.string().max(limits.notice).optional(),
   }),
   z.object({ type: z.literal('agent.usage'), conversationId: id, usage }),
+  /** The model's progress notes (its visible thinking) before a reply or between tool calls. */
+  z.object({ type: z.literal('agent.thinking'), conversationId: id, id, text: z.string().max(limits.messageText) }),
+  /** The model's own plan (update_plan), replacing the one before it. */
+  z.object({ type: z.literal('agent.plan'), conversationId: id, steps: z.array(planStep).max(50) }),
+  z.object({ type: z.literal('agent.planMode'), on: z.boolean() }),
   z.object({ type: z.literal('conversation.updated'), conversation: conversationSummary }),
   z.object({ type: z.literal('status'), status: appStatus }),
   /** A proposed change, each time its state changes (pending, applied, stale with a fresh diff, ...). */

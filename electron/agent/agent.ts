@@ -6,13 +6,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { limits, type SophiaEvent } from '../../shared/contract';
+import { limits, type EffortSetting, type PlanStep, type SophiaEvent } from '../../shared/contract';
 import { SophiaError } from '../../shared/errors';
-import { changesState, intentPlans, recognizeIntent, type Intent } from '../../shared/intents';
+import { changesState, recognizeIntent, type Intent } from '../../shared/intents';
 import type { EventHub } from '../core/eventHub';
 import type { StopController } from '../core/stopController';
 import { createLogger } from '../log';
-import { ModelError, type ModelContent, type ModelMessage, type ModelProvider, type ModelToolSpec } from '../models/modelProvider';
+import { ModelError, type Effort, type ModelContent, type ModelMessage, type ModelProvider, type ModelToolSpec } from '../models/modelProvider';
 import {
   compactionCut,
   contextTokensOf,
@@ -26,7 +26,7 @@ import {
 } from './contextWindow';
 import { callUsage, type TokenCounts } from '../models/pricing';
 import { isKeptEvent, type ConversationStore } from './conversationStore';
-import { intentTools, systemPrompt } from './prompts';
+import { systemPrompt } from './prompts';
 import type { InvokeOutcome, ToolDefinition, ToolRegistry } from './tools';
 
 const log = createLogger('agent');
@@ -55,6 +55,15 @@ export interface AgentOptions {
   readonly budget?: Partial<StepBudget>;
   /** The context window and the tool-output budget (defaults from the model's name). */
   readonly context?: Partial<ContextBudget>;
+  /**
+   * Which registered tools the model is offered: every one the active role may use. The
+   * intent never narrows this; the gate decides what runs. All of them when absent.
+   */
+  readonly offerable?: (definition: ToolDefinition) => boolean;
+  /** Plan mode, for the system prompt (the gate enforces it). */
+  readonly planMode?: () => boolean;
+  /** The effort setting; 'default' sends none. */
+  readonly effort?: () => EffortSetting;
 }
 
 function clip(text: string, max: number): string {
@@ -108,6 +117,12 @@ export class Agent {
   /** Resolves when the conversation's turn (if any) has ended. */
   async whenIdle(conversationId: string): Promise<void> {
     await this.#active.get(conversationId)?.done;
+  }
+
+  /** The model's plan (update_plan): shown as a checklist and kept with the conversation. */
+  postPlan(conversationId: string, steps: readonly PlanStep[]): void {
+    if (!this.options.store.exists(conversationId)) return;
+    this.#emit(conversationId, { type: 'agent.plan', conversationId, steps: steps.map((step) => ({ text: step.text.slice(0, limits.label), status: step.status })) });
   }
 
   cancel(conversationId: string): boolean {
@@ -169,7 +184,8 @@ export class Agent {
       message: { id: userMessageId, conversationId, role: 'user', text, createdAt: Date.now() },
     });
     const intent = this.#intentOf(conversationId, text);
-    this.#emit(conversationId, { type: 'agent.intent', conversationId, intent, plan: [...intentPlans[intent]] });
+    // The intent is a label; the plan shown is the model's own (update_plan), not fixed text.
+    this.#emit(conversationId, { type: 'agent.intent', conversationId, intent, plan: [] });
     const userMessage: ModelMessage = { role: 'user', content: [{ type: 'text', text }] };
     store.appendMessage(conversationId, userMessage);
 
@@ -182,21 +198,45 @@ export class Agent {
       return;
     }
 
-    const tools = registry.definitions(intentTools[intent]).map((definition) => this.#toolSpec(definition));
-    const system = systemPrompt(intent, this.options.workspace());
     const spent = { modelTurns: 0, toolCalls: 0, tokens: 0 };
+    // Tool-call ids shown in the chat are unique per conversation, whatever the provider sends.
+    const usedCallIds = new Set(store.events(conversationId).flatMap((event) => (event.type === 'tool.call' ? [event.callId] : [])));
+    const effortSetting = this.options.effort?.() ?? 'default';
+    const effort = effortSetting === 'default' ? undefined : effortSetting;
     this.options.events.publish({ type: 'agent.status', conversationId, state: 'thinking' });
     try {
       for (;;) {
         if (spent.modelTurns >= this.#budget.modelTurns) throw new BudgetExceeded(`${this.#budget.modelTurns} model calls`);
         spent.modelTurns += 1;
+        // Offered afresh on every call: an outside server may come or go, plan mode may switch.
+        const offerable = this.options.offerable ?? (() => true);
+        const definitions = registry.definitions().filter((definition) => offerable(definition));
+        const offered = new Set(definitions.map((definition) => definition.name));
+        const tools = definitions.map((definition) => this.#toolSpec(definition));
+        const system = systemPrompt(intent, this.options.workspace(), { planMode: this.options.planMode?.() === true });
         const messages = await this.#contextFor(conversationId, provider, system, tools, signal, spent);
-        const assistant = await this.#modelTurn(conversationId, provider, { system, messages, tools }, signal, spent);
+        const assistant = await this.#modelTurn(conversationId, provider, { system, messages, tools, ...(effort ? { effort } : {}) }, signal, spent);
+        if (assistant.stopReason === 'refusal') {
+          // The refused reply is not kept: the conversation continues from before it.
+          this.#notice(conversationId, 'The model declined this request (it stopped with a refusal). Rephrase it, or ask for something else.');
+          break;
+        }
+        if (assistant.stopReason === 'max_tokens') {
+          // A reply cut off mid-call is kept without its calls: none of them runs half-written.
+          const kept = assistant.content.filter((block) => block.type !== 'tool_use');
+          if (kept.some((block) => block.type === 'text')) store.appendMessage(conversationId, { role: 'assistant', content: kept });
+          this.#notice(conversationId, `The model's reply was cut off at its output limit (${this.#budget.maxTokensPerCall.toLocaleString('en')} tokens)${assistant.toolCalls.length ? ', so its tool calls did not run' : ''}. Send "continue" to let it go on.`);
+          break;
+        }
         store.appendMessage(conversationId, { role: 'assistant', content: assistant.content });
+        if (assistant.stopReason === 'pause_turn') {
+          // The API paused a long turn: sending the turn back as it is lets the model resume it.
+          continue;
+        }
         if (assistant.toolCalls.length === 0) break;
         const results: ModelContent[] = [];
         for (const call of assistant.toolCalls) {
-          results.push(await this.#toolCall(conversationId, call, signal, spent));
+          results.push(await this.#toolCall(conversationId, call, signal, spent, offered, usedCallIds));
         }
         store.appendMessage(conversationId, { role: 'user', content: results });
         if (signal.aborted || stop.locked) break;
@@ -223,12 +263,20 @@ export class Agent {
   async #modelTurn(
     conversationId: string,
     provider: ModelProvider,
-    request: { system: string; messages: ModelMessage[]; tools: ModelToolSpec[] },
+    request: { system: string; messages: ModelMessage[]; tools: ModelToolSpec[]; effort?: Effort },
     signal: AbortSignal,
     spent: { tokens: number },
-  ): Promise<{ content: ModelContent[]; toolCalls: { id: string; name: string; input: unknown; error?: string }[] }> {
+  ): Promise<{ content: ModelContent[]; toolCalls: { id: string; name: string; input: unknown; error?: string }[]; stopReason: string }> {
     const messageId = randomUUID();
     let text = '';
+    let stopReason = 'end_turn';
+    let thought = '';
+    // The model's progress notes: one quiet line per thinking block, kept with the conversation.
+    const flushThought = (): void => {
+      const note = thought.trim();
+      thought = '';
+      if (note) this.#emit(conversationId, { type: 'agent.thinking', conversationId, id: randomUUID(), text: clip(note, limits.messageText) });
+    };
     const toolCalls: { id: string; name: string; input: unknown; error?: string }[] = [];
     const thinking: ModelContent[] = [];
     const flushText = (suffix = ''): void => {
@@ -250,8 +298,10 @@ export class Agent {
             break;
           case 'thinking_block':
             thinking.push(event.block);
+            flushThought();
             break;
           case 'thinking':
+            thought += event.delta;
             break;
           case 'usage': {
             // What this request used, as the provider counted it (cache reads and writes are
@@ -262,20 +312,23 @@ export class Agent {
             break;
           }
           case 'done':
+            stopReason = event.stopReason;
             break;
         }
       }
     } catch (error) {
       // Keep what was said before the failure: nothing the user saw is lost.
+      flushThought();
       flushText(error instanceof ModelError && error.failure === 'aborted' ? '\n\n*(stopped)*' : '');
       throw error;
     }
+    flushThought();
     flushText();
     // Thinking blocks go back first and unchanged: the API refuses a tool-use turn without them.
     const content: ModelContent[] = [...thinking];
     if (text) content.push({ type: 'text', text });
     for (const call of toolCalls) content.push({ type: 'tool_use', id: call.id, name: call.name, input: call.input ?? {} });
-    return { content, toolCalls };
+    return { content, toolCalls, stopReason };
   }
 
   /** A call's usage (the summarising call's too), priced by the one table. */
@@ -374,10 +427,15 @@ export class Agent {
     call: { id: string; name: string; input: unknown; error?: string },
     signal: AbortSignal,
     spent: { toolCalls: number },
+    offered: ReadonlySet<string>,
+    usedCallIds: Set<string>,
   ): Promise<ModelContent> {
     const { registry, stop } = this.options;
-    const callId = /^[A-Za-z0-9_-]{1,64}$/.test(call.id) ? call.id : randomUUID();
-    const definition = registry.definitions([call.name])[0];
+    // The model's id goes back to it with the result; the chat's card gets an id no other
+    // call of this conversation has (a provider may number calls afresh on every model call).
+    const callId = /^[A-Za-z0-9_-]{1,64}$/.test(call.id) && !usedCallIds.has(call.id) ? call.id : `call_${randomUUID()}`;
+    usedCallIds.add(callId);
+    const definition = offered.has(call.name) ? registry.definitions([call.name])[0] : undefined;
     this.#emit(conversationId, {
       type: 'tool.call',
       conversationId,
@@ -394,6 +452,12 @@ export class Agent {
       return { type: 'tool_result', toolUseId: call.id, toolName: call.name, content: forModel.text, isError: !ok };
     };
     if (signal.aborted || stop.locked) return finish(false, 'Refused: Sophia was stopped, so this call did not run.');
+    if (!offered.has(call.name)) {
+      // Only what was offered in this request may run: a name the model invents, or a tool
+      // withheld from it (the role, plan mode), is refused before the registry sees it.
+      log.warn('model called a tool it was not offered', { conversationId, tool: call.name.slice(0, 80) });
+      return finish(false, `Refused: ${call.name.slice(0, 80)} was not offered to you in this request, so it did not run. Use only the tools you were given.`);
+    }
     if (call.error) return finish(false, `Malformed tool call: ${call.error} Call ${call.name} again with valid JSON arguments.`);
     spent.toolCalls += 1;
     if (spent.toolCalls > this.#budget.toolCalls) {

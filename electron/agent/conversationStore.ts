@@ -37,7 +37,7 @@ const toSummary = (row: SummaryRow): ConversationSummary => ({
 });
 
 /** The events worth keeping: what the chat drew, not the token stream that led to it. */
-const keptEvents = new Set<SophiaEvent['type']>(['chat.message', 'agent.intent', 'tool.call', 'tool.result', 'agent.usage']);
+const keptEvents = new Set<SophiaEvent['type']>(['chat.message', 'agent.intent', 'agent.thinking', 'agent.plan', 'tool.call', 'tool.result', 'agent.usage']);
 
 export function isKeptEvent(event: SophiaEvent): boolean {
   return keptEvents.has(event.type);

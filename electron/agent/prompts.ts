@@ -1,8 +1,8 @@
 /**
- * System prompts and tool offers by intent. The prompt guides the model; it protects
- * nothing. Protection is the gate's, which the model cannot talk to.
+ * The system prompt. The prompt guides the model; it protects nothing. Protection is the
+ * gate's, which the model cannot talk to.
  */
-import type { Intent } from '../../shared/intents';
+import { intentLabels, type Intent } from '../../shared/intents';
 
 const base = `You are Sophia, an engineering agent working for a person who reviews and approves your actions.
 Rules you work by:
@@ -22,33 +22,21 @@ const byIntent: Readonly<Record<Intent, string>> = {
   question: 'Answer the question. Read files only if the answer depends on them.',
 };
 
-export function systemPrompt(intent: Intent, workspace: string): string {
-  const where = workspace ? `The open workspace is ${workspace}; tool paths are relative to it.` : 'No workspace is open.';
-  return `${base}\n\n${byIntent[intent]}\n\n${where}`;
+export interface PromptOptions {
+  /** Plan mode: only read-only calls run; the model plans and presents instead of acting. */
+  readonly planMode?: boolean;
 }
 
-// read_tool_output reads on in a tool output that was too long to give whole.
-const readTools = ['read_file', 'list_files', 'search_code', 'repo_map', 'read_tool_output'];
+const planning = `Work through the whole task, choosing the tools it needs from all those offered. For a task of more than one step, first post your plan with update_plan (short steps), then keep it current: mark each step done or failed as you go, and post it again when the plan changes.`;
 
-/** The tools offered for each intent, by name; those not registered are left out. */
-export const intentTools: Readonly<Record<Intent, readonly string[]>> = {
-  'code-review': [...readTools, 'report_findings'],
-  question: readTools,
-  'code-edit': [...readTools, 'propose_edit', 'run_command'],
-  'code-generate': [...readTools, 'propose_edit', 'run_command'],
-  troubleshoot: [...readTools, 'run_command', 'propose_edit'],
-  'github-commit': [...readTools, 'git_status', 'git_diff', 'git_commit', 'git_push', 'github_open_pull_request', 'git_revert'],
-  'infra-deploy': [
-    ...readTools,
-    'propose_edit',
-    'pulumi_stacks',
-    'pulumi_history',
-    'pulumi_preview',
-    'pulumi_up',
-    'pulumi_refresh',
-    'pulumi_rollback',
-    'snowflake_plan',
-    'snowflake_apply',
-    'snowflake_restore',
-  ],
-};
+const planModeText = `Plan mode is ON: only read-only tools run, and any other call is refused by the gate. Read what you need, post your plan with update_plan, and present it; the person switches plan mode off to let the work run.`;
+
+/**
+ * The system prompt. The recognised intent is a hint about what the person wants; it never
+ * limits the tools, which are all offered every turn (the gate decides what runs).
+ */
+export function systemPrompt(intent: Intent, workspace: string, options: PromptOptions = {}): string {
+  const where = workspace ? `The open workspace is ${workspace}; tool paths are relative to it.` : 'No workspace is open.';
+  const hint = `The request looks like: ${intentLabels[intent]}. A hint, not a limit: ${byIntent[intent]}`;
+  return [base, planning, hint, ...(options.planMode ? [planModeText] : []), where].join('\n\n');
+}

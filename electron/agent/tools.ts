@@ -61,7 +61,7 @@ export interface ToolCallRequest {
   readonly client?: string;
 }
 
-export type DecidedBy = 'policy' | 'user' | 'pin' | 'session-grant' | 'role' | 'stop' | 'timeout' | 'error' | 'no-approver';
+export type DecidedBy = 'policy' | 'user' | 'pin' | 'session-grant' | 'role' | 'plan-mode' | 'stop' | 'timeout' | 'error' | 'no-approver';
 
 export interface GateDecision {
   readonly allowed: boolean;

@@ -8,7 +8,9 @@ import type { AppStatus } from '../../shared/contract';
 import { SophiaError } from '../../shared/errors';
 import { Agent, type StepBudget } from '../agent/agent';
 import { ConversationStore } from '../agent/conversationStore';
+import { registerPlanTool } from '../agent/planTool';
 import { ToolRegistry, type ToolGate } from '../agent/tools';
+import { listAnthropicModels } from '../models/anthropicProvider';
 import { openAppDatabase } from '../db/appDatabase';
 import type { SqliteDatabase } from '../db/sqlite';
 import type { Handlers } from '../ipc/dispatch';
@@ -240,7 +242,12 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     workspace: () => settings.get().workspace,
     ...(options.budget ? { budget: options.budget } : {}),
     ...(options.context ? { context: options.context } : {}),
+    // Every tool the role may use (the viewer's are the read-only ones, as in plan mode); the gate still decides each call.
+    offerable: (definition) => definition.risk === 'read-only' || (safety.policy.policy().role !== 'viewer' && !safety.planMode.on),
+    planMode: () => safety.planMode.on,
+    effort: () => settings.get().anthropicEffort,
   });
+  registerPlanTool(registry, (conversationId, steps) => agent.postPlan(conversationId, steps));
 
   const status = (): AppStatus => {
     const current = settings.get();
@@ -279,6 +286,13 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     'conversation.list': () => ({ conversations: store.list() }),
     'conversation.open': (input) => ({ conversation: store.get(input.conversationId), events: store.events(input.conversationId) }),
     'settings.get': () => settings.get(),
+    'models.list': async () => {
+      const current = settings.get();
+      if (current.provider !== 'anthropic') return { models: [] };
+      const models = await listAnthropicModels({ apiKey: await secrets.get('anthropic-api-key'), ...(options.endpoints?.anthropicBaseURL ? { baseURL: options.endpoints.anthropicBaseURL } : {}) });
+      // A name the settings could not store is not offered.
+      return { models: models.filter((model) => /^[A-Za-z0-9._:/-]{1,100}$/.test(model.id)).map((model) => ({ id: model.id, displayName: model.displayName.slice(0, 200) })) };
+    },
     'settings.set': (input) => {
       if (input.workspace && !path.isAbsolute(input.workspace)) {
         throw new SophiaError('bad_request', 'The workspace must be an absolute folder path.');

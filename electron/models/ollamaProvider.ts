@@ -3,6 +3,7 @@
  * is offline mode: the only connection it makes is to the Ollama server, which must be on
  * this machine (a loopback address); any other host is refused up front.
  */
+import { randomUUID } from 'node:crypto';
 import { Ollama, type AbortableAsyncIterator, type ChatResponse, type Message } from 'ollama';
 import type { ModelMessage, ModelProvider, ModelRequest, ModelStreamEvent } from './modelProvider';
 import { ModelError } from './modelProvider';
@@ -44,7 +45,6 @@ export function createOllamaProvider(options: OllamaOptions): ModelProvider {
     let iterator: AbortableAsyncIterator<ChatResponse> | undefined;
     const abort = (): void => iterator?.abort();
     request.signal.addEventListener('abort', abort, { once: true });
-    let toolIndex = 0;
     try {
       const started = await client.chat({
         model,
@@ -61,12 +61,13 @@ export function createOllamaProvider(options: OllamaOptions): ModelProvider {
       for await (const chunk of started) {
         if (chunk.message?.content) yield { type: 'text', delta: chunk.message.content };
         for (const call of chunk.message?.tool_calls ?? []) {
-          toolIndex += 1;
+          // Ollama gives calls no id; a counter would start again at 1 on the next model call.
+          const id = `ollama_${randomUUID()}`;
           const args: unknown = call.function.arguments;
           const valid = typeof args === 'object' && args !== null && !Array.isArray(args);
           yield valid
-            ? { type: 'tool_call', id: `ollama_${toolIndex}`, name: call.function.name, input: args }
-            : { type: 'tool_call', id: `ollama_${toolIndex}`, name: call.function.name, input: undefined, error: 'The arguments were not a JSON object.' };
+            ? { type: 'tool_call', id, name: call.function.name, input: args }
+            : { type: 'tool_call', id, name: call.function.name, input: undefined, error: 'The arguments were not a JSON object.' };
         }
         if (chunk.done) {
           yield { type: 'usage', inputTokens: chunk.prompt_eval_count ?? 0, outputTokens: chunk.eval_count ?? 0 };

@@ -6,10 +6,13 @@
  *
  * Order: the stop first (so a call that arrives late on a stream that was in flight is
  * refused and audited as such), then the inspectors (over the arguments and over where their
- * paths really land, links followed), the policy's never-allowed list and the role, then the
- * threshold, auto-approval, the person's pin and session grants, and only then a human. A pin
- * and auto-approval are read after every inspector and spare the card only up to medium risk.
+ * paths really land, links followed), the policy's never-allowed list and the role, then plan
+ * mode (any call above read-only is refused while it is on, and again when an approval comes
+ * back), then the threshold, auto-approval, the person's pin and session grants, and only then
+ * a human. A pin and auto-approval are read after every inspector and spare the card only up
+ * to medium risk.
  */
+import type { RiskLevel } from '../../shared/contract';
 import { missingCase } from '../../shared/errors';
 import { atLeast, riskRank, sessionApprovalAllowed } from '../../shared/risk';
 import type { GateDecision, ToolCallRequest, ToolGate } from '../agent/tools';
@@ -37,6 +40,11 @@ export interface ApprovalGateOptions {
    * workspace-relative path, null when it leads out. Without it the inspectors read the text only.
    */
   readonly resolvePath?: (raw: string) => Promise<string | null | undefined>;
+  /**
+   * Plan mode, switched in the chat: while it is on, every call above read-only is refused,
+   * whoever asks and whatever was approved. A switch that cannot be read counts as on.
+   */
+  readonly planMode?: () => boolean;
 }
 
 /** Why the role refuses the call, or undefined when it may go ahead (with approval if needed). */
@@ -108,6 +116,14 @@ export class ApprovalGate implements ToolGate {
       return conclude({ allowed: false, risk, decidedBy: 'role', reasons: [`Refused: ${refusal}.`, ...reasons] }, `${tool.name} refused by the ${policy.role} role`, 'refusal');
     }
 
+    if (this.#planModeRefuses(risk)) {
+      return conclude(
+        { allowed: false, risk, decidedBy: 'plan-mode', reasons: [`Refused: plan mode is on, so only read-only calls run; this call is ${risk} risk. Present the plan instead, and the person switches plan mode off to let it run.`, ...reasons] },
+        `${tool.name} refused in plan mode`,
+        'refusal',
+      );
+    }
+
     // High and critical always ask, whatever the threshold says: the threshold tunes low and medium.
     const needsHuman = assessment.protectedPath || atLeast(risk, 'high') || atLeast(risk, policy.approvalThreshold);
     const autoApproved = policy.autoApprove.includes(tool.name) && !atLeast(risk, 'high') && !assessment.protectedPath;
@@ -163,6 +179,11 @@ export class ApprovalGate implements ToolGate {
     // An answer that lands after the stop does not count.
     if (this.options.stop.locked) {
       return conclude({ allowed: false, risk, decidedBy: 'stop', reasons: ['Sophia was stopped while the approval was pending.', ...reasons] }, `${tool.name} refused after stop`, 'refusal');
+    }
+    // Plan mode switched on while the card was open: the answer does not count either.
+    const answeredRisk = ending.decision === 'modify' ? assess({ tool: tool.name, declaredRisk: tool.risk, input: ending.input }, policy, this.options.inspectors ?? defaultInspectors).risk : risk;
+    if ((ending.decision === 'approve' || ending.decision === 'approve-for-session' || ending.decision === 'modify') && this.#planModeRefuses(answeredRisk)) {
+      return conclude({ allowed: false, risk: answeredRisk, decidedBy: 'plan-mode', reasons: ['Refused: plan mode was switched on while the approval was pending.', ...reasons] }, `${tool.name} refused in plan mode`, 'refusal');
     }
     switch (ending.decision) {
       case 'approve':
@@ -232,6 +253,16 @@ export class ApprovalGate implements ToolGate {
     } catch (error) {
       log.warn('pin check failed; the call is asked', { tool: request.tool.name, error });
       return undefined;
+    }
+  }
+
+  #planModeRefuses(risk: RiskLevel): boolean {
+    if (!this.options.planMode || risk === 'read-only') return false;
+    try {
+      return this.options.planMode() !== false;
+    } catch (error) {
+      log.error('plan mode could not be read; refusing as if it were on', { error });
+      return true;
     }
   }
 

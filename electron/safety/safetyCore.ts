@@ -45,6 +45,7 @@ type SafetyChannel =
   | 'approval.pending'
   | 'safety.status'
   | 'safety.setRole'
+  | 'agent.planMode'
   | 'secrets.list'
   | 'secrets.set'
   | 'secrets.remove'
@@ -63,6 +64,8 @@ export interface SafetyCore {
   readonly secretReader: SecretReader;
   readonly registryHooks: ToolRegistryHooks;
   readonly handlers: Pick<Handlers, SafetyChannel>;
+  /** Plan mode: while on, the gate refuses every call above read-only. */
+  readonly planMode: { readonly on: boolean };
   /** Redacts what goes to the model and audits each call (provider, model, tokens). */
   wrapProvider(provider: ModelProvider): ModelProvider;
   /** Audits the requests that change something. */
@@ -72,7 +75,7 @@ export interface SafetyCore {
 
 /** Read-only channels are not audited as requests: only those that change something. */
 const quietChannels = new Set<Channel>(['app.status', 'approval.pending', 'safety.status', 'secrets.list', 'audit.query', 'audit.verify', 'workspace.secretFiles']);
-const quietPrefixes = ['conversation.list', 'conversation.open', 'settings.get', 'sandbox.status'];
+const quietPrefixes = ['conversation.list', 'conversation.open', 'settings.get', 'sandbox.status', 'models.list'];
 
 export function createSafetyCore(options: SafetyOptions): SafetyCore {
   const { events, stop, redactor } = options;
@@ -90,7 +93,9 @@ export function createSafetyCore(options: SafetyOptions): SafetyCore {
     audit,
   );
   const approvals = new ApprovalBroker(events);
+  const planMode = { on: false };
   const gate = new ApprovalGate({
+    planMode: () => planMode.on,
     policy: () => policy.policy(),
     stop,
     audit,
@@ -178,6 +183,14 @@ export function createSafetyCore(options: SafetyOptions): SafetyCore {
       policy.setRole(input.role);
       return status();
     },
+    'agent.planMode': (input) => {
+      if (input.on !== undefined && input.on !== planMode.on) {
+        planMode.on = input.on;
+        audit.record({ kind: 'policy', actor: 'user', summary: `Plan mode ${planMode.on ? 'on: only read-only calls run' : 'off'}` });
+        events.publish({ type: 'agent.planMode', on: planMode.on });
+      }
+      return { on: planMode.on };
+    },
     'secrets.list': () => secrets.list(),
     'secrets.set': (input) => {
       secrets.set(input.name, input.value);
@@ -224,6 +237,7 @@ export function createSafetyCore(options: SafetyOptions): SafetyCore {
     secretReader,
     registryHooks,
     handlers,
+    planMode,
     wrapProvider,
     auditRequests,
     close: () => {

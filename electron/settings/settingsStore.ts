@@ -16,6 +16,7 @@ export const defaultSettings: AppSettings = {
   provider: 'anthropic',
   anthropicModel: 'claude-sonnet-5-5',
   anthropicBaseUrl: '',
+  anthropicEffort: 'default',
   ollamaHost: defaultOllamaHost,
   ollamaModel: 'qwen3:8b',
   openaiBaseUrl: defaultOpenAiBaseUrl,

@@ -45,7 +45,17 @@ export function App({ client }: { client: SophiaClient }) {
     void client.request('sandbox.status', {}).then((result) => {
       if (result.ok) dispatch({ type: 'event', event: { type: 'sandbox.status', status: result.value } });
     });
+    void client.request('agent.planMode', {}).then((result) => {
+      if (result.ok) dispatch({ type: 'event', event: { type: 'agent.planMode', on: result.value.on } });
+    });
   }, [client, state.connection]);
+
+  const setPlanMode = (on: boolean): void => {
+    void client.request('agent.planMode', { on }).then((result) => {
+      if (result.ok) dispatch({ type: 'event', event: { type: 'agent.planMode', on: result.value.on } });
+      else dispatch({ type: 'error', message: result.error.message });
+    });
+  };
 
   // The execution log's two actions; each resolves to an error message, or undefined.
   const prepareSandbox = useCallback(async (): Promise<string | undefined> => {
@@ -133,6 +143,8 @@ export function App({ client }: { client: SophiaClient }) {
           disabled={locked}
           agentState={state.agentState}
           agentDetail={state.agentDetail}
+          planMode={state.planMode}
+          onPlanMode={setPlanMode}
         />
         <aside className="side-panel" aria-label="Changes">
           {settingsOpen ? (

@@ -45,7 +45,11 @@ describe('agent core in Chromium', () => {
     const intent = page.getByTestId('intent');
     await intent.waitFor();
     expect(await intent.innerText()).toMatch(/CODE REVIEW/i);
-    expect(await intent.innerText()).toContain('Change nothing');
+    // The intent is a label; no fixed per-intent plan is shown (the model posts its own).
+    expect(await intent.innerText()).not.toContain('Change nothing');
+    // The model's progress note, quiet and collapsed.
+    await page.getByTestId('thinking').first().waitFor();
+    expect(await page.getByTestId('thinking').first().innerText()).toContain('Working out the next step.');
 
     const tool = page.getByTestId('tool-call');
     await tool.waitFor();

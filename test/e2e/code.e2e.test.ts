@@ -36,7 +36,7 @@ afterAll(async () => {
 });
 
 async function ask(text: string): Promise<void> {
-  await expect.poll(() => page.getByTestId('agent-status').count()).toBe(0);
+  await expect.poll(() => page.getByTestId('agent-status').count(), { timeout: 30_000 }).toBe(0);
   const input = page.getByTestId('composer-input');
   await input.fill(text);
   await input.press('Enter');
@@ -45,7 +45,8 @@ async function ask(text: string): Promise<void> {
 /** The newest proposal on screen, once its diff is drawn. */
 async function proposalShown(summary: string) {
   const proposal = page.getByTestId('proposal');
-  await expect.poll(() => proposal.getByTestId('proposal-summary').innerText().catch(() => '')).toBe(summary);
+  // Each model turn now carries thinking and every tool: on a loaded machine the card takes longer than poll's default second.
+  await expect.poll(() => proposal.getByTestId('proposal-summary').innerText().catch(() => ''), { timeout: 30_000 }).toBe(summary);
   await proposal.locator('.monaco-diff-editor :is(.line-insert, .char-insert, .line-delete, .char-delete)').first().waitFor({ timeout: 30_000 });
   return proposal;
 }
@@ -172,13 +173,13 @@ describe('code management in Chromium', () => {
     expect(await disk('sql/employees.sql')).toBe(before);
 
     await proposal.getByTestId('proposal-approve').click();
-    await expect.poll(() => proposal.getByTestId('proposal-status').innerText()).toBe('Applied');
+    await expect.poll(() => proposal.getByTestId('proposal-status').innerText(), { timeout: 30_000 }).toBe('Applied');
     expect(await disk('sql/employees.sql')).toBe(withEmail);
     expect(await disk('tests/employees_email.sql')).toBe(emailTest);
-    await expect.poll(() => model.requests.length).toBe(requestsBefore + 3);
+    await expect.poll(() => model.requests.length, { timeout: 30_000 }).toBe(requestsBefore + 3);
     // The agent's own turn learns that tests were written with its change.
     expect(JSON.stringify(model.requests[requestsBefore + 2]?.body.messages)).toContain('tests/employees_email.sql');
-    await expect.poll(() => page.getByTestId('agent-status').count()).toBe(0);
+    await expect.poll(() => page.getByTestId('agent-status').count(), { timeout: 30_000 }).toBe(0);
   });
 
   it('a secret file: refused to the model until the person opens it in the panel, then readable; closed again, refused', async () => {
@@ -187,7 +188,7 @@ describe('code management in Chromium', () => {
     model.script({ kind: 'stream', events: readEnv() }, { kind: 'stream', events: anthropicTurn({ text: ['I may not read it.'] }) });
     const before = model.requests.length;
     await ask('what database does the .env file point at?');
-    await expect.poll(() => model.requests.length).toBe(before + 2);
+    await expect.poll(() => model.requests.length, { timeout: 30_000 }).toBe(before + 2);
     expect(JSON.stringify(model.requests[before + 1]?.body.messages)).toContain('unless you open it yourself');
 
     const panel = page.getByTestId('secret-files');

@@ -104,6 +104,10 @@ describe('outside MCP servers in Chromium', () => {
     await card.getByRole('button', { name: 'Approve', exact: true }).click();
     await card.waitFor({ state: 'detached' });
     await expect.poll(() => page.getByTestId('message-assistant').last().innerText(), { timeout: 30_000 }).toContain('Noted.');
+    // The outside tool was offered in the request (no intent narrows the tools), and the scripted
+    // model called only what it was offered: the stand-in refuses anything else.
+    expect(model.requests.at(-1)?.body.tools?.map((tool) => tool.name)).toEqual(expect.arrayContaining(['mcp_fixture_note', 'mcp_fixture_wipe_database', 'mcp_fixture_drop_schema', 'read_file']));
+    expect(model.violations).toEqual([]);
     expect(watched.problems).toEqual([]);
   });
 });

@@ -11,8 +11,11 @@ export function ChatPanel(props: {
   agentDetail: string | undefined;
   onSend: (text: string) => Promise<boolean>;
   onCancel: () => void;
+  /** Plan mode: the gate runs only read-only calls while it is on. */
+  planMode: boolean;
+  onPlanMode: (on: boolean) => void;
 }) {
-  const { items, error, disabled, agentState, agentDetail, onSend, onCancel } = props;
+  const { items, error, disabled, agentState, agentDetail, onSend, onCancel, planMode, onPlanMode } = props;
   const [draft, setDraft] = useState('');
   const [sending, setSending] = useState(false);
   const list = useRef<HTMLOListElement>(null);
@@ -76,6 +79,9 @@ export function ChatPanel(props: {
           </div>
         )}
       </div>
+      <label className={`plan-mode${planMode ? ' plan-mode-on' : ''}`} title="While plan mode is on, only read-only tools run: Sophia reads and plans, and changes nothing.">
+        <input type="checkbox" data-testid="plan-mode" checked={planMode} onChange={(event) => onPlanMode(event.target.checked)} /> Plan mode (read-only)
+      </label>
       <form className="composer" onSubmit={(event) => void submit(event)}>
         <textarea
           className="composer-input"

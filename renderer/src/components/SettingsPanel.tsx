@@ -1,5 +1,5 @@
 import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
-import { cortexModels, openAiCompatibleServers, snowflakeEnvironments, type AppSettings, type SnowflakeConnection, type SnowflakeEnvironment } from '../../../shared/contract';
+import { cortexModels, effortSettings, openAiCompatibleServers, snowflakeEnvironments, type AppSettings, type SnowflakeConnection, type SnowflakeEnvironment } from '../../../shared/contract';
 import type { SophiaClient } from '../client/sophiaClient';
 import { McpSettings } from './McpSettings';
 
@@ -9,11 +9,16 @@ export function SettingsPanel({ client, onClose, children }: { client: SophiaCli
   const [message, setMessage] = useState<string | undefined>();
   // The hosts as typed (a blank line while typing is kept here, not in the setting).
   const [linkHostsText, setLinkHostsText] = useState<string | undefined>();
+  // The models the key can use (the Models API); a message in their place when they cannot be listed.
+  const [models, setModels] = useState<{ list: readonly { id: string; displayName: string }[]; error?: string } | undefined>();
 
   useEffect(() => {
     void client.request('settings.get', {}).then((result) => {
       if (result.ok) setSettings(result.value);
       else setMessage(result.error.message);
+    });
+    void client.request('models.list', {}).then((result) => {
+      setModels(result.ok ? { list: result.value.models } : { list: [], error: result.error.message });
     });
   }, [client]);
 
@@ -63,7 +68,31 @@ export function SettingsPanel({ client, onClose, children }: { client: SophiaCli
             </label>
             <label>
               Anthropic model
-              <input value={settings.anthropicModel} onChange={(event) => set('anthropicModel', event.target.value)} />
+              <select data-testid="model-picker" value={settings.anthropicModel} onChange={(event) => set('anthropicModel', event.target.value)}>
+                {/* The saved model stays selectable even when the key's list does not have it (yet). */}
+                {!models?.list.some((model) => model.id === settings.anthropicModel) && <option value={settings.anthropicModel}>{settings.anthropicModel}</option>}
+                {models?.list.map((model) => (
+                  <option key={model.id} value={model.id}>
+                    {model.displayName} ({model.id})
+                  </option>
+                ))}
+              </select>
+            </label>
+            {models === undefined && <p className="settings-note">Listing the models this key can use…</p>}
+            {models?.error && (
+              <p className="settings-note" data-testid="model-list-error">
+                {models.error}
+              </p>
+            )}
+            <label>
+              Effort (how hard the model thinks)
+              <select data-testid="effort-picker" value={settings.anthropicEffort} onChange={(event) => set('anthropicEffort', event.target.value as AppSettings['anthropicEffort'])}>
+                {effortSettings.map((level) => (
+                  <option key={level} value={level}>
+                    {level === 'default' ? "the model's default" : level}
+                  </option>
+                ))}
+              </select>
             </label>
             <label>
               Anthropic API address

@@ -3,6 +3,7 @@ import type {
   AppStatus,
   ChatMessage,
   ConversationSummary,
+  PlanStep,
   PullRequestView,
   RiskLevel,
   SandboxStatus,
@@ -29,7 +30,11 @@ export type ChatItem =
       readonly risk: RiskLevel;
       readonly result?: { readonly ok: boolean; readonly output: string };
     }
-  | { readonly kind: 'pull-request'; readonly id: string; readonly pullRequest: PullRequestView };
+  | { readonly kind: 'pull-request'; readonly id: string; readonly pullRequest: PullRequestView }
+  /** The model's progress notes: a quiet line, collapsed. */
+  | { readonly kind: 'thinking'; readonly id: string; readonly text: string }
+  /** The model's plan: one checklist per conversation, updated in place. */
+  | { readonly kind: 'plan'; readonly id: string; readonly steps: readonly PlanStep[] };
 
 export interface TokenDelta {
   readonly conversationId: string;
@@ -57,6 +62,8 @@ export interface SophiaState {
   sandbox: SandboxStatus | undefined;
   /** Previews, updates and DDL runs, oldest first (bounded): the deployment monitor. */
   deployments: readonly Deployment[];
+  /** Plan mode: the gate runs read-only calls only. */
+  planMode: boolean;
 }
 
 export const initialState: SophiaState = {
@@ -75,6 +82,7 @@ export const initialState: SophiaState = {
   executions: [],
   sandbox: undefined,
   deployments: [],
+  planMode: false,
 };
 
 export type SophiaAction =
@@ -187,6 +195,14 @@ function reduceEvent(state: SophiaState, event: SophiaEvent): SophiaState {
     case 'agent.usage':
       if (!belongs(state, event.conversationId)) return state;
       return { ...state, usage: event.usage };
+    case 'agent.thinking':
+      if (!belongs(state, event.conversationId)) return state;
+      return { ...state, conversationId: event.conversationId, items: upsert(state.items, { kind: 'thinking', id: event.id, text: event.text }) };
+    case 'agent.plan':
+      if (!belongs(state, event.conversationId)) return state;
+      return { ...state, conversationId: event.conversationId, items: upsert(state.items, { kind: 'plan', id: 'plan', steps: event.steps }) };
+    case 'agent.planMode':
+      return { ...state, planMode: event.on };
     case 'conversation.updated':
       return { ...state, conversations: upsertConversation(state.conversations, event.conversation) };
     case 'stop':

@@ -4,7 +4,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
-import { anthropicTurn, startAnthropicStandIn, type AnthropicStandIn } from '../../support/standIns/anthropicStandIn';
+import { anthropicTurn, startAnthropicStandIn, systemText, type AnthropicStandIn } from '../../support/standIns/anthropicStandIn';
 import { employeesSql, harness, makeWorkspace, ofType, type AgentHarness } from '../../support/agentFixture';
 
 let standIn: AnthropicStandIn;
@@ -38,7 +38,8 @@ describe('the agent loop', () => {
     );
     const { conversationId, events } = await h.turn('review the employees table definition');
 
-    expect(ofType(events, 'agent.intent')[0]).toMatchObject({ intent: 'code-review', plan: expect.arrayContaining([expect.stringMatching(/read/i)]) });
+    // The intent is a label; the plan shown is the model's own (update_plan), never fixed text.
+    expect(ofType(events, 'agent.intent')[0]).toMatchObject({ intent: 'code-review', plan: [] });
     expect(ofType(events, 'tool.call')).toMatchObject([{ tool: 'read_file', args: { path: 'sql/employees.sql' }, risk: 'read-only' }]);
     expect(ofType(events, 'tool.result')).toMatchObject([{ ok: true, output: employeesSql }]);
     const tokens = ofType(events, 'model.token').map((e) => e.delta).join('');
@@ -51,8 +52,10 @@ describe('the agent loop', () => {
     const lastUser = second?.messages.at(-1) as { role: string; content: { type: string; tool_use_id: string; content: string; is_error: boolean }[] };
     expect(lastUser.role).toBe('user');
     expect(lastUser.content[0]).toMatchObject({ type: 'tool_result', content: employeesSql, is_error: false });
-    expect(second?.tools?.map((t) => t.name).sort()).toEqual(['list_files', 'read_file', 'read_tool_output', 'repo_map', 'report_findings', 'search_code']);
-    expect(second?.system).toMatch(/code review/i);
+    // A review is offered every tool, not a list chosen by its intent: the gate decides what runs.
+    expect(second?.tools?.map((t) => t.name)).toEqual(expect.arrayContaining(['read_file', 'report_findings', 'propose_edit', 'run_command', 'git_commit', 'git_push', 'update_plan', 'pulumi_preview']));
+    expect(standIn.violations).toEqual([]);
+    expect(systemText(second!)).toMatch(/code review/i);
 
     // Usage adds up across both model calls, with cost from the model's price.
     const usage = ofType(events, 'agent.usage').at(-1)?.usage;
@@ -70,7 +73,7 @@ describe('the agent loop', () => {
     const executor = vi.fn(async () => ({ ok: true, output: 'ran' }));
     h.core.registry.register({ name: 'count_rows', description: 'Count rows', input: z.object({ table: z.string().min(1) }).strict(), risk: 'read-only' }, executor);
     standIn.script(
-      { kind: 'stream', events: anthropicTurn({ tools: [{ name: 'read_file', input: { file: 'x' } }, { name: 'read_file', rawJson: '{"path": ' }, { name: 'drop_everything', input: {} }] }) },
+      { kind: 'stream', events: anthropicTurn({ tools: [{ name: 'read_file', input: { file: 'x' } }, { name: 'read_file', rawJson: '{"path": ' }, { name: 'count_rows', input: { table: '' } }] }) },
       { kind: 'stream', events: anthropicTurn({ text: ['Sorry.'] }) },
     );
     const { events } = await h.turn('what is in the workspace?');
@@ -78,8 +81,7 @@ describe('the agent loop', () => {
     expect(results.map((r) => r.ok)).toEqual([false, false, false]);
     expect(results[0]?.output).toMatch(/do not match its schema/);
     expect(results[1]?.output).toMatch(/Malformed tool call/);
-    expect(results[2]?.output).toMatch(/no tool named "drop_everything"/);
-    expect(ofType(events, 'tool.call')[2]).toMatchObject({ tool: 'drop_everything', risk: 'critical' });
+    expect(results[2]?.output).toMatch(/count_rows do not match its schema/);
     const back = standIn.requests.at(-1)?.body.messages.at(-1) as { content: { is_error: boolean }[] };
     expect(back.content.map((c) => c.is_error)).toEqual([true, true, true]);
     expect(executor).not.toHaveBeenCalled();
@@ -150,7 +152,8 @@ describe('the agent loop', () => {
       { kind: 'stream', events: anthropicTurn({ text: ['A payroll ', 'project.'] }) },
     );
     const { conversationId, events } = await first.turn('what is this project?');
-    const kept = events.filter((e) => ['chat.message', 'agent.intent', 'tool.call', 'tool.result', 'agent.usage'].includes(e.type));
+    const kept = events.filter((e) => ['chat.message', 'agent.intent', 'agent.thinking', 'agent.plan', 'tool.call', 'tool.result', 'agent.usage'].includes(e.type));
+    expect(kept.some((e) => e.type === 'agent.thinking')).toBe(true);
     await first.core.close();
     open.splice(open.indexOf(first), 1);
 

@@ -15,6 +15,7 @@ import { startOpenAiStandIn, type OpenAiStandIn } from '../../support/standIns/o
 import { employeesSql, makeWorkspace } from '../../support/agentFixture';
 import type { BrowserHost } from '../../../electron/host/browserHost';
 import type { SophiaCore } from '../../../electron/core/sophiaCore';
+import type { SophiaEvent } from '../../../shared/contract';
 
 let watch: ConnectionWatch;
 let ollama: OllamaStandIn;
@@ -89,6 +90,27 @@ describe('offline mode (Ollama, or an OpenAI-compatible server on loopback)', ()
     const report = watch.report();
     expect(report.addresses.length).toBeGreaterThan(addressesBefore);
     expect(report.violations).toEqual([]);
+  });
+
+  it('gives every tool call of a conversation its own id, across model calls (Ollama numbers none)', async () => {
+    ollama.script(
+      { kind: 'stream', lines: ollamaTurn({ toolCalls: [{ name: 'read_file', arguments: { path: 'sql/employees.sql' } }] }) },
+      { kind: 'stream', lines: ollamaTurn({ toolCalls: [{ name: 'read_file', arguments: { path: 'README.md' } }] }) },
+      { kind: 'stream', lines: ollamaTurn({ text: ['Read both.'] }) },
+    );
+    const events: SophiaEvent[] = [];
+    const unsubscribe = core.events.subscribe((event) => events.push(event));
+    const { conversationId } = core.agent.send('read the employees table and the readme');
+    await core.agent.whenIdle(conversationId);
+    unsubscribe();
+    const calls = events.flatMap((event) => (event.type === 'tool.call' ? [event.callId] : []));
+    const results = events.flatMap((event) => (event.type === 'tool.result' ? [event] : []));
+    expect(calls).toHaveLength(2);
+    expect(new Set(calls).size).toBe(2);
+    // Each card gets its own result: the second call did not overwrite the first.
+    expect(results.map((result) => result.callId)).toEqual(calls);
+    expect(results.map((result) => result.output)).toEqual([employeesSql, '# Payroll\n']);
+    expect(ollama.violations).toEqual([]);
   });
 
   it('the watch itself catches a connection off loopback', async () => {

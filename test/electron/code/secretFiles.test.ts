@@ -50,12 +50,11 @@ describe('secret files', () => {
     const results = await modelCalls(
       { name: 'read_file', input: { path: '.env' } },
       { name: 'read_file', input: { path: './sql/../.env' } },
-      { name: 'open_secret_file', input: { path: '.env' } },
-      { name: 'workspace_openSecretFile', input: { path: '.env' } },
     );
-    expect(results.map((result) => result.ok)).toEqual([false, false, false, false]);
+    expect(results.map((result) => result.ok)).toEqual([false, false]);
     expect(results[0]?.output).toMatch(/\.env looks like a file that holds secrets .* unless you open it yourself/);
-    expect(results[2]?.output).toMatch(/There is no tool named "open_secret_file"/);
+    // No tool that opens one is offered to the model (a scripted model may only call what it was offered).
+    expect(model.requests[0]?.body.tools?.map((tool) => tool.name).filter((name) => /secret/i.test(name))).toEqual([]);
     // No registered tool can grant anything: every tool name and description, none about opening secrets.
     expect(h.core.registry.definitions().filter((tool) => /secret/i.test(`${tool.name} ${tool.description}`))).toEqual([]);
     expect(JSON.stringify(model.requests.map((request) => request.body.messages))).not.toContain('postgres://payroll');

@@ -40,7 +40,7 @@ describe('Ollama provider (offline mode)', () => {
     expect(events).toEqual([
       { type: 'text', delta: 'Let me ' },
       { type: 'text', delta: 'look.' },
-      { type: 'tool_call', id: 'ollama_1', name: 'read_file', input: { path: 'b.sql' } },
+      { type: 'tool_call', id: expect.stringMatching(/^ollama_[0-9a-f-]{36}$/), name: 'read_file', input: { path: 'b.sql' } },
       { type: 'usage', inputTokens: 33, outputTokens: 7 },
       { type: 'done', stopReason: 'stop' },
     ]);

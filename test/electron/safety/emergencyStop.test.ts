@@ -109,7 +109,7 @@ describe('the emergency stop in the core', () => {
     // The real provider, wrapped as the core wraps it, read by a loop that runs each call as it
     // completes and is not told about the stop: the worst case of a stream whose abort has not landed.
     h.core.safety.policy.setRole('developer');
-    const provider = h.core.safety.wrapProvider(createAnthropicProvider({ apiKey: 'sk-ant-test-key', model: 'claude-sonnet-4-5', baseURL: standIn.baseURL }));
+    const provider = h.core.safety.wrapProvider(createAnthropicProvider({ apiKey: 'sk-ant-test-key', model: 'claude-sonnet-5-5', baseURL: standIn.baseURL }));
     const notAborted = new AbortController();
     const approveAll = h.core.events.subscribe((event: SophiaEvent) => {
       if (event.type === 'approval.request') h.core.safety.approvals.answer({ approvalId: event.approvalId, decision: 'approve' });
@@ -118,7 +118,7 @@ describe('the emergency stop in the core', () => {
     const outcomes: string[] = [];
     let stoppedAfter = -1;
     const consumer = (async () => {
-      for await (const event of provider.stream({ system: 's', messages: [{ role: 'user', content: [{ type: 'text', text: 'go' }] }], tools: [], maxTokens: 100, signal: notAborted.signal })) {
+      for await (const event of provider.stream({ system: 's', messages: [{ role: 'user', content: [{ type: 'text', text: 'go' }] }], tools: [{ name: 'write_file', description: 'Write a file', inputSchema: { type: 'object' } }], maxTokens: 100, signal: notAborted.signal })) {
         if (event.type !== 'tool_call') continue;
         seenCalls.push(event.id);
         const outcome = await h.core.registry.invoke(event.name, event.input, { conversationId: 'late', callId: event.id.slice(0, 64), signal: notAborted.signal });

@@ -6,10 +6,12 @@ import { defaultSettings, SettingsStore } from '../../../electron/settings/setti
 import { tempDataDir } from '../../support/hostFixture';
 
 describe('app database migrations', () => {
-  it('1 conversations and 2 settings, on a real file', () => {
+  it('1 conversations, 2 settings and 3 cache tokens and unpriced calls, on a real file', () => {
     // Later migrations have tests of their own (test/electron/db/appDatabase.test.ts).
-    const db = openDatabase(path.join(tempDataDir(), 'sophia.db'), { migrations: appMigrations.slice(0, 2) });
-    expect(schemaVersion(db)).toBe(2);
+    const db = openDatabase(path.join(tempDataDir(), 'sophia.db'), { migrations: appMigrations.slice(0, 3) });
+    expect(schemaVersion(db)).toBe(3);
+    const columns = db.prepare<[], { name: string }>('PRAGMA table_info(conversations)').all().map((column) => column.name);
+    expect(columns).toEqual(expect.arrayContaining(['cache_read_tokens', 'cache_write_tokens', 'unpriced_calls']));
     const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all();
     expect(tables).toEqual([{ name: 'conversation_events' }, { name: 'conversations' }, { name: 'model_messages' }, { name: 'settings' }]);
     // Events and messages belong to their conversation.

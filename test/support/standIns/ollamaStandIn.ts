@@ -12,7 +12,9 @@ export type OllamaStep =
 
 export interface OllamaStandIn {
   readonly host: string;
-  readonly requests: { model: string; messages: { role: string; content: string; tool_name?: string }[]; tools?: unknown[] }[];
+  readonly requests: { model: string; messages: { role: string; content: string; tool_name?: string }[]; tools?: { function?: { name?: string } }[] }[];
+  /** Requests refused because the script called a tool the request did not offer. */
+  readonly violations: string[];
   script(...steps: OllamaStep[]): void;
   close(): Promise<void>;
 }
@@ -51,6 +53,7 @@ export function ollamaTurn(options: {
 export async function startOllamaStandIn(): Promise<OllamaStandIn> {
   const steps: OllamaStep[] = [];
   const requests: OllamaStandIn['requests'] = [];
+  const violations: string[] = [];
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
@@ -59,8 +62,19 @@ export async function startOllamaStandIn(): Promise<OllamaStandIn> {
       response.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not found' }));
       return;
     }
-    requests.push(JSON.parse(Buffer.concat(chunks).toString()) as OllamaStandIn['requests'][number]);
+    const body = JSON.parse(Buffer.concat(chunks).toString()) as OllamaStandIn['requests'][number];
+    requests.push(body);
     const step = steps.shift() ?? { kind: 'error', status: 500, error: 'stand-in script is empty' };
+    // A scripted model may call only the tools offered to it in this request.
+    const offered = new Set((body.tools ?? []).map((tool) => tool.function?.name));
+    const called = step.kind === 'stream' ? step.lines.flatMap((line) => ((line['message'] as { tool_calls?: { function: { name: string } }[] } | undefined)?.tool_calls ?? []).map((call) => call.function.name)) : [];
+    const unoffered = called.filter((name) => !offered.has(name));
+    if (unoffered.length > 0) {
+      const message = `stand-in: the script calls ${unoffered.join(', ')}, which this request did not offer`;
+      violations.push(message);
+      response.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: message }));
+      return;
+    }
     if (step.kind === 'error') {
       response.writeHead(step.status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: step.error }));
       return;
@@ -82,6 +96,7 @@ export async function startOllamaStandIn(): Promise<OllamaStandIn> {
   return {
     host: `http://127.0.0.1:${port}`,
     requests,
+    violations,
     script: (...more) => steps.push(...more),
     close: async () => {
       server.closeAllConnections();
