@@ -93,6 +93,8 @@ describe('offline mode (Ollama, or an OpenAI-compatible server on loopback)', ()
   });
 
   it('gives every tool call of a conversation its own id, across model calls (Ollama numbers none)', async () => {
+    // The test before switched to the local OpenAI-compatible server.
+    core.settings.update({ provider: 'ollama' });
     ollama.script(
       { kind: 'stream', lines: ollamaTurn({ toolCalls: [{ name: 'read_file', arguments: { path: 'sql/employees.sql' } }] }) },
       { kind: 'stream', lines: ollamaTurn({ toolCalls: [{ name: 'read_file', arguments: { path: 'README.md' } }] }) },
