@@ -10,12 +10,11 @@ import { Agent, type StepBudget } from '../agent/agent';
 import { ConversationStore } from '../agent/conversationStore';
 import { registerPlanTool } from '../agent/planTool';
 import { ToolRegistry, type ToolGate } from '../agent/tools';
-import { listAnthropicModels } from '../models/anthropicProvider';
 import { openAppDatabase } from '../db/appDatabase';
 import type { SqliteDatabase } from '../db/sqlite';
 import type { Handlers } from '../ipc/dispatch';
 import { callUsage } from '../models/pricing';
-import { createProvider, isOfflineMode, selectedModel, type ProviderEndpoints, type SecretReader } from '../models/providerFactory';
+import { createProvider, isOfflineMode, listModels, selectedModel, type ProviderEndpoints, type SecretReader } from '../models/providerFactory';
 import type { SandboxService } from '../sandbox/sandbox';
 import { createSandboxServiceFromEnv, sandboxHandlers } from '../sandbox/sandboxHandlers';
 import { SettingsStore } from '../settings/settingsStore';
@@ -287,9 +286,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     'conversation.open': (input) => ({ conversation: store.get(input.conversationId), events: store.events(input.conversationId) }),
     'settings.get': () => settings.get(),
     'models.list': async () => {
-      const current = settings.get();
-      if (current.provider !== 'anthropic') return { models: [] };
-      const models = await listAnthropicModels({ apiKey: await secrets.get('anthropic-api-key'), ...(options.endpoints?.anthropicBaseURL ? { baseURL: options.endpoints.anthropicBaseURL } : {}) });
+      const models = await listModels(settings.get(), secrets, options.endpoints);
       // A name the settings could not store is not offered.
       return { models: models.filter((model) => /^[A-Za-z0-9._:/-]{1,100}$/.test(model.id)).map((model) => ({ id: model.id, displayName: model.displayName.slice(0, 200) })) };
     },

@@ -101,7 +101,8 @@ export interface AnthropicModelInfo {
 /** The models this key can use, newest first, through the SDK's Models API (all pages). */
 export async function listAnthropicModels(options: { apiKey: string | undefined; baseURL?: string; signal?: AbortSignal }): Promise<AnthropicModelInfo[]> {
   if (!options.apiKey) throw new ModelError('no-key', 'No Anthropic API key is set. Add one in Settings → Credentials to list the models it can use.');
-  const client = new Anthropic({ apiKey: options.apiKey, baseURL: options.baseURL ?? null, maxRetries: 2 });
+  // Without a base URL the SDK reads ANTHROPIC_BASE_URL, as createAnthropicProvider does.
+  const client = new Anthropic({ apiKey: options.apiKey, maxRetries: 2, ...(options.baseURL ? { baseURL: options.baseURL } : {}) });
   const signal = options.signal ?? new AbortController().signal;
   const out: AnthropicModelInfo[] = [];
   try {

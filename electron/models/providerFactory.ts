@@ -54,12 +54,24 @@ export function isOfflineMode(settings: Pick<AppSettings, 'provider' | 'openaiBa
   }
 }
 
+/** The Anthropic API's address: the Settings field, else (left to the SDK) ANTHROPIC_BASE_URL, else Anthropic. */
+function anthropicBaseUrl(settings: AppSettings, endpoints: ProviderEndpoints): string | undefined {
+  return endpoints.anthropicBaseURL || settings.anthropicBaseUrl || undefined;
+}
+
+/** The models the selected provider's key can use (Anthropic's Models API); none listed for the others. */
+export async function listModels(settings: AppSettings, secrets: SecretReader, endpoints: ProviderEndpoints = {}): Promise<readonly { id: string; displayName: string }[]> {
+  if (settings.provider !== 'anthropic') return [];
+  const { listAnthropicModels } = await anthropicProvider();
+  const baseURL = anthropicBaseUrl(settings, endpoints);
+  return listAnthropicModels({ apiKey: await secrets.get('anthropic-api-key'), ...(baseURL ? { baseURL } : {}) });
+}
+
 export async function createProvider(settings: AppSettings, secrets: SecretReader, endpoints: ProviderEndpoints = {}): Promise<ModelProvider> {
   switch (settings.provider) {
     case 'anthropic': {
       const { createAnthropicProvider } = await anthropicProvider();
-      // The Settings field, else (left to the SDK) ANTHROPIC_BASE_URL, else Anthropic.
-      const baseURL = endpoints.anthropicBaseURL || settings.anthropicBaseUrl;
+      const baseURL = anthropicBaseUrl(settings, endpoints);
       return createAnthropicProvider({
         apiKey: await secrets.get('anthropic-api-key'),
         model: settings.anthropicModel,

@@ -4,6 +4,7 @@
  * (`node out/main/serve.js`), through the official @modelcontextprotocol/sdk client: both
  * servers list their tools, with the annotations the registry's risks give them.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -15,6 +16,14 @@ let app: ServedApp;
 
 beforeAll(async () => {
   app = await startServedApp();
+  // As with a person's open tab: the first answer starts the app's MCP endpoint, which it
+  // announces in mcp-endpoint.json for the bridge. Wait for that (bounded), then bridge.
+  await app.request('app.status', {});
+  const endpointFile = path.join(app.dataDir, 'mcp-endpoint.json');
+  for (const deadline = Date.now() + 30_000; !existsSync(endpointFile); ) {
+    if (Date.now() > deadline) throw new Error('the built app did not write mcp-endpoint.json within 30 s of its first answer');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }, 120_000);
 
 afterAll(async () => {

@@ -11,7 +11,7 @@
  *   node test/smoke/serveSmoke.mjs --no-build # runs `node out/main/serve.js` on today's build
  */
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -113,6 +113,14 @@ async function main() {
     const status = (await page.getByTestId('status-bar').innerText()).replace(/\s+/g, ' ').trim();
     say(`Chromium: the page says Connected (status bar: ${status})`);
     if (problems.length) throw new Error(`the page raised errors: ${problems.join('; ')}`);
+
+    // The app starts its MCP endpoint once the window (here, the tab) has its first answer,
+    // and writes mcp-endpoint.json for the bridge: wait for it, bounded.
+    const endpointFile = path.join(dataDir, 'mcp-endpoint.json');
+    for (const deadline = Date.now() + 30_000; !existsSync(endpointFile); ) {
+      if (Date.now() > deadline) throw new Error('the app did not write mcp-endpoint.json within 30 s of the page connecting');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
 
     for (const kind of ['code', 'infra']) {
       const client = new Client({ name: 'sophia-serve-smoke', version: '1.0.0' });
