@@ -74,13 +74,3 @@ export function changesState(value: Intent): boolean {
   return value === 'code-edit' || value === 'code-generate' || value === 'github-commit' || value === 'infra-deploy';
 }
 
-/** The plan the agent follows for each intent, shown before it acts. */
-export const intentPlans: Readonly<Record<Intent, readonly string[]>> = {
-  'code-review': ['Read the files in question (read-only)', 'Review them and answer with findings and suggestions', 'Change nothing'],
-  'code-edit': ['Read the files to change (read-only)', 'Propose the edit as a diff', 'Wait for your approval before writing anything', 'Apply the approved diff'],
-  'code-generate': ['Read the surrounding code (read-only)', 'Propose the new files as a diff', 'Wait for your approval before writing anything', 'Write the approved files'],
-  'github-commit': ['Show the changes to commit', 'Propose the branch, message and pull request', 'Wait for your approval before committing or pushing', 'Commit, push and open the pull request'],
-  'infra-deploy': ['Read the stack and its configuration (read-only)', 'Run a preview and show the plan', 'Wait for your approval before deploying', 'Deploy, following progress, with rollback ready'],
-  troubleshoot: ['Read the logs and code involved (read-only)', 'Reproduce in a sandbox if needed', 'Explain the cause', 'Propose a fix as a diff, for your approval'],
-  question: ['Answer from what is known, reading files if needed (read-only)'],
-};

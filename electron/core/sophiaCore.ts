@@ -4,7 +4,7 @@
  */
 import { chmodSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { AppStatus } from '../../shared/contract';
+import { appSettings, type AppStatus } from '../../shared/contract';
 import { SophiaError } from '../../shared/errors';
 import { Agent, type StepBudget } from '../agent/agent';
 import { ConversationStore } from '../agent/conversationStore';
@@ -288,7 +288,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     'models.list': async () => {
       const models = await listModels(settings.get(), secrets, options.endpoints);
       // A name the settings could not store is not offered.
-      return { models: models.filter((model) => /^[A-Za-z0-9._:/-]{1,100}$/.test(model.id)).map((model) => ({ id: model.id, displayName: model.displayName.slice(0, 200) })) };
+      return { models: models.filter((model) => appSettings.shape.anthropicModel.safeParse(model.id).success).map((model) => ({ id: model.id, displayName: model.displayName.slice(0, 200) })) };
     },
     'settings.set': (input) => {
       if (input.workspace && !path.isAbsolute(input.workspace)) {
