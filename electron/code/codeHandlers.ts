@@ -10,7 +10,7 @@ import type { FindingsService } from './findingsService';
 import type { ApprovalAnswerer, ProposalService } from './proposalService';
 import type { SecretFileGrants } from './secretFiles';
 import { decodeText, TextFileError } from './textFile';
-import { confinePath } from './workspacePaths';
+import { confinePath } from '../core/workspacePaths';
 
 const maxViewBytes = 2 * 1024 * 1024;
 

@@ -12,7 +12,7 @@ import ignore, { type Ignore } from 'ignore';
 import MiniSearch from 'minisearch';
 import { createLogger } from '../log';
 import { SymbolExtractor, type CodeSymbol } from './symbols';
-import { isSecretName, isSecretPath } from './workspacePaths';
+import { isSecretName, isSecretPath } from '../core/workspacePaths';
 
 const log = createLogger('codeIndex');
 

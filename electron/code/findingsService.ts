@@ -12,7 +12,7 @@ import { SophiaError } from '../../shared/errors';
 import type { ToolOutput } from '../agent/tools';
 import { toSarif } from './sarif';
 import { decodeText } from './textFile';
-import { confinePath } from './workspacePaths';
+import { confinePath } from '../core/workspacePaths';
 
 const maxReports = 500;
 

@@ -26,7 +26,7 @@ import { createLogger } from '../log';
 import { StaleFilesError, writeAllOrNone, type FileWrite } from './atomicWrite';
 import type { TestsRequester } from './testWriter';
 import { decodeText, encodeText, TextFileError, type Encoding, type Eol } from './textFile';
-import { confinePath } from './workspacePaths';
+import { confinePath } from '../core/workspacePaths';
 import { requireOnFirstUse } from '../core/lazyRequire';
 
 const log = createLogger('proposals');

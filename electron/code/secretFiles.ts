@@ -9,7 +9,7 @@
 import { SophiaError } from '../../shared/errors';
 import type { AuditSink } from '../audit/auditLog';
 import { createLogger } from '../log';
-import { confinePath, isSecretName, normaliseRelative } from './workspacePaths';
+import { confinePath, isSecretName, normaliseRelative } from '../core/workspacePaths';
 
 const log = createLogger('secretFiles');
 

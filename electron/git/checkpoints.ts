@@ -18,7 +18,7 @@ import * as nodeFs from 'node:fs';
 import path from 'node:path';
 import type { CheckpointView } from '../../shared/contract';
 import { SophiaError } from '../../shared/errors';
-import { isSecretName } from '../code/workspacePaths';
+import { isSecretName } from '../core/workspacePaths';
 import { createLogger } from '../log';
 import { isoGit } from './isoGit';
 

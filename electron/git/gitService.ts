@@ -13,7 +13,7 @@ import type { AuditSink } from '../audit/auditLog';
 import { defaultGithubApiUrl, GithubClient, parseRepository, repositoryFromUrl } from '../github/githubClient';
 import { createLogger } from '../log';
 import type { SecretReader } from '../models/providerFactory';
-import type { OfflineGuard } from '../safety/offlineGuard';
+import type { OfflineGuard } from '../models/offlineGuard';
 import { matchesAny } from '../safety/policy';
 import { CheckpointStore } from './checkpoints';
 import { GitRepository, type DiffTexts, type GitAuthor } from './gitRepository';

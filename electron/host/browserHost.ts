@@ -18,7 +18,7 @@ import {
   type ResponseFrame,
   type ServerFrame,
 } from '../../shared/wire';
-import type { SophiaCore } from '../core/sophiaCore';
+import type { SophiaCore } from '../app/sophiaCore';
 import { dispatch } from '../ipc/dispatch';
 import { createLogger } from '../log';
 import { contentSecurityPolicy, securityHeaders } from './contentSecurityPolicy';

@@ -5,8 +5,8 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultDataDir } from '../core/dataDir';
-import { createSophiaCore } from '../core/sophiaCore';
-import { startAppMcpHost } from '../mcp/appMcpHost';
+import { createSophiaCore } from '../app/sophiaCore';
+import { startAppMcpHost } from '../app/appMcpHost';
 import { createLogger } from '../log';
 import { startBrowserHost } from './browserHost';
 

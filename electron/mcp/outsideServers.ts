@@ -28,7 +28,7 @@ import { onDemand } from '../core/onDemand';
 import { appVersion } from '../core/version';
 import { createLogger } from '../log';
 import { requireOnFirstUse } from '../core/lazyRequire';
-import type { OfflineGuard } from '../safety/offlineGuard';
+import type { OfflineGuard } from '../models/offlineGuard';
 
 const log = createLogger('outsideServers');
 // jsdiff is required with the first diff drawn, not at start.

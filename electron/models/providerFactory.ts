@@ -39,7 +39,7 @@ export function selectedModel(settings: AppSettings): string {
 /**
  * Offline mode: the selected model runs on this machine (Ollama, or an
  * OpenAI-compatible server on loopback), so nothing else may leave it
- * either (`safety/offlineGuard.ts`). The one place the mode is derived from the settings.
+ * either (`offlineGuard.ts`). The one place the mode is derived from the settings.
  */
 export function isOfflineMode(settings: Pick<AppSettings, 'provider' | 'openaiBaseUrl'>): boolean {
   switch (settings.provider) {

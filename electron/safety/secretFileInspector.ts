@@ -1,13 +1,13 @@
 /**
  * A command that names a secret file (`.env`, a private key, a credential
- * file: the rules of `code/workspacePaths.ts`) is at least high risk, so the person sees why
+ * file: the rules of `core/workspacePaths.ts`) is at least high risk, so the person sees why
  * on the card. (Path arguments are not read here: the file tools refuse secret files
  * themselves, see `workspacePaths.ts`.) The sandbox hides those files anyway (`sandbox/secretMasks.ts`); this is the
  * reason on the card, not the wall. A glob counts when it would match a secret file's name
  * and is not wildcards alone (`cat .e*` counts, `ls *` does not). A name spelled out by the
  * shell at run time (`cat $(printf .e%s nv)`) is not seen here; the masks still hold.
  */
-import { isSecretName } from '../code/workspacePaths';
+import { isSecretName } from '../core/workspacePaths';
 import type { Finding, Inspector } from './inspectors';
 
 const commandKeys = new Set(['command', 'cmd', 'script', 'shell', 'args', 'argv', 'exec', 'run', 'commands', 'entrypoint']);

@@ -2,7 +2,7 @@
  * Secret files hidden from the sandbox. The workspace is bind-mounted whole, so without
  * this a command could `cat .env` although `read_file .env` is refused. Every file and
  * folder whose name the workspace rules call secret (`isSecretName` in
- * `code/workspacePaths.ts`: `.env`, private keys, credential files) is covered inside the
+ * `core/workspacePaths.ts`: `.env`, private keys, credential files) is covered inside the
  * container: a file by an empty read-only file (`/dev/null`), a folder by an empty
  * read-only tmpfs. Links are not covered themselves: inside the container a link resolves
  * to a container path, which is either covered by its own name or not the workspace's.
@@ -14,7 +14,7 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { SophiaError } from '../../shared/errors';
-import { isSecretName } from '../code/workspacePaths';
+import { isSecretName } from '../core/workspacePaths';
 
 export interface SecretMask {
   /** Workspace-relative, `/`-separated. */

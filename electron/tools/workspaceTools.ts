@@ -7,7 +7,7 @@
 import { lstat, open, readdir } from 'node:fs/promises';
 import { z } from 'zod';
 import type { ToolDefinition, ToolExecutor, ToolOutput, ToolRegistry } from '../agent/tools';
-import { confinePath } from '../code/workspacePaths';
+import { confinePath } from '../core/workspacePaths';
 
 export const maxReadBytes = 256 * 1024;
 const maxEntries = 500;
@@ -35,7 +35,7 @@ export type SecretAllowance = (relative: string) => boolean;
 
 /**
  * The real path of `relative` inside `root`, or a failure saying why not: the confinement
- * rules of `code/workspacePaths.ts` (no escape by `..`, absolute path or link; no .git/,
+ * rules of `core/workspacePaths.ts` (no escape by `..`, absolute path or link; no .git/,
  * no secret files such as .env unless the person opened that one; no NUL bytes or overlong names).
  */
 export async function resolveInside(root: string, relative: string, allowSecret?: SecretAllowance): Promise<{ file: string } | { error: string }> {

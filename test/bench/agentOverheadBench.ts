@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import WebSocket from 'ws';
-import { createSophiaCore } from '../../electron/core/sophiaCore';
+import { createSophiaCore } from '../../electron/app/sophiaCore';
 import { startBrowserHost } from '../../electron/host/browserHost';
 import { serverFrame, tokenProtocolPrefix, wireProtocol } from '../../shared/wire';
 import { anthropicTurn, startAnthropicStandIn, type SseEvent } from '../support/standIns/anthropicStandIn';

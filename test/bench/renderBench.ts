@@ -11,7 +11,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { createSophiaCore } from '../../electron/core/sophiaCore';
+import { createSophiaCore } from '../../electron/app/sophiaCore';
 import { startBrowserHost } from '../../electron/host/browserHost';
 import { anthropicTurn, startAnthropicStandIn } from '../support/standIns/anthropicStandIn';
 import { percentile } from './stats';

@@ -12,7 +12,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createSophiaCore } from '../../electron/core/sophiaCore';
+import { createSophiaCore } from '../../electron/app/sophiaCore';
 import { dispatch } from '../../electron/ipc/dispatch';
 import { randomUUID } from 'node:crypto';
 import type Docker from 'dockerode';

@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ToolDefinition } from '../../electron/agent/tools';
-import type { SophiaCore } from '../../electron/core/sophiaCore';
+import type { SophiaCore } from '../../electron/app/sophiaCore';
 import { createDockerClient } from '../../electron/sandbox/dockerClient';
 import type { DockerSandboxService } from '../../electron/sandbox/sandboxService';
 import { secretNames } from '../../shared/contract';

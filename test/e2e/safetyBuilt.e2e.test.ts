@@ -9,7 +9,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OsKeychain } from '../../electron/keychain/keychain';
-import { secretAccount } from '../../electron/keychain/secretStore';
+import { secretAccount } from '../../electron/safety/secretStore';
 import { makeWorkspace } from '../support/agentFixture';
 import type { ServedApp } from '../support/servedApp';
 import { anthropicTurn, type AnthropicStandIn } from '../support/standIns/anthropicStandIn';

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { SophiaEvent } from '../../shared/contract';
-import { createSophiaCore, type CoreOptions, type SophiaCore } from '../../electron/core/sophiaCore';
+import { createSophiaCore, type CoreOptions, type SophiaCore } from '../../electron/app/sophiaCore';
 import { tempDataDir } from './hostFixture';
 
 export const employeesSql = `CREATE TABLE employees (

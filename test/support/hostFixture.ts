@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { createSophiaCore, type CoreOptions, type SophiaCore } from '../../electron/core/sophiaCore';
+import { createSophiaCore, type CoreOptions, type SophiaCore } from '../../electron/app/sophiaCore';
 import { startBrowserHost, type BrowserHost } from '../../electron/host/browserHost';
 import { serverFrame, tokenProtocolPrefix, wireProtocol, type ServerFrame } from '../../shared/wire';
 

@@ -18,7 +18,7 @@ import type { Result } from '../../shared/errors';
 import { serverFrame, tokenProtocolPrefix, wireProtocol } from '../../shared/wire';
 import { OsKeychain } from '../../electron/keychain/keychain';
 import { auditHeadKeyAccount } from '../../electron/audit/auditKey';
-import { secretAccount } from '../../electron/keychain/secretStore';
+import { secretAccount } from '../../electron/safety/secretStore';
 
 export const builtServe = path.resolve(import.meta.dirname, '../../out/main/serve.js');
 

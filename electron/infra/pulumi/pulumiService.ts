@@ -20,7 +20,7 @@ import { createLogger } from '../../log';
 import type { SecretReader } from '../../models/providerFactory';
 import { estimateCost, loadPricing, type PricedChange } from '../pricing';
 import { EngineEventFolder, summaryText } from './engineEvents';
-import type { OfflineGuard } from '../../safety/offlineGuard';
+import type { OfflineGuard } from '../../models/offlineGuard';
 
 const log = createLogger('pulumiService');
 

@@ -8,7 +8,7 @@ import { SophiaError } from '../../../shared/errors';
 import { onDemand } from '../../core/onDemand';
 import { createLogger } from '../../log';
 import type { SecretReader } from '../../models/providerFactory';
-import type { OfflineGuard } from '../../safety/offlineGuard';
+import type { OfflineGuard } from '../../models/offlineGuard';
 
 const log = createLogger('snowflakeClient');
 

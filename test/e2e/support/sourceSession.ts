@@ -6,7 +6,7 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import type { AppSettings } from '../../../shared/contract';
-import type { CoreOptions, SophiaCore } from '../../../electron/core/sophiaCore';
+import type { CoreOptions, SophiaCore } from '../../../electron/app/sophiaCore';
 import type { BrowserHost } from '../../../electron/host/browserHost';
 import { startHost } from '../../support/hostFixture';
 import { startAnthropicStandIn, type AnthropicStandIn } from '../../support/standIns/anthropicStandIn';

@@ -14,7 +14,7 @@ import { ollamaTurn, startOllamaStandIn, type OllamaStandIn } from '../../suppor
 import { startOpenAiStandIn, type OpenAiStandIn } from '../../support/standIns/openaiStandIn';
 import { employeesSql, makeWorkspace } from '../../support/agentFixture';
 import type { BrowserHost } from '../../../electron/host/browserHost';
-import type { SophiaCore } from '../../../electron/core/sophiaCore';
+import type { SophiaCore } from '../../../electron/app/sophiaCore';
 import type { SophiaEvent } from '../../../shared/contract';
 
 let watch: ConnectionWatch;

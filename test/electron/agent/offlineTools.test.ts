@@ -19,7 +19,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSophiaCore, type SophiaCore } from '../../../electron/core/sophiaCore';
+import { createSophiaCore, type SophiaCore } from '../../../electron/app/sophiaCore';
 import type { InvokeOutcome } from '../../../electron/agent/tools';
 import { watchConnections, type ConnectionWatch } from '../../support/connectionWatch';
 import { tempDataDir } from '../../support/hostFixture';

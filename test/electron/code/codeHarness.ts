@@ -8,7 +8,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ProposalAnswer, ProposalView } from '../../../shared/code';
 import type { InvokeOutcome } from '../../../electron/agent/tools';
-import type { CoreOptions } from '../../../electron/core/sophiaCore';
+import type { CoreOptions } from '../../../electron/app/sophiaCore';
 import type { CallContext } from '../../../electron/ipc/dispatch';
 import { harness, makeWorkspace, type AgentHarness } from '../../support/agentFixture';
 

@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { confinePath } from '../../../electron/code/workspacePaths';
+import { confinePath } from '../../../electron/core/workspacePaths';
 import { workspaceExecutors } from '../../../electron/tools/workspaceTools';
 import { codeHarness, context, snapshot, type CodeHarness } from './codeHarness';
 

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { GateDecision, ToolCallRequest, ToolContext, ToolGate } from '../../../electron/agent/tools';
 import { loadStarted, onDemand, slowLoadMs } from '../../../electron/core/onDemand';
-import { createSophiaCore, type SophiaCore } from '../../../electron/core/sophiaCore';
+import { createSophiaCore, type SophiaCore } from '../../../electron/app/sophiaCore';
 import type { SophiaEvent } from '../../../shared/contract';
 import { tempDataDir } from '../../support/hostFixture';
 

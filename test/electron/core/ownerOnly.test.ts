@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSophiaCore, type SophiaCore } from '../../../electron/core/sophiaCore';
+import { createSophiaCore, type SophiaCore } from '../../../electron/app/sophiaCore';
 import { MissingKeychain } from '../keychain/keychainSupport';
 
 const modeOf = (file: string): number => statSync(file).mode & 0o777;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EventHub } from '../../../electron/core/eventHub';
 import { StopController } from '../../../electron/core/stopController';
-import { createSophiaCore } from '../../../electron/core/sophiaCore';
+import { createSophiaCore } from '../../../electron/app/sophiaCore';
 import type { SophiaEvent } from '../../../shared/contract';
 import { tempDataDir } from '../../support/hostFixture';
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCodes } from '../../../shared/errors';
 import { connect, startHost } from '../../support/hostFixture';
 import type { BrowserHost } from '../../../electron/host/browserHost';
-import type { SophiaCore } from '../../../electron/core/sophiaCore';
+import type { SophiaCore } from '../../../electron/app/sophiaCore';
 
 let host: BrowserHost;
 let core: SophiaCore;

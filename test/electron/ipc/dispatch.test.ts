@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { dispatch, type Handlers } from '../../../electron/ipc/dispatch';
-import { createSophiaCore } from '../../../electron/core/sophiaCore';
+import { createSophiaCore } from '../../../electron/app/sophiaCore';
 import { SophiaError } from '../../../shared/errors';
 import { tempDataDir } from '../../support/hostFixture';
 

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { AuditInput } from '../../../electron/audit/auditLog';
 import { OsKeychain } from '../../../electron/keychain/keychain';
 import { SecretRedactor } from '../../../electron/keychain/redactor';
-import { SecretStore } from '../../../electron/keychain/secretStore';
+import { SecretStore } from '../../../electron/safety/secretStore';
 import { secretNames } from '../../../shared/contract';
 import { MissingKeychain, testKeychain } from './keychainSupport';
 

@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createSophiaCore } from '../../../electron/core/sophiaCore';
+import { createSophiaCore } from '../../../electron/app/sophiaCore';
 import { dispatch } from '../../../electron/ipc/dispatch';
 import { OsKeychain } from '../../../electron/keychain/keychain';
 

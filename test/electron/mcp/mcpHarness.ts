@@ -10,7 +10,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { ApprovalRequest } from '../../../shared/contract';
 import type { ToolDefinition } from '../../../electron/agent/tools';
-import type { CoreOptions } from '../../../electron/core/sophiaCore';
+import type { CoreOptions } from '../../../electron/app/sophiaCore';
 import { startMcpHttpHost, type McpHttpHost } from '../../../electron/mcp/mcpHttpHost';
 import { runCommandTool } from '../../../electron/tools/commandTools';
 import { gitCommitTool, gitPushTool, githubOpenPullRequestTool } from '../../../electron/tools/gitTools';

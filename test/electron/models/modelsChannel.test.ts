@@ -5,8 +5,8 @@
  * a test endpoint nor the Settings field names one.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { SophiaCore } from '../../../electron/core/sophiaCore';
-import { createSophiaCore } from '../../../electron/core/sophiaCore';
+import type { SophiaCore } from '../../../electron/app/sophiaCore';
+import { createSophiaCore } from '../../../electron/app/sophiaCore';
 import { startAnthropicStandIn, type AnthropicStandIn } from '../../support/standIns/anthropicStandIn';
 import { tempDataDir } from '../../support/hostFixture';
 

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ToolDefinition } from '../../../electron/agent/tools';
-import type { CoreOptions } from '../../../electron/core/sophiaCore';
+import type { CoreOptions } from '../../../electron/app/sophiaCore';
 import { harness, type AgentHarness } from '../../support/agentFixture';
 import { testKeychain } from '../keychain/keychainSupport';
 import { tools } from './safetyFixtures';

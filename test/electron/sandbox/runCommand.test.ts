@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SophiaEvent } from '../../../shared/contract';
-import { createSophiaCore, type SophiaCore } from '../../../electron/core/sophiaCore';
+import { createSophiaCore, type SophiaCore } from '../../../electron/app/sophiaCore';
 import { anthropicTurn, startAnthropicStandIn, type AnthropicStandIn } from '../../support/standIns/anthropicStandIn';
 import { tempDataDir } from '../../support/hostFixture';
 import { containersOf, newService } from './support';

@@ -4,7 +4,7 @@ import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sandboxStatus, sophiaEvent } from '../../../shared/contract';
-import { createSophiaCore } from '../../../electron/core/sophiaCore';
+import { createSophiaCore } from '../../../electron/app/sophiaCore';
 import { dispatch } from '../../../electron/ipc/dispatch';
 import { createDockerClient } from '../../../electron/sandbox/dockerClient';
 import { containerSpec, defaultLimits, labelKeys } from '../../../electron/sandbox/hardening';

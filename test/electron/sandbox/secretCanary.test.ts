@@ -20,7 +20,7 @@ import path from 'node:path';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { SophiaEvent } from '../../../shared/contract';
-import { createSophiaCore, type SophiaCore } from '../../../electron/core/sophiaCore';
+import { createSophiaCore, type SophiaCore } from '../../../electron/app/sophiaCore';
 import { anthropicTurn, startAnthropicStandIn, type AnthropicStandIn } from '../../support/standIns/anthropicStandIn';
 import { tempDataDir } from '../../support/hostFixture';
 import { testKeychain } from '../keychain/keychainSupport';

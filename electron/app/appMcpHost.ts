@@ -4,9 +4,9 @@
  * `sophia-mcp` (stdio) forwards to. A state-changing call waits for approval in the window;
  * with no window or tab connected it is refused.
  */
-import type { SophiaCore } from '../core/sophiaCore';
+import type { SophiaCore } from './sophiaCore';
 import { createLogger } from '../log';
-import { startMcpHttpHost, type McpHttpHost } from './mcpHttpHost';
+import { startMcpHttpHost, type McpHttpHost } from '../mcp/mcpHttpHost';
 
 const log = createLogger('appMcpHost');
 

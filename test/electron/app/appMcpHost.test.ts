@@ -9,12 +9,12 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAppMcpHost } from '../../../electron/mcp/appMcpHost';
+import { startAppMcpHost } from '../../../electron/app/appMcpHost';
 import { mcpEndpointFileName, type McpHttpHost } from '../../../electron/mcp/mcpHttpHost';
 import { makeWorkspace } from '../../support/agentFixture';
 import { connect, startHost, tempDataDir } from '../../support/hostFixture';
 import type { BrowserHost } from '../../../electron/host/browserHost';
-import type { SophiaCore } from '../../../electron/core/sophiaCore';
+import type { SophiaCore } from '../../../electron/app/sophiaCore';
 
 let core: SophiaCore;
 let host: BrowserHost;

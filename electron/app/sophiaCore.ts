@@ -35,19 +35,19 @@ import { PulumiService } from '../infra/pulumi/pulumiService';
 import { SnowflakeClient } from '../infra/snowflake/snowflakeClient';
 import { SnowflakeService } from '../infra/snowflake/snowflakeService';
 import { registerSnowflakeTools } from '../tools/snowflakeTools';
-import { withCheckpoints } from '../git/checkpointGate';
+import { withCheckpoints } from '../safety/checkpointGate';
 import { OutsideMcpServers } from '../mcp/outsideServers';
 import { mcpHandlers } from '../mcp/mcpHandlers';
 import { GitService, type GitServiceOptions } from '../git/gitService';
 import { gitHandlers } from '../git/gitHandlers';
 import type { Keychain } from '../keychain/keychain';
 import { SecretRedactor } from '../keychain/redactor';
-import { OfflineGuard } from '../safety/offlineGuard';
+import { OfflineGuard } from '../models/offlineGuard';
 import { createSafetyCore, type SafetyCore } from '../safety/safetyCore';
-import { EventHub } from './eventHub';
-import { onSlowLoads, slowLoads } from './onDemand';
-import { StopController } from './stopController';
-import { appVersion } from './version';
+import { EventHub } from '../core/eventHub';
+import { onSlowLoads, slowLoads } from '../core/onDemand';
+import { StopController } from '../core/stopController';
+import { appVersion } from '../core/version';
 
 export interface SophiaCore {
   readonly events: EventHub;

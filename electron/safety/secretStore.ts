@@ -8,8 +8,8 @@ import { secretNames, type SecretName } from '../../shared/contract';
 import { SophiaError } from '../../shared/errors';
 import type { AuditSink } from '../audit/auditLog';
 import { createLogger } from '../log';
-import type { Keychain, KeychainStatus } from './keychain';
-import type { SecretRedactor } from './redactor';
+import type { Keychain, KeychainStatus } from '../keychain/keychain';
+import type { SecretRedactor } from '../keychain/redactor';
 
 const log = createLogger('secretStore');
 

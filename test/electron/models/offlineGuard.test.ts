@@ -1,7 +1,7 @@
 /** The offline check itself: what counts as this machine, Pulumi's backends, and a switch that takes effect at once. */
 import { describe, expect, it } from 'vitest';
 import type { AppSettings } from '../../../shared/contract';
-import { isLoopbackHost, OfflineGuard } from '../../../electron/safety/offlineGuard';
+import { isLoopbackHost, OfflineGuard } from '../../../electron/models/offlineGuard';
 
 describe('the offline guard', () => {
   it('counts only loopback as this machine', () => {

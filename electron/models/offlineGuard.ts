@@ -15,7 +15,7 @@
 import type { HttpClient } from 'isomorphic-git';
 import type { AppSettings } from '../../shared/contract';
 import { SophiaError } from '../../shared/errors';
-import { isOfflineMode } from '../models/providerFactory';
+import { isOfflineMode } from './providerFactory';
 
 /** Whether a host name (as `URL.hostname` gives it) is this machine. */
 export function isLoopbackHost(hostname: string): boolean {
