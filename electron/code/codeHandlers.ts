@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { languageOf } from '../../shared/code';
 import { SophiaError } from '../../shared/errors';
-import type { Handlers } from '../ipc/dispatch';
+import type { Handlers } from '../../shared/handlers';
 import type { FindingsService } from './findingsService';
 import type { ApprovalAnswerer, ProposalService } from './proposalService';
 import type { SecretFileGrants } from './secretFiles';

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import type { ToolRegistry } from '../agent/tools';
 import { createLogger } from '../log';
 import { ModelError, type ModelContent, type ModelMessage, type ModelProvider, type ModelToolSpec } from '../models/modelProvider';
-import { addTestsInput, addTestsTool } from '../tools/codeTools';
+import { addTestsInput, addTestsTool } from './addTestsTool';
 
 const log = createLogger('testWriter');
 

@@ -1,5 +1,5 @@
 /** The request channels of git and checkpoints, over the contract. */
-import type { Handlers } from '../ipc/dispatch';
+import type { Handlers } from '../../shared/handlers';
 import type { GitService } from './gitService';
 
 type GitChannel = 'git.status' | 'git.diff' | 'checkpoint.list' | 'checkpoint.rollback';

@@ -12,9 +12,9 @@ import { SophiaError } from '../../shared/errors';
 import type { AuditSink } from '../audit/auditLog';
 import { defaultGithubApiUrl, GithubClient, parseRepository, repositoryFromUrl } from '../github/githubClient';
 import { createLogger } from '../log';
-import type { SecretReader } from '../models/providerFactory';
+import type { SecretReader } from '../keychain/secretReader';
 import type { OfflineGuard } from '../models/offlineGuard';
-import { matchesAny } from '../safety/policy';
+import { matchesAny } from '../../shared/glob';
 import { CheckpointStore } from './checkpoints';
 import { GitRepository, type DiffTexts, type GitAuthor } from './gitRepository';
 

@@ -4,23 +4,12 @@
  * anything else is answered with a typed error, never a crash.
  */
 import type { z } from 'zod';
-import { isChannel, requests, type Channel, type RequestOutput } from '../../shared/contract';
+import { isChannel, requests } from '../../shared/contract';
 import { fail, ok, SophiaError, type Result } from '../../shared/errors';
+import type { CallContext, Handlers } from '../../shared/handlers';
 import { createLogger } from '../log';
 
 const log = createLogger('dispatch');
-
-export interface CallContext {
-  /** Which transport the call came through, for the audit trail. */
-  readonly transport: 'ipc' | 'websocket' | 'test';
-}
-
-export type Handlers = {
-  [C in Channel]: (
-    input: z.output<(typeof requests)[C]['input']>,
-    context: CallContext,
-  ) => Promise<RequestOutput<C>> | RequestOutput<C>;
-};
 
 const maxIssues = 5;
 

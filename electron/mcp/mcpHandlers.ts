@@ -3,7 +3,7 @@
  * model has no way to add a server or pin a tool. Changes are audited by the service (and as
  * requests); listing changes nothing and is not.
  */
-import type { Handlers } from '../ipc/dispatch';
+import type { Handlers } from '../../shared/handlers';
 import type { OutsideMcpServers } from './outsideServers';
 
 type McpChannel = 'mcp.servers' | 'mcp.refresh' | 'mcp.addServer' | 'mcp.removeServer' | 'mcp.pin' | 'mcp.unpin';

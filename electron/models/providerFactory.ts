@@ -2,18 +2,15 @@
  * The provider the settings select, with its key from the OS keychain. Each provider's SDK
  * loads with the first model call that uses it, not at start.
  */
-import type { AppSettings, SecretName } from '../../shared/contract';
+import type { AppSettings } from '../../shared/contract';
 import { onDemand } from '../core/onDemand';
+import type { SecretReader } from '../keychain/secretReader';
 import { cortexBaseUrl, isLoopbackUrl } from './endpoints';
 import { ModelError, type ModelProvider } from './modelProvider';
 
 const anthropicProvider = onDemand('@anthropic-ai/sdk', () => import('./anthropicProvider'));
 const ollamaProvider = onDemand('ollama', () => import('./ollamaProvider'));
 const openAiProvider = onDemand('openai', () => import('./openaiProvider'));
-
-export interface SecretReader {
-  get(name: SecretName): Promise<string | undefined>;
-}
 
 export interface ProviderEndpoints {
   /** Tests point the Anthropic SDK at a loopback stand-in; unset, it talks to Anthropic. */

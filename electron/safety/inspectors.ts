@@ -10,7 +10,8 @@
  */
 import type { RiskLevel } from '../../shared/contract';
 import { maxRisk, riskRank } from '../../shared/risk';
-import { matchesAny, type Policy } from './policy';
+import { matchesAny } from '../../shared/glob';
+import type { Policy } from './policy';
 import { secretFiles } from './secretFileInspector';
 
 export interface InspectedCall {

@@ -7,7 +7,7 @@
  */
 import type { RequestOutput, SophiaEvent } from '../../shared/contract';
 import { limits } from '../../shared/contract';
-import type { Handlers } from '../ipc/dispatch';
+import type { Handlers } from '../../shared/handlers';
 import { createLogger } from '../log';
 import { randomId } from './dockerSandbox';
 import type { SandboxLimits } from './hardening';

@@ -40,36 +40,6 @@ export const proposeEditTool = {
   describe: (input) => `change ${input.files.length} file(s): ${input.files.map((file) => file.path).join(', ')}`.slice(0, 200),
 } as const satisfies ToolDefinition<typeof proposeEditInput>;
 
-/**
- * `add_tests` is offered only in the Add Tests side turn (see code/testWriter.ts), never in
- * the agent's own turns: its files join the proposal that waits in the diff view, and are
- * written only when the person approves that proposal.
- */
-export const addTestsInput = z
-  .object({
-    files: z
-      .array(
-        z
-          .object({
-            path: filePath,
-            content: z.string().max(codeLimits.fileText).describe('The complete text of the test file (not a diff).'),
-          })
-          .strict(),
-      )
-      .min(1)
-      .max(codeLimits.filesPerProposal),
-    note: z.string().max(1000).optional().describe('One sentence for the person: what the tests cover and how to run them.'),
-  })
-  .strict();
-
-export const addTestsTool = {
-  name: 'add_tests',
-  description:
-    'Add test files for the change under review to the same proposal: for each file, its path and complete text. New test files are created; an existing test file is given in full with the new tests added. Nothing is written before the person approves the proposal.',
-  input: addTestsInput,
-  risk: 'medium',
-} as const satisfies ToolDefinition<typeof addTestsInput>;
-
 export const reportFindingsInput = z
   .object({
     findings: z

@@ -17,7 +17,7 @@ import { SophiaError } from '../../../shared/errors';
 import type { AuditSink } from '../../audit/auditLog';
 import { onDemand } from '../../core/onDemand';
 import { createLogger } from '../../log';
-import type { SecretReader } from '../../models/providerFactory';
+import type { SecretReader } from '../../keychain/secretReader';
 import { estimateCost, loadPricing, type PricedChange } from '../pricing';
 import { EngineEventFolder, summaryText } from './engineEvents';
 import type { OfflineGuard } from '../../models/offlineGuard';

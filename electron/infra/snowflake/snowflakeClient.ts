@@ -7,7 +7,7 @@ import type { SnowflakeConnection, SnowflakeEnvironment } from '../../../shared/
 import { SophiaError } from '../../../shared/errors';
 import { onDemand } from '../../core/onDemand';
 import { createLogger } from '../../log';
-import type { SecretReader } from '../../models/providerFactory';
+import type { SecretReader } from '../../keychain/secretReader';
 import type { OfflineGuard } from '../../models/offlineGuard';
 
 const log = createLogger('snowflakeClient');

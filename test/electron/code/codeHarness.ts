@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { ProposalAnswer, ProposalView } from '../../../shared/code';
 import type { InvokeOutcome } from '../../../electron/agent/tools';
 import type { CoreOptions } from '../../../electron/app/sophiaCore';
-import type { CallContext } from '../../../electron/ipc/dispatch';
+import type { CallContext } from '../../../shared/handlers';
 import { harness, makeWorkspace, type AgentHarness } from '../../support/agentFixture';
 
 export interface CodeHarness extends AgentHarness {

@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CallContext } from '../../../electron/ipc/dispatch';
+import type { CallContext } from '../../../shared/handlers';
 import { harness, ofType, type AgentHarness } from '../../support/agentFixture';
 import { anthropicTurn, startAnthropicStandIn, type AnthropicStandIn } from '../../support/standIns/anthropicStandIn';
 import { gitCli, gitCliAsync, startGitHttpServer, type GitHttpServer } from '../../support/standIns/gitHttpServer';

@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import { dispatch, type Handlers } from '../../../electron/ipc/dispatch';
+import { dispatch } from '../../../electron/ipc/dispatch';
+import type { Handlers } from '../../../shared/handlers';
 import { createSophiaCore } from '../../../electron/app/sophiaCore';
 import { SophiaError } from '../../../shared/errors';
 import { tempDataDir } from '../../support/hostFixture';

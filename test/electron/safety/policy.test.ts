@@ -2,7 +2,8 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { defaultPolicy, globToRegExp, mergePolicy, parsePolicyLayer, readPolicyLayer } from '../../../electron/safety/policy';
+import { defaultPolicy, mergePolicy, parsePolicyLayer, readPolicyLayer } from '../../../electron/safety/policy';
+import { globToRegExp } from '../../../shared/glob';
 import { PolicyService } from '../../../electron/safety/policyService';
 
 const workspaceLayer = (text: string) => parsePolicyLayer('workspace', '/repo/.sophia/policy.yaml', text);
