@@ -570,6 +570,55 @@ export const requests = {
   'mcp.unpin': { input: z.object({ tool: outsideToolName }).strict(), output: outsideServersView },
 } as const satisfies Record<string, { input: z.ZodType; output: z.ZodType }>;
 
+/**
+ * Whether each request channel's requests go to the audit log (as `request` entries, before
+ * the handler runs): every channel says so here, and a new channel does not type-check until
+ * it does. Reading status, lists, diffs and the log itself changes nothing and is not audited;
+ * anything a person does, and every file read, is.
+ */
+export const auditedRequests = {
+  'app.status': false,
+  'chat.send': true,
+  'chat.cancel': true,
+  'conversation.list': false,
+  'conversation.open': false,
+  'settings.get': false,
+  'models.list': false,
+  'agent.planMode': true,
+  'settings.set': true,
+  'stop.all': true,
+  'approval.answer': true,
+  'approval.pending': false,
+  'safety.status': false,
+  'safety.setRole': true,
+  'secrets.list': false,
+  'secrets.set': true,
+  'secrets.remove': true,
+  'audit.query': false,
+  'audit.verify': false,
+  'stop.resume': true,
+  'sandbox.status': false,
+  'sandbox.prepare': true,
+  'git.status': false,
+  'git.diff': false,
+  'checkpoint.list': false,
+  'checkpoint.rollback': true,
+  'sandbox.check': true,
+  'proposal.answer': true,
+  'proposal.list': true,
+  'findings.sarif': true,
+  'workspace.readFile': true,
+  'workspace.secretFiles': false,
+  'workspace.openSecretFile': true,
+  'workspace.closeSecretFile': true,
+  'mcp.servers': false,
+  'mcp.refresh': true,
+  'mcp.addServer': true,
+  'mcp.removeServer': true,
+  'mcp.pin': true,
+  'mcp.unpin': true,
+} as const satisfies Record<Channel, boolean>;
+
 export type Channel = keyof typeof requests;
 export type RequestInput<C extends Channel> = z.input<(typeof requests)[C]['input']>;
 export type RequestOutput<C extends Channel> = z.output<(typeof requests)[C]['output']>;

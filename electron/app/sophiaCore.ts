@@ -4,9 +4,9 @@
  */
 import { chmodSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { appSettings, type AppStatus } from '../../shared/contract';
-import { SophiaError } from '../../shared/errors';
+import type { AppStatus } from '../../shared/contract';
 import { Agent, type StepBudget } from '../agent/agent';
+import { agentHandlers } from '../agent/agentHandlers';
 import { ConversationStore } from '../agent/conversationStore';
 import { registerPlanTool } from '../agent/planTool';
 import { ToolRegistry, type ToolGate } from '../agent/tools';
@@ -14,10 +14,12 @@ import { openAppDatabase } from '../db/appDatabase';
 import type { SqliteDatabase } from '../db/sqlite';
 import type { Handlers } from '../../shared/handlers';
 import { callUsage } from '../models/pricing';
-import { createProvider, isOfflineMode, listModels, selectedModel, type ProviderEndpoints } from '../models/providerFactory';
+import { modelsHandlers } from '../models/modelsHandlers';
+import { createProvider, isOfflineMode, selectedModel, type ProviderEndpoints } from '../models/providerFactory';
 import type { SecretReader } from '../keychain/secretReader';
 import type { SandboxService } from '../sandbox/sandbox';
 import { createSandboxServiceFromEnv, sandboxHandlers } from '../sandbox/sandboxHandlers';
+import { settingsHandlers } from '../settings/settingsHandlers';
 import { SettingsStore } from '../settings/settingsStore';
 import { registerWorkspaceTools } from '../tools/workspaceTools';
 import { registerToolOutputTool } from '../agent/toolOutputTool';
@@ -47,6 +49,7 @@ import { OfflineGuard } from '../models/offlineGuard';
 import { createSafetyCore, type SafetyCore } from '../safety/safetyCore';
 import { EventHub } from '../core/eventHub';
 import { onSlowLoads, slowLoads } from '../core/onDemand';
+import { stopHandlers } from '../core/stopHandlers';
 import { StopController } from '../core/stopController';
 import { appVersion } from '../core/version';
 
@@ -78,14 +81,30 @@ export interface SophiaCore {
   close(): Promise<void>;
 }
 
+/**
+ * The tools that act on outside systems, each group registered over its service, and the gate
+ * every tool call passes. The defaults are the real ones; a test hands in its stand-ins (a
+ * recording run_command, a gate that answers at once) for the group it replaces.
+ */
+export interface CoreExecutors {
+  /** The approval gate every tool call passes; the safety core's by default. Checkpoints wrap it either way. */
+  readonly gate: ToolGate;
+  /** run_command, in the sandbox. */
+  readonly command: (registry: ToolRegistry, sandbox: SandboxService, workspace: () => string) => void;
+  /** The git and GitHub tools. */
+  readonly git: (registry: ToolRegistry, git: GitService) => void;
+  /** The Pulumi tools. */
+  readonly pulumi: (registry: ToolRegistry, pulumi: PulumiService) => void;
+  /** The Snowflake tools. */
+  readonly snowflake: (registry: ToolRegistry, snowflake: SnowflakeService) => void;
+}
+
 export interface CoreOptions {
   readonly host: AppStatus['host'];
   /** Where `sophia.db` lives. */
   readonly dataDir: string;
   /** The OS keychain; without one, no secret is available. */
   readonly secrets?: SecretReader;
-  /** Replaces the approval gate every tool call passes (tests of the agent alone). */
-  readonly gate?: ToolGate;
   /** The OS keychain by default. */
   readonly keychain?: Keychain;
   /** The administrator's policy file; the platform's system-wide path by default. */
@@ -98,14 +117,10 @@ export interface CoreOptions {
   readonly context?: Partial<ContextBudget>;
   /** The Docker sandbox service; by default the real one, configured from the environment. */
   readonly sandbox?: SandboxService;
-  /** False leaves out run_command (tests that register a recording stand-in by that name). */
-  readonly commandTools?: boolean;
-  /** Registers the git and GitHub tools (default); tests that register stand-ins of the same names turn it off. */
-  readonly gitTools?: boolean;
+  /** Stand-ins for the gate or for a group of tools; the real ones by default. */
+  readonly executors?: Partial<CoreExecutors>;
   /** isomorphic-git's HTTP client for pushes; the Node one by default. */
   readonly gitHttp?: GitServiceOptions['http'];
-  /** Registers the Pulumi and Snowflake tools (default); tests that register stand-ins of the same names turn it off. */
-  readonly infraTools?: boolean;
   /** A Pulumi installation root (`<root>/bin/pulumi`); by default `pulumi` on the PATH. */
   readonly pulumiCliRoot?: string;
   /** The code index's worker script; by default the built one beside the main bundle. */
@@ -123,12 +138,14 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
   const stop = new StopController(events);
   const settings = new SettingsStore(db);
   const store = new ConversationStore(db);
+  // The open workspace folder ('' when none is open), read at each use: the one accessor every service is given.
+  const workspace = (): string => settings.get().workspace;
   const safety = createSafetyCore({
     events,
     stop,
     redactor,
     dataDir: options.dataDir,
-    workspace: () => settings.get().workspace,
+    workspace,
     keychain: options.keychain,
     managedPolicyFile: options.managedPolicyFile,
     approvalTimeoutMs: options.approvalTimeoutMs,
@@ -136,7 +153,6 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
   const secrets = options.secrets ?? safety.secretReader;
   // Offline mode (a model on this machine) refuses every connection off it, in each client that would open one.
   const offline = new OfflineGuard(() => settings.get());
-  const workspace = (): string | undefined => settings.get().workspace || undefined;
   const sandbox =
     options.sandbox ??
     createSandboxServiceFromEnv({
@@ -147,7 +163,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     });
   stop.register('sandbox', () => sandbox.killAll());
   const git = new GitService({
-    workspace: () => settings.get().workspace,
+    workspace,
     settings: () => settings.get(),
     secrets,
     protectedBranches: () => safety.policy.policy().protectedBranches,
@@ -159,8 +175,16 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     guard: () => stop.assertRunning(),
   });
   // Every approved call that may change state is preceded by a checkpoint of the workspace.
-  const gate = withCheckpoints(options.gate ?? safety.gate, {
-    recordBefore: async (conversationId, label) => (settings.get().workspace ? git.recordCheckpoint(conversationId, label) : undefined),
+  const executors: CoreExecutors = {
+    gate: safety.gate,
+    command: registerCommandTools,
+    git: registerGitTools,
+    pulumi: registerPulumiTools,
+    snowflake: registerSnowflakeTools,
+    ...options.executors,
+  };
+  const gate = withCheckpoints(executors.gate, {
+    recordBefore: async (conversationId, label) => (workspace() ? git.recordCheckpoint(conversationId, label) : undefined),
   });
   // Every tool, outside MCP tools pinned or not, passes this one gate: a pin is an input to its decision.
   const registry = new ToolRegistry(gate, safety.registryHooks);
@@ -176,15 +200,15 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
   // Outside stdio servers are processes Sophia started: the stop ends them, Resume starts them again.
   stop.register('mcp-outside', () => outsideMcp.stopAll(), { kind: 'task', label: 'outside MCP servers' });
   // Secret files stay refused to every tool unless the person opens one (a request, never a tool).
-  const secretFiles = new SecretFileGrants({ workspace: () => settings.get().workspace, audit: safety.audit });
-  registerWorkspaceTools(registry, () => settings.get().workspace, secretFiles.allows);
+  const secretFiles = new SecretFileGrants({ workspace, audit: safety.audit });
+  registerWorkspaceTools(registry, workspace, secretFiles.allows);
   registerToolOutputTool(registry, store);
   const provider = async () => safety.wrapProvider(await createProvider(settings.get(), secrets, options.endpoints));
   const code = {
     proposals: new ProposalService({
       publish: (event) => events.publish(event),
       subscribe: (listener) => events.subscribe(listener),
-      workspace: () => settings.get().workspace,
+      workspace,
       canonical: canonicalProposal,
       requestTests: createTestWriter({
         provider,
@@ -196,25 +220,25 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
         },
       }),
     }),
-    findings: new FindingsService({ publish: (event) => events.publish(event), workspace: () => settings.get().workspace, version: appVersion }),
+    findings: new FindingsService({ publish: (event) => events.publish(event), workspace, version: appVersion }),
     secretFiles,
   };
   registerCodeTools(registry, code);
   const codeIndex = new CodeIndexService({
-    workspace: () => settings.get().workspace,
+    workspace,
     storeDir: path.join(options.dataDir, 'code-index'),
     ...(options.indexWorker ? { worker: options.indexWorker } : {}),
   });
   registerIndexTools(registry, codeIndex);
   stop.register('code-index', () => codeIndex.stopAll(), { kind: 'task', label: 'code index build' });
-  if (options.commandTools !== false) registerCommandTools(registry, sandbox, () => settings.get().workspace);
-  if (options.gitTools !== false) registerGitTools(registry, git);
+  executors.command(registry, sandbox, workspace);
+  executors.git(registry, git);
   const pulumi = new PulumiService({
     projectDir: () => {
       const current = settings.get();
       return current.workspace ? path.join(current.workspace, current.pulumiProjectDir) : undefined;
     },
-    workspace: () => settings.get().workspace,
+    workspace,
     backendUrl: () => settings.get().pulumiBackendUrl,
     offline,
     cliRoot: options.pulumiCliRoot,
@@ -224,7 +248,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     guard: () => stop.assertRunning(),
   });
   stop.register('pulumi', () => pulumi.stopAll(), { kind: 'deployment', label: 'Pulumi operations' });
-  if (options.infraTools !== false) registerPulumiTools(registry, pulumi);
+  executors.pulumi(registry, pulumi);
   const snowflake = new SnowflakeService({
     client: new SnowflakeClient((environment) => settings.get().snowflake[environment], secrets, offline),
     publish: (event) => events.publish(event),
@@ -232,14 +256,14 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     guard: () => stop.assertRunning(),
   });
   stop.register('snowflake', () => snowflake.stopAll(), { kind: 'ddl', label: 'Snowflake queries' });
-  if (options.infraTools !== false) registerSnowflakeTools(registry, snowflake);
+  executors.snowflake(registry, snowflake);
   const agent = new Agent({
     events,
     store,
     registry,
     stop,
     provider,
-    workspace: () => settings.get().workspace,
+    workspace,
     ...(options.budget ? { budget: options.budget } : {}),
     ...(options.context ? { context: options.context } : {}),
     // Every tool the role may use (the viewer's are the read-only ones, as in plan mode); the gate still decides each call.
@@ -276,46 +300,26 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     void outsideMcp.refresh();
   };
 
-  const gitChannels = gitHandlers(git);
-  const mcpChannels = mcpHandlers(outsideMcp);
-  const audited: Handlers = safety.auditRequests({
+  const publishStatus = (): void => events.publish({ type: 'status', status: status() });
+  const handlers: Handlers = safety.auditRequests({
     'app.status': () => status(),
-    // A credential pasted into the chat goes no further: not to the model, not to the store.
-    'chat.send': (input) => agent.send(redactor.redact(input.text), input.conversationId),
-    'chat.cancel': (input) => ({ cancelled: agent.cancel(input.conversationId) }),
-    'conversation.list': () => ({ conversations: store.list() }),
-    'conversation.open': (input) => ({ conversation: store.get(input.conversationId), events: store.events(input.conversationId) }),
-    'settings.get': () => settings.get(),
-    'models.list': async () => {
-      const models = await listModels(settings.get(), secrets, options.endpoints);
-      // A name the settings could not store is not offered.
-      return { models: models.filter((model) => appSettings.shape.anthropicModel.safeParse(model.id).success).map((model) => ({ id: model.id, displayName: model.displayName.slice(0, 200) })) };
-    },
-    'settings.set': (input) => {
-      if (input.workspace && !path.isAbsolute(input.workspace)) {
-        throw new SophiaError('bad_request', 'The workspace must be an absolute folder path.');
-      }
-      const next = settings.update(input);
-      events.publish({ type: 'status', status: status() });
-      return next;
-    },
-    'stop.all': () => stop.stopAll(),
+    ...agentHandlers(agent, store, { redact: (text) => redactor.redact(text) }),
+    ...settingsHandlers(settings, { changed: publishStatus }),
+    ...modelsHandlers({ settings: () => settings.get(), secrets, endpoints: options.endpoints }),
+    ...stopHandlers(stop, {
+      resumed: () => {
+        sandbox.resume();
+        codeIndex.resume();
+        outsideMcp.resume();
+        publishStatus();
+      },
+    }),
     ...sandboxHandlers(sandbox, workspace),
-    'stop.resume': () => {
-      stop.resume();
-      sandbox.resume();
-      codeIndex.resume();
-      outsideMcp.resume();
-      events.publish({ type: 'status', status: status() });
-      return { locked: false as const };
-    },
     ...safety.handlers,
-    ...codeHandlers(code, { approvals: safety.approvals, workspace: () => settings.get().workspace }),
-    ...gitChannels.all,
-    ...mcpChannels.all,
+    ...codeHandlers(code, { approvals: safety.approvals, workspace }),
+    ...gitHandlers(git),
+    ...mcpHandlers(outsideMcp),
   });
-  // Reading status, diffs and checkpoints changes nothing: not audited as requests, like the other read-only channels.
-  const handlers: Handlers = { ...audited, ...gitChannels.readOnly, ...mcpChannels.readOnly };
 
   return {
     events,

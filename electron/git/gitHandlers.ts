@@ -3,20 +3,13 @@ import type { Handlers } from '../../shared/handlers';
 import type { GitService } from './gitService';
 
 type GitChannel = 'git.status' | 'git.diff' | 'checkpoint.list' | 'checkpoint.rollback';
-type ReadOnlyChannel = 'git.status' | 'git.diff' | 'checkpoint.list';
 
-export function gitHandlers(git: GitService): { all: Pick<Handlers, GitChannel>; readOnly: Pick<Handlers, ReadOnlyChannel> } {
-  const readOnly: Pick<Handlers, ReadOnlyChannel> = {
+export function gitHandlers(git: GitService): Pick<Handlers, GitChannel> {
+  return {
     'git.status': () => git.status(),
     'git.diff': (input) => git.diff(input.path),
     'checkpoint.list': async (input) => ({ checkpoints: git.settingsHaveWorkspace() ? await git.checkpoints().list(input.conversationId) : [] }),
-  };
-  return {
-    all: {
-      ...readOnly,
-      // A user action that rewrites files: audited as a request, and by the service as a git operation.
-      'checkpoint.rollback': (input) => git.rollback(input.conversationId, input.checkpointId),
-    },
-    readOnly,
+    // A user action that rewrites files: audited as a request, and by the service as a git operation.
+    'checkpoint.rollback': (input) => git.rollback(input.conversationId, input.checkpointId),
   };
 }

@@ -7,34 +7,29 @@ import type { Handlers } from '../../shared/handlers';
 import type { OutsideMcpServers } from './outsideServers';
 
 type McpChannel = 'mcp.servers' | 'mcp.refresh' | 'mcp.addServer' | 'mcp.removeServer' | 'mcp.pin' | 'mcp.unpin';
-type ReadOnlyChannel = 'mcp.servers';
 
-export function mcpHandlers(outside: OutsideMcpServers): { all: Pick<Handlers, McpChannel>; readOnly: Pick<Handlers, ReadOnlyChannel> } {
-  const readOnly: Pick<Handlers, ReadOnlyChannel> = { 'mcp.servers': () => outside.view() };
+export function mcpHandlers(outside: OutsideMcpServers): Pick<Handlers, McpChannel> {
   return {
-    all: {
-      ...readOnly,
-      'mcp.refresh': async () => {
-        await outside.refresh();
-        return outside.view();
-      },
-      'mcp.addServer': async (input) => {
-        await outside.add(input.server);
-        return outside.view();
-      },
-      'mcp.removeServer': async (input) => {
-        await outside.remove(input.id);
-        return outside.view();
-      },
-      'mcp.pin': (input) => {
-        outside.pin(input.tool);
-        return outside.view();
-      },
-      'mcp.unpin': (input) => {
-        outside.unpin(input.tool);
-        return outside.view();
-      },
+    'mcp.servers': () => outside.view(),
+    'mcp.refresh': async () => {
+      await outside.refresh();
+      return outside.view();
     },
-    readOnly,
+    'mcp.addServer': async (input) => {
+      await outside.add(input.server);
+      return outside.view();
+    },
+    'mcp.removeServer': async (input) => {
+      await outside.remove(input.id);
+      return outside.view();
+    },
+    'mcp.pin': (input) => {
+      outside.pin(input.tool);
+      return outside.view();
+    },
+    'mcp.unpin': (input) => {
+      outside.unpin(input.tool);
+      return outside.view();
+    },
   };
 }

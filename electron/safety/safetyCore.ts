@@ -4,7 +4,7 @@
  * emergency stop needs from them. `createSophiaCore` builds one and plugs it in.
  */
 import path from 'node:path';
-import type { Channel, SophiaEvent } from '../../shared/contract';
+import { auditedRequests, type Channel, type SophiaEvent } from '../../shared/contract';
 import { missingCase } from '../../shared/errors';
 import type { EventHub } from '../core/eventHub';
 import type { StopController } from '../core/stopController';
@@ -68,14 +68,10 @@ export interface SafetyCore {
   readonly planMode: { readonly on: boolean };
   /** Redacts what goes to the model and audits each call (provider, model, tokens). */
   wrapProvider(provider: ModelProvider): ModelProvider;
-  /** Audits the requests that change something. */
+  /** Audits the requests of the channels the contract declares audited (`auditedRequests`). */
   auditRequests(handlers: Handlers): Handlers;
   close(): void;
 }
-
-/** Read-only channels are not audited as requests: only those that change something. */
-const quietChannels = new Set<Channel>(['app.status', 'approval.pending', 'safety.status', 'secrets.list', 'audit.query', 'audit.verify', 'workspace.secretFiles']);
-const quietPrefixes = ['conversation.list', 'conversation.open', 'settings.get', 'sandbox.status', 'models.list'];
 
 export function createSafetyCore(options: SafetyOptions): SafetyCore {
   const { events, stop, redactor } = options;
@@ -214,7 +210,8 @@ export function createSafetyCore(options: SafetyOptions): SafetyCore {
   const auditRequests = (all: Handlers): Handlers => {
     const wrapped: Record<string, unknown> = { ...all };
     for (const channel of Object.keys(all) as Channel[]) {
-      if (quietChannels.has(channel) || quietPrefixes.includes(channel)) continue;
+      // Each channel declares in the contract whether its requests are audited.
+      if (!auditedRequests[channel]) continue;
       const handler = all[channel] as (input: unknown, context: CallContext) => unknown;
       wrapped[channel] = (input: unknown, context: CallContext) => {
         // A secret's value is never part of the entry, redacted or not.

@@ -88,17 +88,19 @@ describe('the agent loop', () => {
   });
 
   it('does not run a tool the gate denies, and tells the model why', async () => {
-    const h = setUp({
-      gate: {
-        decide: async ({ tool }) =>
-          tool.risk === 'read-only'
-            ? { allowed: true, risk: tool.risk, decidedBy: 'policy', reasons: [] }
-            : { allowed: false, risk: tool.risk, decidedBy: 'user', reasons: ['protected branch'] },
-      },
-      gitTools: false,
-    });
     const executor = vi.fn(async () => ({ ok: true, output: 'pushed' }));
-    h.core.registry.register({ name: 'git_push', description: 'Push', input: z.object({ branch: z.string() }).strict(), risk: 'high' }, executor);
+    const h = setUp({
+      executors: {
+        gate: {
+          decide: async ({ tool }) =>
+            tool.risk === 'read-only'
+              ? { allowed: true, risk: tool.risk, decidedBy: 'policy', reasons: [] }
+              : { allowed: false, risk: tool.risk, decidedBy: 'user', reasons: ['protected branch'] },
+        },
+        // A recording git_push in place of the git tools.
+        git: (registry) => registry.register({ name: 'git_push', description: 'Push', input: z.object({ branch: z.string() }).strict(), risk: 'high' }, executor),
+      },
+    });
     standIn.script(
       { kind: 'stream', events: anthropicTurn({ tools: [{ name: 'git_push', input: { branch: 'main' } }] }) },
       { kind: 'stream', events: anthropicTurn({ text: ['Understood.'] }) },

@@ -94,9 +94,9 @@ describe('stop reasons', () => {
   });
 
   it('max_tokens: a reply cut off mid-call runs none of its calls and says how to go on', async () => {
-    const h = setUp({ commandTools: false });
     const executor = vi.fn(async () => ({ ok: true, output: 'ran' }));
-    h.core.registry.register({ name: 'run_command', description: 'Run', input: z.object({ command: z.string() }).strict(), risk: 'read-only' }, executor);
+    // A recording run_command in place of the sandbox's.
+    const h = setUp({ executors: { command: (registry) => registry.register({ name: 'run_command', description: 'Run', input: z.object({ command: z.string() }).strict(), risk: 'read-only' }, executor) } });
     standIn.script({ kind: 'stream', events: anthropicTurn({ text: ['Running the tests.'], tools: [{ name: 'run_command', input: { command: 'npm test' } }], stopReason: 'max_tokens' }) });
     const { events } = await h.turn('run the tests');
     expect(executor).not.toHaveBeenCalled();

@@ -55,7 +55,7 @@ describe('clients loaded on first use', () => {
 
   it('a call to a service whose client has not loaded is decided by the gate first; a denied one loads nothing', async () => {
     const deny = recordingGate(false);
-    core = createSophiaCore({ host: 'browser', dataDir: tempDataDir(), gate: deny, managedPolicyFile: path.join(tempDataDir(), 'managed.yaml') });
+    core = createSophiaCore({ host: 'browser', dataDir: tempDataDir(), executors: { gate: deny }, managedPolicyFile: path.join(tempDataDir(), 'managed.yaml') });
     const denied = await core.registry.invoke('snowflake_plan', { environment: 'staging', text: 'CREATE TABLE T (A INT)' }, context());
     expect(denied.kind).toBe('denied');
     expect(deny.seen).toEqual([{ tool: 'snowflake_plan', loaded: [] }]);
@@ -63,7 +63,7 @@ describe('clients loaded on first use', () => {
     await core.close();
 
     const allow = recordingGate(true);
-    core = createSophiaCore({ host: 'browser', dataDir: tempDataDir(), gate: allow, managedPolicyFile: path.join(tempDataDir(), 'managed.yaml') });
+    core = createSophiaCore({ host: 'browser', dataDir: tempDataDir(), executors: { gate: allow }, managedPolicyFile: path.join(tempDataDir(), 'managed.yaml') });
     const executed = await core.registry.invoke('snowflake_plan', { environment: 'staging', text: 'CREATE TABLE T (A INT)' }, context());
     // The gate answered first, with nothing loaded; the DDL parser loaded only once the call ran.
     expect(allow.seen).toEqual([{ tool: 'snowflake_plan', loaded: [] }]);

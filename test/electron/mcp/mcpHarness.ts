@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import type { ApprovalRequest } from '../../../shared/contract';
-import type { ToolDefinition } from '../../../electron/agent/tools';
+import type { ToolDefinition, ToolRegistry } from '../../../electron/agent/tools';
 import type { CoreOptions } from '../../../electron/app/sophiaCore';
 import { startMcpHttpHost, type McpHttpHost } from '../../../electron/mcp/mcpHttpHost';
 import { runCommandTool } from '../../../electron/tools/commandTools';
@@ -44,15 +44,24 @@ export async function mcpHarness(options: Partial<CoreOptions> = {}): Promise<Mc
   mkdirSync(path.join(workspace, 'src'));
   writeFileSync(path.join(workspace, 'src', 'greet.ts'), 'export function greet(name: string): string {\n  return `Hello, ${name}`;\n}\n');
   const managedPolicyFile = path.join(mkdtempSync(path.join(tmpdir(), 'sophia-managed-')), 'policy.yaml');
-  const h = harness({ keychain: testKeychain(), managedPolicyFile, approvalTimeoutMs: 120_000, gitTools: false, commandTools: false, infraTools: false, ...options });
-  h.core.settings.update({ workspace });
   const ran: { tool: string; input: unknown }[] = [];
-  for (const tool of [runCommandTool, pulumiPreviewTool, pulumiHistoryTool, pulumiUpStandIn, gitCommitTool, gitPushTool, githubOpenPullRequestTool] as ToolDefinition[]) {
-    h.core.registry.register(tool, async (input) => {
-      ran.push({ tool: tool.name, input });
-      return { ok: true, output: `${tool.name} ran` };
-    });
-  }
+  const standIns = (registry: ToolRegistry): void => {
+    for (const tool of [runCommandTool, pulumiPreviewTool, pulumiHistoryTool, pulumiUpStandIn, gitCommitTool, gitPushTool, githubOpenPullRequestTool] as ToolDefinition[]) {
+      registry.register(tool, async (input) => {
+        ran.push({ tool: tool.name, input });
+        return { ok: true, output: `${tool.name} ran` };
+      });
+    }
+  };
+  // Recording stand-ins take the place of run_command, the git and the infrastructure tools.
+  const h = harness({
+    keychain: testKeychain(),
+    managedPolicyFile,
+    approvalTimeoutMs: 120_000,
+    ...options,
+    executors: { command: standIns, git: () => {}, pulumi: () => {}, snowflake: () => {}, ...options.executors },
+  });
+  h.core.settings.update({ workspace });
   const state = { approverPresent: true };
   const host = await startMcpHttpHost({
     deps: { registry: h.core.registry, audit: h.core.safety.audit, stop: h.core.stop, approverPresent: () => state.approverPresent },

@@ -33,7 +33,7 @@ describe('models.list', () => {
       ],
     });
     vi.stubEnv('ANTHROPIC_BASE_URL', model.baseURL);
-    core = createSophiaCore({ host: 'browser', dataDir: tempDataDir(), secrets: { get: async () => 'sk-ant-models' }, commandTools: false });
+    core = createSophiaCore({ host: 'browser', dataDir: tempDataDir(), secrets: { get: async () => 'sk-ant-models' } });
     core.settings.update({ provider: 'anthropic' });
     expect((await list(core)).models).toEqual([
       { id: 'claude-sonnet-5-5', displayName: 'Claude Sonnet 5.5' },
@@ -42,7 +42,7 @@ describe('models.list', () => {
   });
 
   it('lists nothing for a provider without a Models API, and asks no server', async () => {
-    core = createSophiaCore({ host: 'browser', dataDir: tempDataDir(), secrets: { get: async () => undefined }, commandTools: false });
+    core = createSophiaCore({ host: 'browser', dataDir: tempDataDir(), secrets: { get: async () => undefined } });
     core.settings.update({ provider: 'ollama' });
     expect((await list(core)).models).toEqual([]);
   });
