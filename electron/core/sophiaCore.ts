@@ -16,8 +16,12 @@ import type { Handlers } from '../ipc/dispatch';
 import { callUsage } from '../models/pricing';
 import { createProvider, isOfflineMode, listModels, selectedModel, type ProviderEndpoints, type SecretReader } from '../models/providerFactory';
 import type { SandboxService } from '../sandbox/sandbox';
-import { createSandboxServiceFromEnv, sandboxHandlers } from '../sandbox/sandboxHandlers';
+import { createSandboxService, sandboxConfig, sandboxHandlers } from '../sandbox/sandboxHandlers';
 import { SettingsStore } from '../settings/settingsStore';
+import { setupStatus } from '../settings/setupStatus';
+import { checkedWorkspaceFolder } from '../settings/workspaceFolder';
+import { listFolders } from '../host/folderListing';
+import { listOllamaModels } from '../models/ollamaModels';
 import { registerWorkspaceTools } from '../tools/workspaceTools';
 import { registerToolOutputTool } from '../agent/toolOutputTool';
 import type { ContextBudget } from '../agent/contextWindow';
@@ -109,6 +113,8 @@ export interface CoreOptions {
   readonly pulumiCliRoot?: string;
   /** The code index's worker script; by default the built one beside the main bundle. */
   readonly indexWorker?: URL;
+  /** The desktop app's folder dialog (Electron's `dialog.showOpenDialog`); the browser host has none. Undefined: cancelled. */
+  readonly pickFolder?: (defaultPath: string | undefined) => Promise<string | undefined>;
 }
 
 export function createSophiaCore(options: CoreOptions): SophiaCore {
@@ -136,12 +142,15 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
   // Offline mode (a model on this machine) refuses every connection off it, in each client that would open one.
   const offline = new OfflineGuard(() => settings.get());
   const workspace = (): string | undefined => settings.get().workspace || undefined;
+  // Settings → Sandbox with the SOPHIA_SANDBOX_* variables over it, read once: the service is built from it.
+  const sandboxSettings = sandboxConfig(settings.get().sandbox);
   const sandbox =
     options.sandbox ??
-    createSandboxServiceFromEnv({
+    createSandboxService({
       publish: (event) => events.publish(event),
       guard: () => stop.assertRunning(),
       workspace,
+      config: sandboxSettings,
       checkMirror: (mirror) => offline.check(mirror, 'building the sandbox image (from the Debian mirror)'),
     });
   stop.register('sandbox', () => sandbox.killAll());
@@ -275,6 +284,22 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     void outsideMcp.refresh();
   };
 
+  // The first-run checklist, the folder picker and the Ollama model list only read: not audited as requests.
+  const setupChannels: Pick<Handlers, 'setup.status' | 'host.listFolders' | 'host.pickFolder' | 'ollama.models'> = {
+    'setup.status': () =>
+      setupStatus({ settings: settings.get(), secrets, keychain: safety.keychain.status(), firstRun: settings.neverSaved() && store.list().length === 0 }),
+    'host.listFolders': (input) => listFolders(input.path),
+    'host.pickFolder': async (input) => {
+      if (!options.pickFolder) throw new SophiaError('unavailable', 'The folder dialog is in the desktop app; in the browser, pick from the listed folders.');
+      return { path: (await options.pickFolder(input.defaultPath)) ?? null };
+    },
+    'ollama.models': async (input) => {
+      const host = input.host ?? settings.get().ollamaHost;
+      const models = await listOllamaModels(host);
+      // A name the settings could not store is not offered.
+      return { host, models: models.filter((model) => appSettings.shape.ollamaModel.safeParse(model.name).success).slice(0, 500) };
+    },
+  };
   const gitChannels = gitHandlers(git);
   const mcpChannels = mcpHandlers(outsideMcp);
   const audited: Handlers = safety.auditRequests({
@@ -291,15 +316,13 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
       return { models: models.filter((model) => appSettings.shape.anthropicModel.safeParse(model.id).success).map((model) => ({ id: model.id, displayName: model.displayName.slice(0, 200) })) };
     },
     'settings.set': (input) => {
-      if (input.workspace && !path.isAbsolute(input.workspace)) {
-        throw new SophiaError('bad_request', 'The workspace must be an absolute folder path.');
-      }
-      const next = settings.update(input);
+      // `~` expanded; a missing folder, a file or a folder Sophia may not read is refused, naming the field.
+      const next = settings.update(input.workspace === undefined ? input : { ...input, workspace: checkedWorkspaceFolder(input.workspace) });
       events.publish({ type: 'status', status: status() });
       return next;
     },
     'stop.all': () => stop.stopAll(),
-    ...sandboxHandlers(sandbox, workspace),
+    ...sandboxHandlers(sandbox, workspace, sandboxSettings),
     'stop.resume': () => {
       stop.resume();
       sandbox.resume();
@@ -312,9 +335,10 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     ...codeHandlers(code, { approvals: safety.approvals, workspace: () => settings.get().workspace }),
     ...gitChannels.all,
     ...mcpChannels.all,
+    ...setupChannels,
   });
   // Reading status, diffs and checkpoints changes nothing: not audited as requests, like the other read-only channels.
-  const handlers: Handlers = { ...audited, ...gitChannels.readOnly, ...mcpChannels.readOnly };
+  const handlers: Handlers = { ...audited, ...gitChannels.readOnly, ...mcpChannels.readOnly, ...setupChannels };
 
   return {
     events,
