@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServedApp, storeSecrets, type ServedApp } from '../support/servedApp';
+import { startServedApp, type ServedApp } from '../support/servedApp';
 import { startOllamaStandIn, type OllamaStandIn } from '../support/standIns/ollamaStandIn';
 import { launchChromium, screenshot, watchPage, type PageProblems } from './support/chromium';
 
@@ -57,8 +57,9 @@ const settingsSection = (id: string) => page.locator(`#settings-section-${id}`);
 /** Whether an element's top is inside the viewport (a section brought into view). */
 const inView = (selector: string) =>
   page.locator(selector).evaluate((element) => {
-    const box = element.getBoundingClientRect();
-    return box.top >= 0 && box.top < window.innerHeight;
+    // Runs in the page; the test project has no DOM types.
+    const box = (element as unknown as { getBoundingClientRect(): { top: number } }).getBoundingClientRect();
+    return box.top >= 0 && box.top < (globalThis as unknown as { innerHeight: number }).innerHeight;
   });
 
 describe('first run on an empty data folder, in Chromium', () => {
