@@ -3,7 +3,7 @@
  * contract carried over two IPC channels. Requests from any sender but our own window's
  * main frame, served from our own origin, are refused.
  */
-import { app, BrowserWindow, globalShortcut, ipcMain, type IpcMainInvokeEvent } from 'electron';
+import { app, BrowserWindow, dialog, globalShortcut, ipcMain, type IpcMainInvokeEvent } from 'electron';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ipcChannels } from '../shared/contract';
@@ -37,9 +37,22 @@ if (!app.requestSingleInstanceLock()) {
 function start(): void {
   serveRenderer(path.resolve(here, '../renderer'));
   const dataDir = app.getPath('userData');
-  const core = createSophiaCore({ host: 'electron', dataDir });
+  // The workspace picker is the system's own folder dialog, over the one window.
+  const parent: { window?: BrowserWindow } = {};
+  const pickFolder = async (defaultPath: string | undefined): Promise<string | undefined> => {
+    const owner = parent.window;
+    if (!owner || owner.isDestroyed()) return undefined;
+    const picked = await dialog.showOpenDialog(owner, {
+      title: 'Choose the workspace folder',
+      properties: ['openDirectory', 'dontAddToRecent'],
+      ...(defaultPath ? { defaultPath } : {}),
+    });
+    return picked.canceled ? undefined : picked.filePaths[0];
+  };
+  const core = createSophiaCore({ host: 'electron', dataDir, pickFolder });
   lockDownWebContents(isAppUrl, () => core.settings.get().externalLinkHosts);
   const window = createMainWindow(path.resolve(here, '../preload/index.cjs'), startUrl);
+  parent.window = window;
   // The sandbox (crash clean-up, warm pool), outside MCP servers and the MCP endpoint wait for the first paint.
   let mcp: Promise<{ close(): Promise<void> } | undefined> = Promise.resolve(undefined);
   window.once('ready-to-show', () => {

@@ -360,6 +360,33 @@ export const externalLinkHost = z
   .max(253)
   .regex(/^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'a host name such as docs.example.com, or *.example.com');
 
+/**
+ * The sandbox's size and image. Each field has an environment variable that, when set,
+ * overrides it (`sandboxVariables`); the sandbox service reads them when Sophia starts.
+ */
+export const sandboxSettings = z.object({
+  /** An image to use instead of building the default one; empty: the default, built on this machine. */
+  image: z.union([z.literal(''), z.string().trim().max(200).regex(/^[a-z0-9][a-z0-9._/:@-]*$/, 'an image name such as sophia-sandbox:custom or registry.example.com/team/image:1')]),
+  /** Warm containers kept ready; 0 turns the pool off. */
+  poolSize: z.number().int().min(0).max(8),
+  memoryMb: z.number().int().min(64).max(8192),
+  cpus: z.number().min(0.1).max(4),
+  pids: z.number().int().min(32).max(4096),
+  /** The Debian mirror the default image is built from; empty: the one apt uses here. */
+  debianMirror: z.union([z.literal(''), z.url({ protocol: /^https?$/ }).max(500)]),
+});
+export type SandboxSettings = z.infer<typeof sandboxSettings>;
+export const sandboxSettingFields = ['image', 'poolSize', 'memoryMb', 'cpus', 'pids', 'debianMirror'] as const satisfies readonly (keyof SandboxSettings)[];
+/** The environment variable that overrides each sandbox setting. */
+export const sandboxVariables: Readonly<Record<keyof SandboxSettings, string>> = {
+  image: 'SOPHIA_SANDBOX_IMAGE',
+  poolSize: 'SOPHIA_SANDBOX_POOL_SIZE',
+  memoryMb: 'SOPHIA_SANDBOX_MEMORY_MB',
+  cpus: 'SOPHIA_SANDBOX_CPUS',
+  pids: 'SOPHIA_SANDBOX_PIDS',
+  debianMirror: 'SOPHIA_DEBIAN_MIRROR',
+};
+
 /** Settings the user changes; secrets are not among them (they live in the OS keychain). */
 export const appSettings = z.object({
   provider: z.enum(providerIds),
@@ -401,6 +428,8 @@ export const appSettings = z.object({
   mcpPins: z.array(mcpPin).max(500),
   /** Hosts whose https links open in the system browser (`docs.example.com`, or `*.example.com` for its subdomains); any other link is refused. */
   externalLinkHosts: z.array(externalLinkHost).max(100),
+  /** The Docker sandbox's limits, pool and image (environment variables override them). */
+  sandbox: sandboxSettings,
 });
 export type AppSettings = z.infer<typeof appSettings>;
 
@@ -441,6 +470,34 @@ export const outsideServersView = z.object({
   servers: z.array(outsideServerView).max(20),
 });
 export type OutsideServersView = z.infer<typeof outsideServersView>;
+
+/** One item of the first-run checklist: done, or what to do in plain words. */
+export const setupItem = z.object({ ok: z.boolean(), message: z.string().max(limits.notice) });
+export type SetupItem = z.infer<typeof setupItem>;
+
+/** The first-run checklist's items the main process judges (the sandbox has its own status and events). */
+export const setupStatus = z.object({
+  /** Nothing saved yet and no conversation: the checklist opens by itself. */
+  firstRun: z.boolean(),
+  model: setupItem,
+  workspace: setupItem,
+  keychain: setupItem,
+});
+export type SetupStatus = z.infer<typeof setupStatus>;
+
+/** One page of the host's folders, for the browser-mode folder picker: names of directories only. */
+export const folderListing = z.object({
+  /** The folder listed, absolute, links resolved. */
+  path: z.string().max(4096),
+  /** Its parent; null at the root. */
+  parent: z.string().max(4096).nullable(),
+  /** The person's home folder, where the picker starts. */
+  home: z.string().max(4096),
+  folders: z.array(z.object({ name: z.string().max(255), path: z.string().max(4096) })).max(1000),
+  /** More entries than were read or listed: the listing is cut, and says so. */
+  truncated: z.boolean(),
+});
+export type FolderListing = z.infer<typeof folderListing>;
 
 /** Request channels: `name -> { input, output }`. */
 export const requests = {
@@ -568,6 +625,26 @@ export const requests = {
   'mcp.pin': { input: z.object({ tool: outsideToolName }).strict(), output: outsideServersView },
   /** The tool asks again before every call in the open workspace. Audited. */
   'mcp.unpin': { input: z.object({ tool: outsideToolName }).strict(), output: outsideServersView },
+  /** The first-run checklist: model and key, workspace, keychain (the sandbox item comes from `sandbox.status`). */
+  'setup.status': { input: empty, output: setupStatus },
+  /**
+   * Sub-folders of a folder on the host (the browser-mode folder picker): names of directories
+   * only, never file contents. No path: the home folder. `~` is expanded; anything else not
+   * absolute is refused. Bounded: a huge folder is cut and says so.
+   */
+  'host.listFolders': { input: z.object({ path: z.string().min(1).max(4096).optional() }).strict(), output: folderListing },
+  /** The desktop app's own folder dialog; the browser host has none (it lists folders instead). Null when cancelled. */
+  'host.pickFolder': { input: z.object({ defaultPath: z.string().max(4096).optional() }).strict(), output: z.object({ path: z.string().max(4096).nullable() }) },
+  /** The models an Ollama server has (`/api/tags`): the saved address, or the one given (the connection test). */
+  'ollama.models': {
+    input: z.object({ host: z.url({ protocol: /^https?$/ }).max(200).optional() }).strict(),
+    output: z.object({ host: z.string().max(200), models: z.array(z.object({ name: modelName, size: z.number().nonnegative(), parameterSize: label })).max(500) }),
+  },
+  /** The sandbox settings in use since start-up, and the environment variables that override saved fields. */
+  'sandbox.config': {
+    input: empty,
+    output: z.object({ inUse: sandboxSettings, overrides: z.array(z.object({ field: z.enum(sandboxSettingFields), variable: label })) }),
+  },
 } as const satisfies Record<string, { input: z.ZodType; output: z.ZodType }>;
 
 /**
@@ -617,6 +694,11 @@ export const auditedRequests = {
   'mcp.removeServer': true,
   'mcp.pin': true,
   'mcp.unpin': true,
+  'setup.status': false,
+  'host.listFolders': false,
+  'host.pickFolder': false,
+  'ollama.models': false,
+  'sandbox.config': false,
 } as const satisfies Record<Channel, boolean>;
 
 export type Channel = keyof typeof requests;

@@ -18,9 +18,10 @@ import { modelsHandlers } from '../models/modelsHandlers';
 import { createProvider, isOfflineMode, selectedModel, type ProviderEndpoints } from '../models/providerFactory';
 import type { SecretReader } from '../keychain/secretReader';
 import type { SandboxService } from '../sandbox/sandbox';
-import { createSandboxServiceFromEnv, sandboxHandlers } from '../sandbox/sandboxHandlers';
+import { createSandboxService, sandboxConfig, sandboxHandlers } from '../sandbox/sandboxHandlers';
 import { settingsHandlers } from '../settings/settingsHandlers';
 import { SettingsStore } from '../settings/settingsStore';
+import { setupHandlers } from '../settings/setupHandlers';
 import { registerWorkspaceTools } from '../tools/workspaceTools';
 import { registerToolOutputTool } from '../agent/toolOutputTool';
 import type { ContextBudget } from '../agent/contextWindow';
@@ -125,6 +126,8 @@ export interface CoreOptions {
   readonly pulumiCliRoot?: string;
   /** The code index's worker script; by default the built one beside the main bundle. */
   readonly indexWorker?: URL;
+  /** The desktop app's folder dialog (Electron's `dialog.showOpenDialog`); the browser host has none. Undefined: cancelled. */
+  readonly pickFolder?: (defaultPath: string | undefined) => Promise<string | undefined>;
 }
 
 export function createSophiaCore(options: CoreOptions): SophiaCore {
@@ -153,12 +156,15 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
   const secrets = options.secrets ?? safety.secretReader;
   // Offline mode (a model on this machine) refuses every connection off it, in each client that would open one.
   const offline = new OfflineGuard(() => settings.get());
+  // Settings → Sandbox with the SOPHIA_SANDBOX_* variables over it, read once: the service is built from it.
+  const sandboxSettings = sandboxConfig(settings.get().sandbox);
   const sandbox =
     options.sandbox ??
-    createSandboxServiceFromEnv({
+    createSandboxService({
       publish: (event) => events.publish(event),
       guard: () => stop.assertRunning(),
       workspace,
+      config: sandboxSettings,
       checkMirror: (mirror) => offline.check(mirror, 'building the sandbox image (from the Debian mirror)'),
     });
   stop.register('sandbox', () => sandbox.killAll());
@@ -314,11 +320,18 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
         publishStatus();
       },
     }),
-    ...sandboxHandlers(sandbox, workspace),
+    ...sandboxHandlers(sandbox, workspace, sandboxSettings),
     ...safety.handlers,
     ...codeHandlers(code, { approvals: safety.approvals, workspace }),
     ...gitHandlers(git),
     ...mcpHandlers(outsideMcp),
+    ...setupHandlers({
+      settings,
+      secrets,
+      keychain: () => safety.keychain.status(),
+      noConversations: () => store.list().length === 0,
+      ...(options.pickFolder ? { pickFolder: options.pickFolder } : {}),
+    }),
   });
 
   return {

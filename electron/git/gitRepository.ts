@@ -52,7 +52,7 @@ export function explainGitError(error: unknown, what: string): SophiaError {
   if (error instanceof isoGit().Errors.HttpError) {
     const status = (error.data as { statusCode?: number }).statusCode;
     if (status === 401 || status === 403) {
-      return new SophiaError('refused', `${what} was refused by the server (HTTP ${status}): the GitHub token is missing, wrong or lacks write access. Set it in Settings → Credentials ("github-token").`);
+      return new SophiaError('refused', `${what} was refused by the server (HTTP ${status}): the GitHub token is missing, wrong or lacks write access. Set it in Credentials & role ("github-token").`);
     }
     return new SophiaError('unavailable', `${what} failed: the server answered HTTP ${status ?? '?'}.`);
   }

@@ -200,7 +200,7 @@ export class GitService {
 
   async #token(): Promise<string> {
     const token = await this.options.secrets.get('github-token');
-    if (!token) throw new SophiaError('bad_request', 'No GitHub token is stored. Add one in Settings → Credentials ("github-token"); it is kept in the OS keychain.');
+    if (!token) throw new SophiaError('bad_request', 'No GitHub token is stored. Add one in Credentials & role ("github-token"); it is kept in the OS keychain.');
     return token;
   }
 

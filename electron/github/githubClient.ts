@@ -92,7 +92,7 @@ export function explainGithubError(error: unknown, what: string, repository: Git
   }
   switch (error.status) {
     case 401:
-      return new SophiaError('refused', `GitHub refused the token (${message || 'Bad credentials'}). Set a valid token in Settings → Credentials ("github-token").`, { status: 401, kind: 'auth' });
+      return new SophiaError('refused', `GitHub refused the token (${message || 'Bad credentials'}). Set a valid token in Credentials & role ("github-token").`, { status: 401, kind: 'auth' });
     case 403:
       return new SophiaError('refused', `The GitHub token has no permission for ${what.toLowerCase()} on ${name} (${message || 'Forbidden'}). Give it write access to pull requests (fine-grained token: "Pull requests: Read and write") or ask the repository's owner.`, { status: 403, kind: 'permission' });
     case 404:

@@ -41,7 +41,7 @@ function toAnthropicMessages(messages: readonly ModelMessage[]): Anthropic.Messa
 function translate(error: unknown, signal: AbortSignal): ModelError {
   if (signal.aborted || error instanceof Anthropic.APIUserAbortError) return new ModelError('aborted', 'Stopped.');
   if (error instanceof Anthropic.AuthenticationError) {
-    return new ModelError('bad-key', 'Anthropic refused the API key. Set a valid key in Settings → Credentials.');
+    return new ModelError('bad-key', 'Anthropic refused the API key. Set a valid key in Credentials & role.');
   }
   if (error instanceof Anthropic.PermissionDeniedError) {
     return new ModelError('bad-key', 'Anthropic says this key may not use that model. Check the key or pick another model in Settings.');
@@ -100,7 +100,7 @@ export interface AnthropicModelInfo {
 
 /** The models this key can use, newest first, through the SDK's Models API (all pages). */
 export async function listAnthropicModels(options: { apiKey: string | undefined; baseURL?: string; signal?: AbortSignal }): Promise<AnthropicModelInfo[]> {
-  if (!options.apiKey) throw new ModelError('no-key', 'No Anthropic API key is set. Add one in Settings → Credentials to list the models it can use.');
+  if (!options.apiKey) throw new ModelError('no-key', 'No Anthropic API key is set. Add one in Credentials & role to list the models it can use.');
   // Without a base URL the SDK reads ANTHROPIC_BASE_URL, as createAnthropicProvider does.
   const client = new Anthropic({ apiKey: options.apiKey, maxRetries: 2, ...(options.baseURL ? { baseURL: options.baseURL } : {}) });
   const signal = options.signal ?? new AbortController().signal;
@@ -145,7 +145,7 @@ export function createAnthropicProvider(options: AnthropicOptions): ModelProvide
 
   async function* stream(request: ModelRequest): AsyncIterable<ModelStreamEvent> {
     if (!client) {
-      throw new ModelError('no-key', 'No Anthropic API key is set. Add one in Settings → Credentials, or switch to Ollama (offline).');
+      throw new ModelError('no-key', 'No Anthropic API key is set. Add one in Credentials & role, or switch to Ollama (offline).');
     }
     // Tool-use blocks arrive as JSON fragments; each is parsed once its block closes.
     const toolBlocks = new Map<number, { id: string; name: string; json: string }>();

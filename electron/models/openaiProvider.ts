@@ -92,7 +92,7 @@ function translate(error: unknown, signal: AbortSignal, options: OpenAiOptions):
   const credential = options.id === 'cortex' ? 'the Snowflake programmatic access token ("snowflake-cortex-token")' : 'the API key ("openai-api-key")';
   if (signal.aborted || error instanceof OpenAI.APIUserAbortError) return new ModelError('aborted', 'Stopped.');
   if (error instanceof OpenAI.AuthenticationError) {
-    return new ModelError('bad-key', `${name} refused ${credential}. Set a valid one in Settings → Credentials.`);
+    return new ModelError('bad-key', `${name} refused ${credential}. Set a valid one in Credentials & role.`);
   }
   if (error instanceof OpenAI.PermissionDeniedError) {
     return new ModelError(
@@ -159,8 +159,8 @@ export function createOpenAiProvider(options: OpenAiOptions): ModelProvider {
       throw new ModelError(
         'no-key',
         options.id === 'cortex'
-          ? 'No Snowflake programmatic access token is set. Add "snowflake-cortex-token" in Settings → Credentials.'
-          : `No API key is set for ${baseURL}. Add "openai-api-key" in Settings → Credentials, or pick a local model.`,
+          ? 'No Snowflake programmatic access token is set. Add "snowflake-cortex-token" in Credentials & role.'
+          : `No API key is set for ${baseURL}. Add "openai-api-key" in Credentials & role, or pick a local model.`,
       );
     }
     // Tool calls arrive as fragments keyed by index; each is complete when the choice finishes.

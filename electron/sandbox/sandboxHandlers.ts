@@ -1,12 +1,14 @@
 /**
- * The sandbox's request handlers, and the service as the core builds it from the
- * environment (until these become settings in the UI):
+ * The sandbox's request handlers, and the service as the core builds it from the settings
+ * (Settings → Sandbox), each field overridden by its environment variable when that is set:
  *   SOPHIA_SANDBOX_IMAGE      an image to use instead of building the default one
  *   SOPHIA_SANDBOX_POOL_SIZE  warm containers kept ready (default 2, at most 8; 0 turns the pool off)
  *   SOPHIA_SANDBOX_MEMORY_MB, SOPHIA_SANDBOX_CPUS, SOPHIA_SANDBOX_PIDS  lower (or, up to a ceiling, raise) the limits
+ *   SOPHIA_DEBIAN_MIRROR      the Debian mirror the default image is built from
+ * Both are read when Sophia starts; Settings says so.
  */
-import type { RequestOutput, SophiaEvent } from '../../shared/contract';
-import { limits } from '../../shared/contract';
+import type { RequestOutput, SandboxSettings, SophiaEvent } from '../../shared/contract';
+import { limits, sandboxSettingFields, sandboxSettings, sandboxVariables } from '../../shared/contract';
 import type { Handlers } from '../../shared/handlers';
 import { createLogger } from '../log';
 import { randomId } from './dockerSandbox';
@@ -16,43 +18,54 @@ import { DockerSandboxService } from './sandboxService';
 
 const log = createLogger('sandboxHandlers');
 
-function numberFrom(env: NodeJS.ProcessEnv, name: string): number | undefined {
-  const raw = env[name];
-  if (raw === undefined || raw.trim() === '') return undefined;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < 0) {
-    log.warn('ignoring a setting that is not a number', { name });
-    return undefined;
-  }
-  return value;
+export interface SandboxConfig {
+  /** What the service uses: the saved settings with every set variable over them. */
+  readonly inUse: SandboxSettings;
+  readonly overrides: readonly { readonly field: keyof SandboxSettings; readonly variable: string }[];
 }
 
-export function createSandboxServiceFromEnv(options: {
+/**
+ * The saved sandbox settings with the environment over them. A variable that does not fit its
+ * field (not a number, out of range) is ignored and logged, so it cannot loosen a limit past
+ * the schema's bounds.
+ */
+export function sandboxConfig(saved: SandboxSettings, env: NodeJS.ProcessEnv = process.env): SandboxConfig {
+  const inUse: Record<string, unknown> = { ...saved };
+  const overrides: { field: keyof SandboxSettings; variable: string }[] = [];
+  for (const field of sandboxSettingFields) {
+    const variable = sandboxVariables[field];
+    const raw = env[variable]?.trim();
+    if (raw === undefined || raw === '') continue;
+    const value = field === 'image' || field === 'debianMirror' ? raw : Number(raw);
+    const checked = sandboxSettings.shape[field].safeParse(value);
+    if (!checked.success) {
+      log.warn('ignoring an environment variable that does not fit its setting', { name: variable });
+      continue;
+    }
+    inUse[field] = checked.data;
+    overrides.push({ field, variable });
+  }
+  return { inUse: sandboxSettings.parse(inUse), overrides };
+}
+
+export function createSandboxService(options: {
   readonly publish: (event: SophiaEvent) => void;
   readonly guard: () => void;
   readonly workspace: () => string | undefined;
-  readonly env?: NodeJS.ProcessEnv;
+  readonly config: SandboxConfig;
   readonly checkMirror?: (mirror: string) => void;
 }): DockerSandboxService {
-  const env = options.env ?? process.env;
-  const memoryMb = numberFrom(env, 'SOPHIA_SANDBOX_MEMORY_MB');
-  const cpus = numberFrom(env, 'SOPHIA_SANDBOX_CPUS');
-  const pids = numberFrom(env, 'SOPHIA_SANDBOX_PIDS');
-  const wanted: Partial<SandboxLimits> = {
-    ...(memoryMb === undefined ? {} : { memoryBytes: memoryMb * 1024 * 1024 }),
-    ...(cpus === undefined ? {} : { cpus }),
-    ...(pids === undefined ? {} : { pids }),
-  };
-  const poolSize = numberFrom(env, 'SOPHIA_SANDBOX_POOL_SIZE');
-  const image = env['SOPHIA_SANDBOX_IMAGE']?.trim();
+  const { inUse } = options.config;
+  const wanted: Partial<SandboxLimits> = { memoryBytes: inUse.memoryMb * 1024 * 1024, cpus: inUse.cpus, pids: inUse.pids };
   return new DockerSandboxService({
     publish: options.publish,
     guard: options.guard,
     workspace: options.workspace,
     limits: wanted,
+    poolSize: inUse.poolSize,
     ...(options.checkMirror ? { checkMirror: options.checkMirror } : {}),
-    ...(poolSize === undefined ? {} : { poolSize }),
-    ...(image ? { image } : {}),
+    ...(inUse.image ? { image: inUse.image } : {}),
+    ...(inUse.debianMirror ? { mirror: inUse.debianMirror } : {}),
   });
 }
 
@@ -61,8 +74,10 @@ const smokeCommand = 'node -v && git --version && python3 -V';
 export function sandboxHandlers(
   sandbox: SandboxService,
   workspace: () => string | undefined,
-): Pick<Handlers, 'sandbox.status' | 'sandbox.prepare' | 'sandbox.check'> {
+  config: SandboxConfig,
+): Pick<Handlers, 'sandbox.status' | 'sandbox.prepare' | 'sandbox.check' | 'sandbox.config'> {
   return {
+    'sandbox.config': () => ({ inUse: config.inUse, overrides: [...config.overrides] }),
     'sandbox.status': () => sandbox.status(),
     'sandbox.prepare': () => sandbox.prepare(),
     'sandbox.check': async (): Promise<RequestOutput<'sandbox.check'>> => {

@@ -45,6 +45,8 @@ export interface DockerSandboxServiceOptions {
   readonly retryMs?: number;
   /** Throws when the image may not be built from this Debian mirror now (offline mode and a mirror off this machine). */
   readonly checkMirror?: (mirror: string) => void;
+  /** The Debian mirror the default image is built from; by default SOPHIA_DEBIAN_MIRROR, else the one apt uses. */
+  readonly mirror?: string;
 }
 
 interface WarmSandbox {
@@ -67,6 +69,7 @@ export class DockerSandboxService implements SandboxService {
   readonly #guard: () => void;
   readonly #retryMs: number;
   readonly #checkMirror: (mirror: string) => void;
+  readonly #mirror: string | undefined;
   readonly #pool: SandboxPool<WarmSandbox>;
   readonly #workspace: () => string | undefined;
   /** Sandboxes handed to tasks and not yet destroyed. */
@@ -92,6 +95,7 @@ export class DockerSandboxService implements SandboxService {
     this.#guard = options.guard ?? (() => undefined);
     this.#retryMs = options.retryMs ?? 15_000;
     this.#checkMirror = options.checkMirror ?? (() => undefined);
+    this.#mirror = options.mirror;
     this.#workspace = options.workspace ?? (() => undefined);
     this.#pool = new SandboxPool<WarmSandbox>({
       size: Math.min(maxPoolSize, Math.max(0, options.poolSize ?? 2)),
@@ -319,7 +323,7 @@ export class DockerSandboxService implements SandboxService {
   #startBuild(): void {
     if (this.#building) return;
     try {
-      this.#checkMirror(debianMirror());
+      this.#checkMirror(this.#mirror ?? debianMirror());
     } catch (error) {
       this.#setState('failed', error instanceof Error ? error.message : String(error));
       return;
@@ -334,7 +338,11 @@ export class DockerSandboxService implements SandboxService {
     this.#setState('building-image', 'Building the sandbox image…');
     const abort = new AbortController();
     this.#buildAbort = abort;
-    this.#building = ensureSandboxImage(this.#docker, { onPhase: (phase) => this.#setState('building-image', phases[phase]), signal: abort.signal })
+    this.#building = ensureSandboxImage(this.#docker, {
+      onPhase: (phase) => this.#setState('building-image', phases[phase]),
+      signal: abort.signal,
+      ...(this.#mirror ? { mirror: this.#mirror } : {}),
+    })
       .then(async () => {
         this.#setState('checking', 'The sandbox image is built; checking Docker again…');
         await this.start();

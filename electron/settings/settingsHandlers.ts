@@ -1,17 +1,14 @@
 /** The request channels of the settings: read them, and save a change (then the status bar is told). */
-import path from 'node:path';
-import { SophiaError } from '../../shared/errors';
 import type { Handlers } from '../../shared/handlers';
 import type { SettingsStore } from './settingsStore';
+import { checkedWorkspaceFolder } from './workspaceFolder';
 
 export function settingsHandlers(settings: SettingsStore, options: { readonly changed: () => void }): Pick<Handlers, 'settings.get' | 'settings.set'> {
   return {
     'settings.get': () => settings.get(),
     'settings.set': (input) => {
-      if (input.workspace && !path.isAbsolute(input.workspace)) {
-        throw new SophiaError('bad_request', 'The workspace must be an absolute folder path.');
-      }
-      const next = settings.update(input);
+      // `~` expanded; a missing folder, a file or a folder Sophia may not read is refused, naming the field.
+      const next = settings.update(input.workspace === undefined ? input : { ...input, workspace: checkedWorkspaceFolder(input.workspace) });
       options.changed();
       return next;
     },

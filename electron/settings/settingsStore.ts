@@ -35,6 +35,8 @@ export const defaultSettings: AppSettings = {
   mcpServers: [],
   mcpPins: [],
   // The documentation of the services Sophia talks to; the person adds others in Settings.
+  // The limits the sandbox has always had (hardening.ts's defaults); the environment variables override them.
+  sandbox: { image: '', poolSize: 2, memoryMb: 1024, cpus: 1, pids: 256, debianMirror: '' },
   externalLinkHosts: ['github.com', 'docs.github.com', 'docs.anthropic.com', 'www.pulumi.com', 'docs.snowflake.com', 'ollama.com', 'modelcontextprotocol.io'],
 };
 
@@ -51,12 +53,14 @@ export function settingsDefaults(env: NodeJS.ProcessEnv = process.env): AppSetti
 export class SettingsStore {
   readonly #all;
   readonly #put;
+  readonly #count;
   readonly #defaults: AppSettings;
   #cache: AppSettings | undefined;
 
   constructor(db: SqliteDatabase, defaults: AppSettings = settingsDefaults()) {
     this.#defaults = defaults;
     this.#all = db.prepare<[], { key: string; value: string }>('SELECT key, value FROM settings');
+    this.#count = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM settings');
     this.#put = db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
   }
 
@@ -78,6 +82,11 @@ export class SettingsStore {
     }
     this.#cache = appSettings.parse(merged);
     return this.#cache;
+  }
+
+  /** Nothing was ever saved (a new data folder): the first-run checklist opens by itself. */
+  neverSaved(): boolean {
+    return (this.#count.get()?.n ?? 0) === 0;
   }
 
   update(patch: Partial<AppSettings>): AppSettings {

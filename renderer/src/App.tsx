@@ -6,7 +6,8 @@ import DiffPanel from './components/DiffPanel';
 import { ExecutionLog } from './components/ExecutionLog';
 import GitPanel from './components/GitPanel';
 import { DeploymentMonitor } from './infra/DeploymentMonitor';
-import { SettingsPanel } from './components/SettingsPanel';
+import { FirstRunChecklist } from './components/FirstRunChecklist';
+import { SettingsPanel, type SettingsSectionId } from './components/SettingsPanel';
 import { StatusBar } from './components/StatusBar';
 import { StopBanner } from './components/StopBanner';
 import { StopButton } from './components/StopButton';
@@ -19,6 +20,13 @@ import { useSophiaEvents } from './state/useSophiaEvents';
 export function App({ client }: { client: SophiaClient }) {
   const [state, dispatch] = useReducer(reduce, initialState);
   const [settingsOpen, setSettingsOpen] = useState(false);
+  // The section Settings brings into view (Credentials & role from the header, a checklist button).
+  const [settingsSection, setSettingsSection] = useState<SettingsSectionId | undefined>(undefined);
+  const [checklistOpen, setChecklistOpen] = useState(false);
+  const openSettings = useCallback((section: SettingsSectionId | undefined) => {
+    setSettingsSection(section);
+    setSettingsOpen(true);
+  }, []);
   const [sideTab, setSideTab] = useState<'diff' | 'git' | 'log' | 'deploy'>('diff');
   useSophiaEvents(client, dispatch);
   // A new preview or deployment brings the monitor forward.
@@ -47,6 +55,10 @@ export function App({ client }: { client: SophiaClient }) {
     });
     void client.request('agent.planMode', {}).then((result) => {
       if (result.ok) dispatch({ type: 'event', event: { type: 'agent.planMode', on: result.value.on } });
+    });
+    // An empty data folder: the first-run checklist opens by itself.
+    void client.request('setup.status', {}).then((result) => {
+      if (result.ok && result.value.firstRun) setChecklistOpen(true);
     });
   }, [client, state.connection]);
 
@@ -115,19 +127,41 @@ export function App({ client }: { client: SophiaClient }) {
   const locked = state.status?.locked ?? false;
 
   return (
-    <div className="app">
+    // An open drawer takes its own room at the right: it never covers Settings or the panels.
+    <div className={safetyView ? 'app drawer-open' : 'app'}>
       <header className="app-header">
         <h1 className="app-title">Sophia</h1>
         <div className="header-actions">
-          <button type="button" className="header-button" onClick={() => setSettingsOpen(!settingsOpen)}>
+          <button
+            type="button"
+            className="header-button"
+            onClick={() => {
+              setSettingsSection(undefined);
+              setSettingsOpen(!settingsOpen);
+            }}
+          >
             Settings
           </button>
-          <SafetyButtons view={safetyView} onChange={setSafetyView} />
+          <SafetyButtons
+            view={safetyView}
+            onChange={setSafetyView}
+            credentialsOpen={settingsOpen && settingsSection === 'credentials'}
+            onCredentials={() => (settingsOpen && settingsSection === 'credentials' ? setSettingsOpen(false) : openSettings('credentials'))}
+          />
           <StopButton onStop={stopAll} locked={locked} />
         </div>
       </header>
       {(locked || stopping) && <StopBanner report={state.lastStop} pending={stopping && !locked} onResume={resume} />}
       <ApprovalCards approvals={safety.approvals} client={client} />
+      {checklistOpen && (
+        <FirstRunChecklist
+          client={client}
+          sandbox={state.sandbox}
+          revision={`${JSON.stringify(state.status)}|${String(settingsOpen)}`}
+          onOpenSettings={openSettings}
+          onClose={() => setChecklistOpen(false)}
+        />
+      )}
       <main className="app-main">
         <ConversationList
           conversations={state.conversations}
@@ -148,7 +182,13 @@ export function App({ client }: { client: SophiaClient }) {
         />
         <aside className="side-panel" aria-label="Changes">
           {settingsOpen ? (
-            <SettingsPanel client={client} onClose={() => setSettingsOpen(false)} />
+            <SettingsPanel
+              client={client}
+              section={settingsSection}
+              safetyStatus={safety.status}
+              onShowChecklist={() => setChecklistOpen(true)}
+              onClose={() => setSettingsOpen(false)}
+            />
           ) : (
             <>
               <div className="side-tabs" role="tablist">
@@ -189,7 +229,7 @@ export function App({ client }: { client: SophiaClient }) {
       {safetyView && (
         <SafetyDrawer view={safetyView} client={client} status={safety.status} conversationId={state.conversationId} onClose={() => setSafetyView(undefined)} />
       )}
-      <StatusBar transport={client.transport} connection={state.connection} status={state.status} usage={state.usage} role={safety.status?.role} auditUnsigned={safety.status && !safety.status.audit.signed ? safety.status.audit.message : undefined} />
+      <StatusBar onChecklist={() => setChecklistOpen(true)} transport={client.transport} connection={state.connection} status={state.status} usage={state.usage} role={safety.status?.role} auditUnsigned={safety.status && !safety.status.audit.signed ? safety.status.audit.message : undefined} />
     </div>
   );
 }

@@ -58,7 +58,7 @@ describe('git and GitHub in Chromium', () => {
     await git.getByLabel('GitHub repository (owner/name)').fill('acme/payroll');
     await git.getByLabel('GitHub API address').fill(github.baseURL);
     await screenshot(page, 'settings-git');
-    await page.getByRole('button', { name: 'Save' }).click();
+    await git.getByRole('button', { name: 'Save git' }).click();
     await page.getByText('Saved.').waitFor();
     expect(await app.request('settings.get', {})).toMatchObject({
       gitAuthorName: 'Ada Lovelace',
@@ -71,7 +71,7 @@ describe('git and GitHub in Chromium', () => {
     // refuse it too), and nothing changes.
     const email = page.getByTestId('settings-git').getByLabel('Commit author email');
     await email.fill('not an email');
-    await page.getByRole('button', { name: 'Save' }).click();
+    await git.getByRole('button', { name: 'Save git' }).click();
     expect(await email.evaluate((input) => (input as unknown as { validity: { valid: boolean } }).validity.valid)).toBe(false);
     const sent = await app.send('settings.set', { gitAuthorEmail: 'not an email' });
     expect(sent).toMatchObject({ ok: false, error: { code: 'bad_request', message: expect.stringMatching(/gitAuthorEmail/) } });

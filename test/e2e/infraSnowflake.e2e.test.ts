@@ -100,8 +100,12 @@ describe('Pulumi and Snowflake settings, and Snowflake DDL, in Chromium', () => 
     await production.getByLabel('Role', { exact: true }).fill('DEPLOYER');
     await page.getByTestId('settings-snowflake').scrollIntoViewIfNeeded();
     await screenshot(page, 'settings-infrastructure');
-    await page.getByRole('button', { name: 'Save' }).click();
-    await page.getByText('Saved.').waitFor();
+    // Each section saves on its own, its status beside its Save.
+    await pulumi.getByRole('button', { name: 'Save pulumi' }).click();
+    await expect.poll(() => pulumi.getByTestId('settings-status').innerText()).toBe('Saved.');
+    const snowflakeSection = page.getByTestId('settings-snowflake');
+    await snowflakeSection.getByRole('button', { name: 'Save snowflake' }).click();
+    await expect.poll(() => snowflakeSection.getByTestId('settings-status').innerText()).toBe('Saved.');
     expect(await app.request('settings.get', {})).toMatchObject({
       pulumiProjectDir: 'infra/mcp',
       pulumiBackendUrl: 'file:///var/lib/pulumi-state',
@@ -113,8 +117,8 @@ describe('Pulumi and Snowflake settings, and Snowflake DDL, in Chromium', () => 
 
     // A folder outside the workspace is refused with the schema's message, and nothing changes.
     await pulumi.getByLabel('Project folder (inside the workspace)').fill('../elsewhere');
-    await page.getByRole('button', { name: 'Save' }).click();
-    await expect.poll(() => page.getByTestId('settings-status').innerText()).toContain('a folder inside the workspace');
+    await pulumi.getByRole('button', { name: 'Save pulumi' }).click();
+    await expect.poll(() => pulumi.getByTestId('settings-status').innerText()).toContain('a folder inside the workspace');
     expect((await app.request('settings.get', {})).pulumiProjectDir).toBe('infra/mcp');
 
     // Reopened, the panel shows what was saved.

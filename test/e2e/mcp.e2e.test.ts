@@ -72,8 +72,8 @@ describe('outside MCP servers in Chromium', () => {
     await server().scrollIntoViewIfNeeded();
     await screenshot(page, 'settings-mcp-servers');
 
-    // Saving the rest of the form does not undo the server or the pin.
-    await page.getByRole('button', { name: 'Save' }).click();
+    // Saving another section does not undo the server or the pin.
+    await page.getByRole('button', { name: 'Save links' }).click();
     await page.getByText('Saved.').waitFor();
     expect((await app.request('settings.get', {})).mcpServers.map((configured) => configured.id)).toEqual(['fixture']);
     expect(await pinned('mcp_fixture_note')).toBe(true);

@@ -39,7 +39,7 @@ describe('OpenAI-compatible provider from Settings, in Chromium', () => {
     await page.getByLabel('OpenAI-compatible address (base URL)').fill(model.baseURL);
     await page.getByLabel('OpenAI-compatible model').fill('gpt-5.5');
     await screenshot(page, 'settings-openai-compatible');
-    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('button', { name: 'Save model' }).click();
     await page.getByText('Saved.').waitFor();
     expect(await session.app.request('settings.get', {})).toMatchObject({ provider: 'openai', openaiBaseUrl: model.baseURL, openaiModel: 'gpt-5.5' });
     await page.getByRole('button', { name: 'Close' }).first().click();

@@ -19,8 +19,10 @@ export function StatusBar(props: {
   role?: string | undefined;
   /** Set when the audit log cannot be signed now (no keychain): why, in words. */
   auditUnsigned?: string | undefined;
+  /** Opens the first-run checklist again. */
+  onChecklist?: () => void;
 }) {
-  const { transport, connection, status, usage, role, auditUnsigned } = props;
+  const { transport, connection, status, usage, role, auditUnsigned, onChecklist } = props;
   return (
     <footer className="status-bar" data-testid="status-bar">
       <span className={`status-dot status-${connection}`} aria-hidden="true" />
@@ -60,6 +62,11 @@ export function StatusBar(props: {
           {/* A model with no price in the table is never shown as $0. */}
           {usage.unpricedCalls ? (usage.costUsd > 0 ? `$${usage.costUsd.toFixed(4)} + price unknown` : 'price unknown') : `$${usage.costUsd.toFixed(4)}`}
         </span>
+      )}
+      {onChecklist && (
+        <button type="button" className="status-button" onClick={onChecklist} data-testid="status-checklist" title="What Sophia needs: model and key, workspace, Docker, keychain">
+          Setup
+        </button>
       )}
       {status && <span className="status-version">v{status.version}</span>}
     </footer>

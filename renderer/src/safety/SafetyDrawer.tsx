@@ -7,13 +7,24 @@ import './safety.css';
 
 export type SafetyView = 'audit' | 'credentials';
 
-export function SafetyButtons({ view, onChange }: { view: SafetyView | undefined; onChange: (view: SafetyView | undefined) => void }) {
+/** Audit opens the drawer; Credentials & role opens its section of Settings (the drawer would cover the form). */
+export function SafetyButtons({
+  view,
+  onChange,
+  credentialsOpen,
+  onCredentials,
+}: {
+  view: SafetyView | undefined;
+  onChange: (view: SafetyView | undefined) => void;
+  credentialsOpen: boolean;
+  onCredentials: () => void;
+}) {
   return (
     <>
       <button type="button" className="header-button" aria-pressed={view === 'audit'} data-testid="open-audit" onClick={() => onChange(view === 'audit' ? undefined : 'audit')}>
         Audit
       </button>
-      <button type="button" className="header-button" aria-pressed={view === 'credentials'} data-testid="open-credentials" onClick={() => onChange(view === 'credentials' ? undefined : 'credentials')}>
+      <button type="button" className="header-button" aria-pressed={credentialsOpen} data-testid="open-credentials" onClick={onCredentials}>
         Credentials &amp; role
       </button>
     </>

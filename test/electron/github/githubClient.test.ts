@@ -44,7 +44,7 @@ describe('GitHub pull requests through @octokit/rest', () => {
     const open = () => client.open({ head: 'feature/b', base: 'main', title: 'B', body: '' });
 
     const bad = await failure(new GithubClient({ owner: 'acme', repo: 'payroll' }, { token: 'ghp_wrong', baseUrl: github.baseURL }).open({ head: 'x', base: 'main', title: 't', body: '' }));
-    expect(bad.message).toBe('GitHub refused the token (Bad credentials). Set a valid token in Settings → Credentials ("github-token").');
+    expect(bad.message).toBe('GitHub refused the token (Bad credentials). Set a valid token in Credentials & role ("github-token").');
 
     github.failNext(githubErrors.noPermission);
     const denied = await failure(open());

@@ -108,7 +108,7 @@ describe('OpenAI-compatible provider (Chat Completions through the openai SDK)',
   it('a refused key: plain words, and no part of the key in them', async () => {
     const wrong = 'sk-proj-wrong-key-9876543210';
     const failure = await collect(provider({ apiKey: wrong }).stream(request())).catch((e: unknown) => e);
-    expect(failure).toMatchObject({ failure: 'bad-key', message: expect.stringContaining('Settings → Credentials') });
+    expect(failure).toMatchObject({ failure: 'bad-key', message: expect.stringContaining('Credentials & role') });
     expect(standIn.refusals.at(-1)).toMatchObject({ code: 'invalid_api_key' });
     expect(JSON.stringify(failure)).not.toMatch(/3210|wrong-key/);
     expect(String((failure as Error).message)).not.toMatch(/3210|wrong-key/);

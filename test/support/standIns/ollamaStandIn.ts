@@ -2,7 +2,11 @@
  * A loopback stand-in for Ollama's /api/chat, speaking its real wire format: NDJSON, one
  * ChatResponse object a line, tool calls as whole objects in `message.tool_calls`, usage in
  * the final `done: true` line; errors as `{"error": "..."}` with an HTTP status.
+ * GET /api/tags lists the local models as Ollama's API reference gives it (docs.ollama.com/api/tags,
+ * read 2026-12-02): `{ models: [{ name, model, modified_at, size, digest, details: { parent_model,
+ * format, family, families, parameter_size, quantization_level } }] }`.
  */
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -15,6 +19,10 @@ export interface OllamaStandIn {
   readonly requests: { model: string; messages: { role: string; content: string; tool_name?: string }[]; tools?: { function?: { name?: string } }[] }[];
   /** Requests refused because the script called a tool the request did not offer. */
   readonly violations: string[];
+  /** The models /api/tags lists (the server's pulled models); change it to pull or remove one. */
+  readonly models: string[];
+  /** How many times /api/tags was asked. */
+  readonly tagRequests: () => number;
   script(...steps: OllamaStep[]): void;
   close(): Promise<void>;
 }
@@ -50,14 +58,40 @@ export function ollamaTurn(options: {
   return lines;
 }
 
-export async function startOllamaStandIn(): Promise<OllamaStandIn> {
+/** One entry of /api/tags, in the shape Ollama sends: a stable digest and size per name. */
+function tagEntry(name: string): Record<string, unknown> {
+  const digest = createHash('sha256').update(name).digest('hex');
+  const [family = name] = name.split(/[:.\d]/);
+  const parameterSize = /:(\d+(?:\.\d+)?)b\b/i.exec(name)?.[1];
+  return {
+    name,
+    model: name,
+    modified_at: '2026-11-30T09:12:44.409490317+01:00',
+    size: 1_000_000_000 + (Number.parseInt(digest.slice(0, 6), 16) % 4_000_000_000),
+    digest,
+    details: { parent_model: '', format: 'gguf', family, families: [family], parameter_size: parameterSize ? `${parameterSize}B` : '7.6B', quantization_level: 'Q4_K_M' },
+  };
+}
+
+export async function startOllamaStandIn(options: { models?: readonly string[] } = {}): Promise<OllamaStandIn> {
   const steps: OllamaStep[] = [];
   const requests: OllamaStandIn['requests'] = [];
   const violations: string[] = [];
+  const models = [...(options.models ?? ['qwen3:8b'])];
+  let tagRequests = 0;
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
+    if (request.url === '/api/tags') {
+      if (request.method !== 'GET') {
+        response.writeHead(405, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'method not allowed' }));
+        return;
+      }
+      tagRequests++;
+      response.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify({ models: models.map(tagEntry) }));
+      return;
+    }
     if (request.url !== '/api/chat' || request.method !== 'POST') {
       response.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not found' }));
       return;
@@ -97,6 +131,8 @@ export async function startOllamaStandIn(): Promise<OllamaStandIn> {
     host: `http://127.0.0.1:${port}`,
     requests,
     violations,
+    models,
+    tagRequests: () => tagRequests,
     script: (...more) => steps.push(...more),
     close: async () => {
       server.closeAllConnections();
