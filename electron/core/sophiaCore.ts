@@ -284,6 +284,25 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     'chat.cancel': (input) => ({ cancelled: agent.cancel(input.conversationId) }),
     'conversation.list': () => ({ conversations: store.list() }),
     'conversation.open': (input) => ({ conversation: store.get(input.conversationId), events: store.events(input.conversationId) }),
+    'conversation.rename': (input) => {
+      const conversation = store.rename(input.conversationId, redactor.redact(input.title));
+      events.publish({ type: 'conversation.updated', conversation });
+      return { conversation };
+    },
+    'conversation.delete': (input) => {
+      if (agent.busy(input.conversationId)) throw new SophiaError('refused', 'Sophia is still answering in this conversation. Press Cancel first, then delete it.');
+      const gone = store.delete(input.conversationId);
+      safety.audit.record({
+        kind: 'conversation',
+        actor: 'user',
+        conversationId: input.conversationId,
+        summary: `Conversation "${gone.title}" deleted: ${gone.events} chat events, ${gone.messages} model messages, ${gone.toolOutputs} kept tool outputs`,
+        data: { conversationId: input.conversationId, ...gone },
+      });
+      events.publish({ type: 'conversation.deleted', conversationId: input.conversationId });
+      return { deleted: true as const };
+    },
+    'chat.retry': (input) => agent.retry(input.conversationId),
     'settings.get': () => settings.get(),
     'models.list': async () => {
       const models = await listModels(settings.get(), secrets, options.endpoints);

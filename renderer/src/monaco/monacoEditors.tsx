@@ -5,4 +5,57 @@
  */
 import './monacoSetup';
 
-export { DiffEditor, Editor } from '@monaco-editor/react';
+import { DiffEditor as LibraryDiffEditor, type DiffOnMount } from '@monaco-editor/react';
+import { useCallback, useEffect, useRef, type ComponentProps } from 'react';
+
+export { Editor } from '@monaco-editor/react';
+
+type DiffEditorInstance = Parameters<DiffOnMount>[0];
+type DiffModels = NonNullable<ReturnType<DiffEditorInstance['getModel']>>;
+
+/**
+ * @monaco-editor/react disposes the two text models before the diff editor on unmount, and
+ * Monaco's DiffEditorWidget throws "TextModel got disposed before DiffEditorWidget model got
+ * reset" when a model it still shows goes away. So the library is told to keep the models,
+ * and this component, when it leaves, resets the editor's model first and only then disposes
+ * the models it showed (whichever of the two unmount cleanups runs first).
+ */
+export function DiffEditor(props: ComponentProps<typeof LibraryDiffEditor>) {
+  const { onMount, ...rest } = props;
+  const mounted = useRef<{ editor: DiffEditorInstance; models: Set<DiffModels>; disposed: boolean } | undefined>(undefined);
+
+  const handleMount = useCallback<DiffOnMount>(
+    (editor, monaco) => {
+      const state = { editor, models: new Set<DiffModels>(), disposed: false };
+      const current = editor.getModel();
+      if (current) state.models.add(current);
+      // A new pair of models (a changed path) is remembered too, to be disposed in turn.
+      editor.onDidChangeModel(() => {
+        const next = editor.getModel();
+        if (next) state.models.add(next);
+      });
+      editor.onDidDispose(() => {
+        state.disposed = true;
+      });
+      mounted.current = state;
+      onMount?.(editor, monaco);
+    },
+    [onMount],
+  );
+
+  useEffect(
+    () => () => {
+      const state = mounted.current;
+      mounted.current = undefined;
+      if (!state) return;
+      if (!state.disposed) state.editor.setModel(null);
+      for (const models of state.models) {
+        models.original.dispose();
+        models.modified.dispose();
+      }
+    },
+    [],
+  );
+
+  return <LibraryDiffEditor {...rest} keepCurrentOriginalModel keepCurrentModifiedModel onMount={handleMount} />;
+}
