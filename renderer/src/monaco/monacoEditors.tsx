@@ -18,10 +18,13 @@ type DiffModels = NonNullable<ReturnType<DiffEditorInstance['getModel']>>;
  * Monaco's DiffEditorWidget throws "TextModel got disposed before DiffEditorWidget model got
  * reset" when a model it still shows goes away. So the library is told to keep the models,
  * and this component, when it leaves, resets the editor's model first and only then disposes
- * the models it showed (whichever of the two unmount cleanups runs first).
+ * the models it showed (whichever of the two unmount cleanups runs first). A caller that asks
+ * to keep a model (keepCurrentOriginalModel) keeps it: disposing it is then the caller's part.
  */
 export function DiffEditor(props: ComponentProps<typeof LibraryDiffEditor>) {
-  const { onMount, ...rest } = props;
+  const { onMount, keepCurrentOriginalModel = false, keepCurrentModifiedModel = false, ...rest } = props;
+  const keep = useRef({ original: keepCurrentOriginalModel, modified: keepCurrentModifiedModel });
+  keep.current = { original: keepCurrentOriginalModel, modified: keepCurrentModifiedModel };
   const mounted = useRef<{ editor: DiffEditorInstance; models: Set<DiffModels>; disposed: boolean } | undefined>(undefined);
 
   const handleMount = useCallback<DiffOnMount>(
@@ -50,8 +53,8 @@ export function DiffEditor(props: ComponentProps<typeof LibraryDiffEditor>) {
       if (!state) return;
       if (!state.disposed) state.editor.setModel(null);
       for (const models of state.models) {
-        models.original.dispose();
-        models.modified.dispose();
+        if (!keep.current.original && !models.original.isDisposed()) models.original.dispose();
+        if (!keep.current.modified && !models.modified.isDisposed()) models.modified.dispose();
       }
     },
     [],
