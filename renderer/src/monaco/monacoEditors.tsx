@@ -24,7 +24,9 @@ type DiffModels = NonNullable<ReturnType<DiffEditorInstance['getModel']>>;
 export function DiffEditor(props: ComponentProps<typeof LibraryDiffEditor>) {
   const { onMount, keepCurrentOriginalModel = false, keepCurrentModifiedModel = false, ...rest } = props;
   const keep = useRef({ original: keepCurrentOriginalModel, modified: keepCurrentModifiedModel });
-  keep.current = { original: keepCurrentOriginalModel, modified: keepCurrentModifiedModel };
+  useEffect(() => {
+    keep.current = { original: keepCurrentOriginalModel, modified: keepCurrentModifiedModel };
+  }, [keepCurrentOriginalModel, keepCurrentModifiedModel]);
   const mounted = useRef<{ editor: DiffEditorInstance; models: Set<DiffModels>; disposed: boolean } | undefined>(undefined);
 
   const handleMount = useCallback<DiffOnMount>(
