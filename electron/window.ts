@@ -76,11 +76,21 @@ export function isAllowedExternalLink(link: string, hosts: readonly string[]): b
  * becomes the system browser only for a link whose host is on `externalLinkHosts()` (a setting).
  */
 export function lockDownWebContents(isAppUrl: (url: string) => boolean, externalLinkHosts: () => readonly string[]): void {
-  session.defaultSession.setPermissionRequestHandler((_contents, permission, callback) => {
+  // One exception: the app's own page may write text to the clipboard (a code block's Copy
+  // button). Reading the clipboard stays refused, like every other permission.
+  const clipboardWrite = (permission: string, url: string | undefined): boolean => permission === 'clipboard-sanitized-write' && url !== undefined && isAppUrl(url);
+  session.defaultSession.setPermissionRequestHandler((_contents, permission, callback, details) => {
+    if (clipboardWrite(permission, details?.requestingUrl)) {
+      callback(true);
+      return;
+    }
     log.warn('permission request refused', { permission });
     callback(false);
   });
-  session.defaultSession.setPermissionCheckHandler(() => false);
+  // A check names an origin, not a page: the origin's root is the page it stands for.
+  session.defaultSession.setPermissionCheckHandler((_contents, permission, requestingOrigin) =>
+    clipboardWrite(permission, requestingOrigin ? `${requestingOrigin.replace(/\/$/, '')}/` : undefined),
+  );
   app.on('web-contents-created', (_event, contents: WebContents) => {
     contents.on('will-navigate', (event, url) => {
       if (!isAppUrl(url)) {

@@ -87,6 +87,8 @@ export const auditKinds = [
   'secret',
   'policy',
   'audit',
+  /** A conversation deleted by the person. */
+  'conversation',
 ] as const;
 export const auditKind = z.enum(auditKinds);
 export type AuditKind = z.infer<typeof auditKind>;
@@ -133,12 +135,24 @@ export type ApprovalRequest = z.infer<typeof approvalRequestEvent>;
 
 export const chatRole = z.enum(['user', 'assistant', 'system']);
 
+/**
+ * What a notice is about, so the chat can offer the action that fixes it: a missing or
+ * refused key (Credentials & role), a model setting the server refused (Settings), a model
+ * server that could not be reached or answered with an error (Retry, Settings), Docker not
+ * running (Retry, which checks Docker again).
+ */
+export const noticeKinds = ['credentials', 'model-settings', 'model-unreachable', 'docker'] as const;
+export const noticeKind = z.enum(noticeKinds);
+export type NoticeKind = z.infer<typeof noticeKind>;
+
 export const chatMessage = z.object({
   id,
   conversationId: id,
   role: chatRole,
   text: z.string().max(limits.messageText),
   createdAt: timestamp,
+  /** A system notice's kind; absent for plain information. */
+  notice: noticeKind.optional(),
 });
 export type ChatMessage = z.infer<typeof chatMessage>;
 
@@ -229,6 +243,8 @@ export const gitStatus = z.object({
   behind: z.number().int().nonnegative(),
   /** The remote-tracking branch ahead/behind count against, e.g. `origin/feature/x`. */
   upstream: label.nullable(),
+  /** The repository's remotes by name (`origin`); empty when it has none, so nothing can be pushed yet. */
+  remotes: z.array(label).max(50),
 });
 export type GitStatus = z.infer<typeof gitStatus>;
 
@@ -513,6 +529,15 @@ export const requests = {
     input: z.object({ conversationId: id }).strict(),
     output: z.object({ conversation: conversationSummary, events: z.array(z.lazy(() => sophiaEvent)) }),
   },
+  /** A new title; another conversation's title gets a number added ("Fix tests (2)"). */
+  'conversation.rename': {
+    input: z.object({ conversationId: id, title: z.string().trim().min(1).max(limits.label) }).strict(),
+    output: z.object({ conversation: conversationSummary }),
+  },
+  /** Deletes a conversation with its events, messages and kept tool outputs. Audited; refused while it is answering. */
+  'conversation.delete': { input: z.object({ conversationId: id }).strict(), output: z.object({ deleted: z.literal(true) }) },
+  /** Asks the model again after a failed turn, from the stored messages (no new user message). */
+  'chat.retry': { input: z.object({ conversationId: id }).strict(), output: z.object({ conversationId: id }) },
   'settings.get': { input: empty, output: appSettings },
   /** The models the Anthropic key can use (the Models API), newest first. */
   'models.list': {
@@ -699,6 +724,9 @@ export const auditedRequests = {
   'host.pickFolder': false,
   'ollama.models': false,
   'sandbox.config': false,
+  'conversation.rename': true,
+  'conversation.delete': true,
+  'chat.retry': true,
 } as const satisfies Record<Channel, boolean>;
 
 export type Channel = keyof typeof requests;
@@ -811,6 +839,7 @@ export const sophiaEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('agent.plan'), conversationId: id, steps: z.array(planStep).max(50) }),
   z.object({ type: z.literal('agent.planMode'), on: z.boolean() }),
   z.object({ type: z.literal('conversation.updated'), conversation: conversationSummary }),
+  z.object({ type: z.literal('conversation.deleted'), conversationId: id }),
   z.object({ type: z.literal('status'), status: appStatus }),
   /** A proposed change, each time its state changes (pending, applied, stale with a fresh diff, ...). */
   z.object({ type: z.literal('proposal'), proposal: proposalView }),

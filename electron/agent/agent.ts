@@ -6,13 +6,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { limits, type EffortSetting, type PlanStep, type SophiaEvent } from '../../shared/contract';
+import { limits, type EffortSetting, type NoticeKind, type PlanStep, type SophiaEvent } from '../../shared/contract';
 import { SophiaError } from '../../shared/errors';
 import { changesState, recognizeIntent, type Intent } from '../../shared/intents';
 import type { EventHub } from '../core/eventHub';
 import type { StopController } from '../core/stopController';
 import { createLogger } from '../log';
-import { ModelError, type Effort, type ModelContent, type ModelMessage, type ModelProvider, type ModelToolSpec } from '../models/modelProvider';
+import { ModelError, type Effort, type ModelFailure, type ModelContent, type ModelMessage, type ModelProvider, type ModelToolSpec } from '../models/modelProvider';
 import {
   compactionCut,
   contextTokensOf,
@@ -66,6 +66,30 @@ export interface AgentOptions {
   readonly effort?: () => EffortSetting;
 }
 
+/** The notice kind of a model failure: what the chat offers to fix it. */
+function noticeOf(failure: ModelFailure): NoticeKind | undefined {
+  switch (failure) {
+    case 'no-key':
+    case 'bad-key':
+      return 'credentials';
+    case 'model-missing':
+    case 'bad-request':
+      return 'model-settings';
+    case 'unreachable':
+    case 'rate-limited':
+    case 'overloaded':
+    case 'server-error':
+      return 'model-unreachable';
+    case 'aborted':
+      return undefined;
+  }
+}
+
+/** A tool that needs Docker failed because Docker is not there (the sandbox says so in its error's data). */
+function needsDocker(error: unknown): boolean {
+  return error instanceof SophiaError && error.code === 'unavailable' && (error.data as { service?: unknown } | undefined)?.service === 'docker';
+}
+
 function clip(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 40)}\n[… ${text.length - max + 40} more characters]`;
 }
@@ -114,6 +138,32 @@ export class Agent {
     return { conversationId: id, messageId };
   }
 
+  /**
+   * Asks the model again after a turn that failed (the model unreachable, a missing key),
+   * from the stored messages: no new user message. Refused when the last turn has an answer.
+   */
+  retry(conversationId: string): { conversationId: string } {
+    const { store, stop } = this.options;
+    stop.assertRunning();
+    if (!store.exists(conversationId)) throw new SophiaError('bad_request', 'That conversation does not exist.');
+    if (this.#active.has(conversationId)) throw new SophiaError('refused', 'Sophia is still answering in this conversation. Wait for it, or press Cancel.');
+    const messages = store.messages(conversationId);
+    if (messages.at(-1)?.role !== 'user') throw new SophiaError('refused', 'There is nothing to retry: the last message has its answer. Send a new message instead.');
+    const lastText = messages.findLast((message) => message.role === 'user' && message.content.some((block) => block.type === 'text'));
+    const text = lastText?.content.flatMap((block) => (block.type === 'text' ? [block.text] : [])).join('\n') ?? '';
+    const controller = new AbortController();
+    const done = this.#run(conversationId, text, randomUUID(), controller.signal, true)
+      .catch((error: unknown) => log.error('turn failed', { error }))
+      .finally(() => this.#active.delete(conversationId));
+    this.#active.set(conversationId, { controller, done });
+    return { conversationId };
+  }
+
+  /** Whether a turn is running in the conversation. */
+  busy(conversationId: string): boolean {
+    return this.#active.has(conversationId);
+  }
+
   /** Resolves when the conversation's turn (if any) has ended. */
   async whenIdle(conversationId: string): Promise<void> {
     await this.#active.get(conversationId)?.done;
@@ -160,10 +210,10 @@ export class Agent {
     this.options.events.publish(event);
   }
 
-  #notice(conversationId: string, text: string): void {
+  #notice(conversationId: string, text: string, notice?: NoticeKind): void {
     this.#emit(conversationId, {
       type: 'chat.message',
-      message: { id: randomUUID(), conversationId, role: 'system', text: clip(text, limits.notice), createdAt: Date.now() },
+      message: { id: randomUUID(), conversationId, role: 'system', text: clip(text, limits.notice), createdAt: Date.now(), ...(notice ? { notice } : {}) },
     });
   }
 
@@ -177,23 +227,30 @@ export class Agent {
     return { name: definition.name, description: definition.description, inputSchema: schema };
   }
 
-  async #run(conversationId: string, text: string, userMessageId: string, signal: AbortSignal): Promise<void> {
+  async #run(conversationId: string, text: string, userMessageId: string, signal: AbortSignal, retry = false): Promise<void> {
     const { store, registry, stop } = this.options;
-    this.#emit(conversationId, {
-      type: 'chat.message',
-      message: { id: userMessageId, conversationId, role: 'user', text, createdAt: Date.now() },
-    });
     const intent = this.#intentOf(conversationId, text);
-    // The intent is a label; the plan shown is the model's own (update_plan), not fixed text.
-    this.#emit(conversationId, { type: 'agent.intent', conversationId, intent, plan: [] });
-    const userMessage: ModelMessage = { role: 'user', content: [{ type: 'text', text }] };
-    store.appendMessage(conversationId, userMessage);
+    // A retry asks again from the stored messages: the user's message is already there.
+    if (!retry) {
+      this.#emit(conversationId, {
+        type: 'chat.message',
+        message: { id: userMessageId, conversationId, role: 'user', text, createdAt: Date.now() },
+      });
+      // The intent is a label; the plan shown is the model's own (update_plan), not fixed text.
+      this.#emit(conversationId, { type: 'agent.intent', conversationId, intent, plan: [] });
+      const userMessage: ModelMessage = { role: 'user', content: [{ type: 'text', text }] };
+      store.appendMessage(conversationId, userMessage);
+    }
 
     let provider: ModelProvider;
     try {
       provider = await this.options.provider();
     } catch (error) {
-      this.#notice(conversationId, error instanceof SophiaError ? error.message : 'The model could not be set up; the details are in the log.');
+      this.#notice(
+        conversationId,
+        error instanceof SophiaError ? error.message : 'The model could not be set up; the details are in the log.',
+        error instanceof ModelError ? noticeOf(error.failure) : 'model-settings',
+      );
       if (!(error instanceof SophiaError)) log.error('provider setup failed', { error });
       return;
     }
@@ -250,7 +307,7 @@ export class Agent {
       } else if (error instanceof ModelError && error.failure === 'aborted') {
         this.#notice(conversationId, stop.locked ? 'Stopped by the emergency stop.' : 'Cancelled.');
       } else if (error instanceof ModelError) {
-        this.#notice(conversationId, error.message);
+        this.#notice(conversationId, error.message, noticeOf(error.failure));
       } else {
         log.error('agent turn failed', { error });
         this.#notice(conversationId, 'Something went wrong inside Sophia; the details are in the log.');
@@ -469,6 +526,11 @@ export class Agent {
     try {
       outcome = await registry.invoke(call.name, call.input, { conversationId, callId, signal });
     } catch (error) {
+      if (needsDocker(error)) {
+        // The model hears why; the person gets a notice that can check Docker again.
+        this.#notice(conversationId, `${call.name.slice(0, 80)} needs Docker: ${(error as SophiaError).message}`, 'docker');
+        return finish(false, `${call.name} could not run: ${(error as SophiaError).message}`);
+      }
       log.error('tool failed', { tool: call.name, error });
       return finish(false, `${call.name} failed inside Sophia; the details are in the log.`);
     }

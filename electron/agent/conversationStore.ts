@@ -59,6 +59,10 @@ export class ConversationStore {
   readonly #toolOutput;
   readonly #insertCompaction;
   readonly #latestCompaction;
+  readonly #titleTaken;
+  readonly #rename;
+  readonly #delete;
+  readonly #counts;
 
   constructor(private readonly db: SqliteDatabase) {
     this.#insertConversation = db.prepare(
@@ -101,11 +105,49 @@ export class ConversationStore {
     this.#latestCompaction = db.prepare<[string], { upto_seq: number; summary: string }>(
       'SELECT upto_seq, summary FROM conversation_compactions WHERE conversation_id = ? ORDER BY seq DESC LIMIT 1',
     );
+    this.#titleTaken = db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM conversations WHERE title = ? AND id != ? LIMIT 1');
+    this.#rename = db.prepare('UPDATE conversations SET title = ?, updated_at = ? WHERE id = ?');
+    // Events, model messages, kept tool outputs and compactions go with it (ON DELETE CASCADE).
+    this.#delete = db.prepare('DELETE FROM conversations WHERE id = ?');
+    this.#counts = db.prepare<[string, string, string], { events: number; messages: number; toolOutputs: number }>(
+      `SELECT (SELECT COUNT(*) FROM conversation_events WHERE conversation_id = ?) AS events,
+              (SELECT COUNT(*) FROM model_messages WHERE conversation_id = ?) AS messages,
+              (SELECT COUNT(*) FROM tool_outputs WHERE conversation_id = ?) AS toolOutputs`,
+    );
+  }
+
+  /** The title, made unique among the other conversations: "Fix tests", "Fix tests (2)", ... */
+  #uniqueTitle(title: string, id: string): string {
+    const base = (title.replace(/\s+/g, ' ').trim() || 'Untitled').slice(0, 180);
+    if (!this.#titleTaken.get(base, id)) return base;
+    // A title that already ends in " (n)" counts on from its stem.
+    const stem = base.replace(/ \((\d{1,6})\)$/, '');
+    for (let n = 2; ; n += 1) {
+      const candidate = `${stem} (${n})`;
+      if (!this.#titleTaken.get(candidate, id)) return candidate;
+    }
   }
 
   create(id: string, title: string, now = Date.now()): ConversationSummary {
-    this.#insertConversation.run(id, title.slice(0, 200), now, now);
+    this.db.transaction(() => this.#insertConversation.run(id, this.#uniqueTitle(title, id), now, now))();
     return this.get(id);
+  }
+
+  /** Renames a conversation; a title another one has gets a number added. */
+  rename(id: string, title: string, now = Date.now()): ConversationSummary {
+    this.get(id);
+    this.db.transaction(() => this.#rename.run(this.#uniqueTitle(title, id), now, id))();
+    return this.get(id);
+  }
+
+  /** Deletes a conversation and everything kept with it; returns what went, for the audit log. */
+  delete(id: string): { title: string; events: number; messages: number; toolOutputs: number } {
+    const { title } = this.get(id);
+    return this.db.transaction(() => {
+      const counts = this.#counts.get(id, id, id) ?? { events: 0, messages: 0, toolOutputs: 0 };
+      this.#delete.run(id);
+      return { title, ...counts };
+    })();
   }
 
   get(id: string): ConversationSummary {

@@ -309,7 +309,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
   const publishStatus = (): void => events.publish({ type: 'status', status: status() });
   const handlers: Handlers = safety.auditRequests({
     'app.status': () => status(),
-    ...agentHandlers(agent, store, { redact: (text) => redactor.redact(text) }),
+    ...agentHandlers(agent, store, { redact: (text) => redactor.redact(text), audit: safety.audit, publish: (event) => events.publish(event) }),
     ...settingsHandlers(settings, { changed: publishStatus }),
     ...modelsHandlers({ settings: () => settings.get(), secrets, endpoints: options.endpoints }),
     ...stopHandlers(stop, {

@@ -187,8 +187,9 @@ export class GitRepository {
 
   async status(): Promise<GitStatus> {
     if (!(await this.isRepository())) {
-      return { repository: false, branch: null, head: null, files: [], ahead: 0, behind: 0, upstream: null };
+      return { repository: false, branch: null, head: null, files: [], ahead: 0, behind: 0, upstream: null, remotes: [] };
     }
+    const remotes = (await isoGit().listRemotes({ ...this.#base })).map((entry) => entry.remote.slice(0, 200)).slice(0, 50);
     const branch = (await this.currentBranch()) ?? null;
     const head = (await this.headCommit()) ?? null;
     const files = head ? await this.changes() : [];
@@ -202,7 +203,7 @@ export class GitRepository {
         ({ ahead, behind } = await this.aheadBehind(head, tracking));
       }
     }
-    return { repository: true, branch, head, files, ahead, behind, upstream };
+    return { repository: true, branch, head, files, ahead, behind, upstream, remotes };
   }
 
   async aheadBehind(local: string, remote: string): Promise<{ ahead: number; behind: number }> {

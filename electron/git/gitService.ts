@@ -57,7 +57,7 @@ export class GitService {
   }
 
   async status(): Promise<GitStatus> {
-    if (!this.options.workspace()) return { repository: false, branch: null, head: null, files: [], ahead: 0, behind: 0, upstream: null };
+    if (!this.options.workspace()) return { repository: false, branch: null, head: null, files: [], ahead: 0, behind: 0, upstream: null, remotes: [] };
     return this.repository().status();
   }
 

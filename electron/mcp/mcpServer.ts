@@ -10,14 +10,25 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema, McpError, type CallToolResult, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CallToolRequestSchema,
+  ErrorCode,
+  ListToolsRequestSchema,
+  LoggingLevelSchema,
+  McpError,
+  SetLevelRequestSchema,
+  type CallToolResult,
+  type LoggingLevel,
+  type ServerNotification,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { ToolRegistry } from '../agent/tools';
 import type { AuditSink } from '../audit/auditLog';
 import type { StopController } from '../core/stopController';
 import { createLogger } from '../log';
 import { appVersion } from '../core/version';
-import { annotationsFor, inputJsonSchema, mcpServerNames, mcpToolSpecs, specRisk, type McpServerKind } from './mcpTools';
+import { annotationsFor, inMcpTerms, inputJsonSchema, mcpServerNames, mcpToolSpecs, specRisk, type McpServerKind } from './mcpTools';
 
 const log = createLogger('mcpServer');
 
@@ -42,11 +53,15 @@ export function clientConversationId(clientName: string | undefined): string {
   return `mcp-${cleaned || 'unknown'}`;
 }
 
+const severity = (level: LoggingLevel): number => LoggingLevelSchema.options.indexOf(level);
+
 export function createMcpServer(kind: McpServerKind, deps: McpServerDeps): Server {
   const server = new Server(
     { name: mcpServerNames[kind], version: appVersion },
     {
-      capabilities: { tools: { listChanged: false } },
+      // logging: the client sets a level (logging/setLevel) and gets each call's progress
+      // (waiting for approval, refused, done) as notifications/message at or above it.
+      capabilities: { tools: { listChanged: false }, logging: {} },
       instructions:
         kind === 'code'
           ? 'Sophia code management: review, edit, search and test the workspace open in Sophia, commit and open pull requests. Every change is approved by the person in the Sophia window first.'
@@ -55,13 +70,30 @@ export function createMcpServer(kind: McpServerKind, deps: McpServerDeps): Serve
   );
   const clientName = (): string => (server.getClientVersion()?.name ?? 'unknown').slice(0, 80);
 
+  // One server instance serves one client session, so one level. Until the client sets one,
+  // info and above are sent (the SDK's own handler would send everything, debug included).
+  let minimum: LoggingLevel = 'info';
+  server.setRequestHandler(SetLevelRequestSchema, (request) => {
+    minimum = request.params.level;
+    return {};
+  });
+  /** A log message about the call in progress, on that call's own response stream. */
+  const logFor =
+    (sendNotification: (notification: ServerNotification) => Promise<void>) =>
+    (level: LoggingLevel, text: string): void => {
+      if (severity(level) < severity(minimum)) return;
+      sendNotification({ method: 'notifications/message', params: { level, logger: mcpServerNames[kind], data: text } }).catch((error: unknown) =>
+        log.warn('MCP log message not delivered', { error }),
+      );
+    };
+
   server.setRequestHandler(ListToolsRequestSchema, () => {
     const definitions = deps.registry.definitions();
     const tools: Tool[] = mcpToolSpecs(kind, deps.registry).map((spec) => ({
       name: spec.name,
       title: spec.title,
-      description: spec.description,
-      inputSchema: inputJsonSchema(spec.input),
+      description: inMcpTerms(kind, spec.description),
+      inputSchema: inputJsonSchema(spec.input, kind),
       annotations: annotationsFor(spec, specRisk(spec, definitions)),
     }));
     return { tools };
@@ -82,6 +114,8 @@ export function createMcpServer(kind: McpServerKind, deps: McpServerDeps): Serve
     const client = clientName();
     const conversationId = clientConversationId(client);
     const risk = specRisk(spec, deps.registry.definitions());
+    const logMessage = logFor(extra.sendNotification);
+    logMessage('debug', `${name} called (${risk} risk)`);
     const callId = `mcp-${randomUUID()}`;
     deps.audit.record({
       kind: 'request',
@@ -100,6 +134,7 @@ export function createMcpServer(kind: McpServerKind, deps: McpServerDeps): Serve
         summary: `MCP ${name} refused: no Sophia window is open to approve it`,
         data: { tool: name, client, callId },
       });
+      logMessage('warning', `${name} refused: no Sophia window is open to approve it`);
       return { content: [{ type: 'text', text: `${name} was refused: it needs the person's approval, and no Sophia window is open. Open Sophia and call it again.` }], isError: true };
     }
 
@@ -109,13 +144,18 @@ export function createMcpServer(kind: McpServerKind, deps: McpServerDeps): Serve
     });
     const signal = AbortSignal.any([controller.signal, extra.signal]);
     let step = 0;
+    if (risk !== 'read-only') logMessage('info', `${name} may need the person's approval: it waits until they answer in the Sophia window`);
     try {
       const result = await spec.run(parsed.data, (tool, args) =>
         deps.registry.invoke(tool, args, { conversationId, callId: `${callId}-${step++}`, signal, client: `mcp:${client}` }),
       );
-      return { content: [{ type: 'text', text: result.text }], isError: result.isError };
+      // Infrastructure outputs name the next step ("pulumi_up with this planId"): said as this server's tools.
+      const text = kind === 'infra' ? inMcpTerms(kind, result.text) : result.text;
+      logMessage(result.isError ? 'warning' : 'info', result.isError ? `${name} did not succeed: ${text.split('\n', 1)[0]?.slice(0, 300) ?? ''}` : `${name} finished`);
+      return { content: [{ type: 'text', text }], isError: result.isError };
     } catch (error) {
       log.error('MCP tool call failed', { tool: name, client, error });
+      logMessage('error', `${name} failed inside Sophia`);
       throw new McpError(ErrorCode.InternalError, `${name} failed: ${error instanceof Error ? error.message : String(error)}`.slice(0, 2000));
     } finally {
       unobserve?.();

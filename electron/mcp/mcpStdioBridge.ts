@@ -13,7 +13,16 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { CallToolResultSchema, ErrorCode, ListToolsRequestSchema, McpError, type CallToolRequest } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CallToolResultSchema,
+  ErrorCode,
+  ListToolsRequestSchema,
+  LoggingMessageNotificationSchema,
+  McpError,
+  SetLevelRequestSchema,
+  type CallToolRequest,
+  type LoggingLevel,
+} from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { defaultDataDir } from '../core/dataDir';
 import { appVersion } from '../core/version';
@@ -59,8 +68,10 @@ export interface BridgeOptions {
 }
 
 export function createStdioBridge(options: BridgeOptions): Server {
-  const server = new Server({ name: mcpServerNames[options.kind], version: appVersion }, { capabilities: { tools: {} } });
+  const server = new Server({ name: mcpServerNames[options.kind], version: appVersion }, { capabilities: { tools: {}, logging: {} } });
   let upstream: Promise<Client> | undefined;
+  /** The level the outside client asked for, passed on to the app's server (which filters). */
+  let level: LoggingLevel | undefined;
 
   const connect = async (): Promise<Client> => {
     const endpoint = readEndpoint(options.endpointFiles ?? endpointCandidates());
@@ -79,6 +90,11 @@ export function createStdioBridge(options: BridgeOptions): Server {
     client.onclose = () => {
       upstream = undefined;
     };
+    // The app's log messages about a call go on to the outside client as they are.
+    client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) =>
+      server.notification({ method: 'notifications/message', params: notification.params }).catch((error: unknown) => log.warn('MCP log message not passed on', { error })),
+    );
+    if (level) await client.setLoggingLevel(level);
     return client;
   };
   const client = async (): Promise<Client> => {
@@ -101,6 +117,11 @@ export function createStdioBridge(options: BridgeOptions): Server {
     }
   };
 
+  server.setRequestHandler(SetLevelRequestSchema, async (request) => {
+    level = request.params.level;
+    await forward((connected) => connected.setLoggingLevel(request.params.level));
+    return {};
+  });
   server.setRequestHandler(ListToolsRequestSchema, async (request) => forward((connected) => connected.listTools(request.params)));
   // Passed on unchecked: Sophia's server is the one that judges the call (and answers -32602).
   server.setRequestHandler(lenientToolCall, async (request, extra) =>

@@ -72,9 +72,51 @@ export function annotationsFor(spec: McpToolSpec, risk: RiskLevel): McpAnnotatio
   };
 }
 
-export function inputJsonSchema(input: z.ZodType): { type: 'object'; [key: string]: unknown } {
+/**
+ * How an MCP client reaches what a registry tool does: the registry's descriptions and
+ * outputs name Sophia's own tools (`pulumi_up`, `snowflake_plan`), which an MCP client never
+ * sees. Each is said as the MCP tool (and action) that runs it.
+ */
+const mcpTermsOf: Record<McpServerKind, Readonly<Record<string, string>>> = {
+  code: {
+    propose_edit: 'edit_code',
+    read_file: 'review_code',
+    report_findings: 'review_code (with findings)',
+    run_command: 'run_tests',
+    git_commit: 'commit_and_open_pr',
+    git_push: 'commit_and_open_pr',
+    github_open_pull_request: 'commit_and_open_pr',
+  },
+  infra: {
+    pulumi_preview: 'preview_changes',
+    pulumi_up: 'deploy_infrastructure',
+    pulumi_history: 'stack_history',
+    snowflake_plan: 'manage_snowflake (action "plan")',
+    snowflake_apply: 'manage_snowflake (action "apply")',
+    snowflake_restore: 'manage_snowflake (action "restore")',
+  },
+};
+
+const registryToolName = /\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b/g;
+
+/** Text from the registry (a description, an output) in the words of this MCP server's tools. */
+export function inMcpTerms(kind: McpServerKind, text: string): string {
+  const terms = mcpTermsOf[kind];
+  return text.replace(registryToolName, (name) => terms[name] ?? name);
+}
+
+export function inputJsonSchema(input: z.ZodType, kind?: McpServerKind): { type: 'object'; [key: string]: unknown } {
   const { $schema: _ignored, ...schema } = z.toJSONSchema(input, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
-  return { ...schema, type: 'object' };
+  return { ...(kind ? (renameInSchema(schema, kind) as Record<string, unknown>) : schema), type: 'object' };
+}
+
+/** The schema with every `description` in MCP terms (a field's "The id pulumi_preview returned"). */
+function renameInSchema(value: unknown, kind: McpServerKind): unknown {
+  if (Array.isArray(value)) return value.map((item) => renameInSchema(item, kind));
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, item]) => [key, key === 'description' && typeof item === 'string' ? inMcpTerms(kind, item) : renameInSchema(item, kind)]),
+  );
 }
 
 function describeOutcome(tool: string, outcome: InvokeOutcome): McpToolResult {
@@ -227,11 +269,22 @@ function infraSpecs(registry: ToolRegistry): McpToolSpec[] {
   ];
   const uses = Object.values(snowflakeActions);
   if (uses.every((name) => registry.has(name))) {
-    const described = uses.map((name) => `${name}: ${registry.definitions([name])[0]?.description ?? ''}`).join('\n');
+    // Each action's own arguments, named with what they mean, so a client can fill them in.
+    const described = (Object.entries(snowflakeActions) as [string, string][])
+      .map(([action, name]) => {
+        const input = objectInput(registry, name);
+        const fields = input
+          ? Object.entries(input.shape)
+              .map(([field, schema]) => `${field}${schema.description ? ` (${schema.description})` : ''}`)
+              .join(', ')
+          : '';
+        return `- "${action}": ${registry.definitions([name])[0]?.description ?? ''} Arguments: ${fields}.`;
+      })
+      .join('\n');
     specs.push({
       name: 'manage_snowflake',
       title: 'Manage Snowflake',
-      description: `Snowflake DDL in three steps, each its own Sophia tool: "plan" checks and dry-runs DDL, "apply" runs an approved plan, "restore" goes back to a recovery point. The arguments are those of the step's tool:\n${described}`,
+      description: `Snowflake DDL in three steps, chosen by "action": "plan" checks and dry-runs DDL and returns a planId, "apply" runs a plan after the person approves it in Sophia, "restore" puts a table back to a recovery point that "apply" recorded. "arguments" holds the action's own arguments:\n${described}`,
       input: z
         .object({
           action: z.enum(['plan', 'apply', 'restore']),

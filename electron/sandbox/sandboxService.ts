@@ -161,7 +161,8 @@ export class DockerSandboxService implements SandboxService {
     if (this.#closed) throw new SophiaError('unavailable', 'The sandbox service has shut down.');
     if (this.#stopped) throw new SophiaError('stopped', 'Sophia is stopped. Press Resume to continue.');
     if (this.#state !== 'ready') await this.start();
-    if (this.#state !== 'ready') throw new SophiaError('unavailable', this.#message);
+    // `service: 'docker'` lets the chat offer to check Docker again (sandbox.prepare).
+    if (this.#state !== 'ready') throw new SophiaError('unavailable', this.#message, { service: 'docker', state: this.#state });
     const access: WorkspaceAccess = options.access ?? 'read-only';
     const workspace = options.workspace === undefined ? undefined : checkedWorkspace(options.workspace);
     const generation = this.#generation;

@@ -1,9 +1,10 @@
-import { useCallback, useEffect, useReducer, useState } from 'react';
+import { useCallback, useEffect, useMemo, useReducer, useState } from 'react';
 import type { SophiaClient } from './client/sophiaClient';
 import { ChatPanel } from './components/ChatPanel';
 import { ConversationList } from './components/ConversationList';
 import DiffPanel from './components/DiffPanel';
 import { ExecutionLog } from './components/ExecutionLog';
+import { NoticeActionsContext, type NoticeHandlers } from './components/NoticeActions';
 import GitPanel from './components/GitPanel';
 import { DeploymentMonitor } from './infra/DeploymentMonitor';
 import { FirstRunChecklist } from './components/FirstRunChecklist';
@@ -124,6 +125,48 @@ export function App({ client }: { client: SophiaClient }) {
     if (!result.ok) dispatch({ type: 'error', message: result.error.message });
   }, [client]);
 
+  const renameConversation = useCallback(
+    async (conversationId: string, title: string): Promise<string | undefined> => {
+      const result = await client.request('conversation.rename', { conversationId, title });
+      if (!result.ok) return result.error.message;
+      dispatch({ type: 'event', event: { type: 'conversation.updated', conversation: result.value.conversation } });
+      return undefined;
+    },
+    [client],
+  );
+  const deleteConversation = useCallback(
+    async (conversationId: string): Promise<string | undefined> => {
+      const result = await client.request('conversation.delete', { conversationId });
+      if (!result.ok) return result.error.message;
+      dispatch({ type: 'event', event: { type: 'conversation.deleted', conversationId } });
+      return undefined;
+    },
+    [client],
+  );
+
+  // The notice that ends the chat is the one whose turn can be asked again.
+  const lastMessage = state.items.findLast((item) => item.kind === 'message');
+  const latestNoticeId = lastMessage?.kind === 'message' && lastMessage.message.notice ? lastMessage.id : undefined;
+  const noticeHandlers = useMemo<NoticeHandlers>(
+    () => ({
+      latestNoticeId,
+      openSettings: () => setSettingsOpen(true),
+      openCredentials: () => setSafetyView('credentials'),
+      retry: async (conversationId) => {
+        const result = await client.request('chat.retry', { conversationId });
+        return result.ok ? undefined : result.error.message;
+      },
+      checkDocker: async () => {
+        const result = await client.request('sandbox.prepare', {});
+        if (!result.ok) return { ok: false, message: result.error.message };
+        dispatch({ type: 'event', event: { type: 'sandbox.status', status: result.value } });
+        const ready = result.value.state === 'ready';
+        return { ok: ready, message: ready ? 'Docker is running and the sandbox is ready. Ask Sophia to run it again.' : result.value.message };
+      },
+    }),
+    [client, latestNoticeId],
+  );
+
   const locked = state.status?.locked ?? false;
 
   return (
@@ -168,18 +211,23 @@ export function App({ client }: { client: SophiaClient }) {
           activeId={state.conversationId}
           onOpen={(id) => void openConversation(id)}
           onNew={() => dispatch({ type: 'new-conversation' })}
+          onRename={renameConversation}
+          onDelete={deleteConversation}
         />
-        <ChatPanel
-          items={state.items}
-          error={state.error}
-          onSend={send}
-          onCancel={cancel}
-          disabled={locked}
-          agentState={state.agentState}
-          agentDetail={state.agentDetail}
-          planMode={state.planMode}
-          onPlanMode={setPlanMode}
-        />
+        <NoticeActionsContext.Provider value={noticeHandlers}>
+          <ChatPanel
+            items={state.items}
+            error={state.error}
+            onSend={send}
+            onCancel={cancel}
+            disabled={locked}
+            agentState={state.agentState}
+            agentDetail={state.agentDetail}
+            answering={state.answering}
+            planMode={state.planMode}
+            onPlanMode={setPlanMode}
+          />
+        </NoticeActionsContext.Provider>
         <aside className="side-panel" aria-label="Changes">
           {settingsOpen ? (
             <SettingsPanel
@@ -218,7 +266,7 @@ export function App({ client }: { client: SophiaClient }) {
               ) : sideTab === 'log' ? (
                 <ExecutionLog executions={state.executions} sandbox={state.sandbox} onPrepare={prepareSandbox} onCheck={checkSandbox} />
               ) : sideTab === 'git' ? (
-                <GitPanel client={client} conversationId={state.conversationId} />
+                <GitPanel client={client} conversationId={state.conversationId} onOpenSettings={() => setSettingsOpen(true)} />
               ) : (
                 <DiffPanel client={client} proposals={state.proposals} findings={state.findings} />
               )}

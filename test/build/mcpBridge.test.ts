@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { LoggingMessageNotificationSchema, type LoggingMessageNotification } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServedApp, type ServedApp } from '../support/servedApp';
 
@@ -29,6 +30,17 @@ beforeAll(async () => {
 afterAll(async () => {
   await app?.close();
 });
+
+async function connectBridge(kind: 'code' | 'infra') {
+  const client = new Client({ name: 'sophia-bridge-test', version: '1.0.0' });
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) if (value !== undefined && !key.startsWith('VITEST')) env[key] = value;
+  await client.connect(new StdioClientTransport({ command: process.execPath, args: [bridge, kind], env: { ...env, SOPHIA_DATA_DIR: app.dataDir }, stderr: 'pipe' }));
+  return client;
+}
+
+/** Sophia's own tool names: what its registry calls them, which an MCP client never sees. */
+const internalNames = ['propose_edit', 'read_file', 'report_findings', 'run_command', 'git_commit', 'git_push', 'github_open_pull_request', 'pulumi_preview', 'pulumi_up', 'pulumi_history', 'snowflake_plan', 'snowflake_apply', 'snowflake_restore'];
 
 async function listThroughBridge(kind: 'code' | 'infra') {
   const client = new Client({ name: 'sophia-bridge-test', version: '1.0.0' });
@@ -57,5 +69,54 @@ describe('the built MCP stdio bridge against the running built app', () => {
     expect(server?.name).toBe('sophia-infra-management');
     expect(tools.map((tool) => tool.name)).toEqual(['preview_changes', 'deploy_infrastructure', 'stack_history', 'manage_snowflake']);
     expect(tools.find((tool) => tool.name === 'deploy_infrastructure')?.annotations?.destructiveHint).toBe(true);
+  }, 60_000);
+
+  it('describes each tool, and each of its fields, in terms of the tools the MCP client sees', async () => {
+    for (const kind of ['code', 'infra'] as const) {
+      const { tools } = await listThroughBridge(kind);
+      for (const tool of tools) {
+        const text = `${tool.description ?? ''}\n${JSON.stringify(tool.inputSchema)}`;
+        for (const name of internalNames) expect(text, `${tool.name} names ${name}`).not.toMatch(new RegExp(`\\b${name}\\b`));
+      }
+      if (kind === 'infra') {
+        const byName = new Map(tools.map((tool) => [tool.name, tool]));
+        expect(byName.get('preview_changes')?.description).toContain('Returns a planId for deploy_infrastructure');
+        expect(JSON.stringify(byName.get('deploy_infrastructure')?.inputSchema)).toContain('The id preview_changes returned');
+        const snowflake = byName.get('manage_snowflake')?.description ?? '';
+        expect(snowflake).toContain('"apply"');
+        expect(snowflake).toContain('manage_snowflake (action "apply")');
+        expect(snowflake).toMatch(/planId \(The id manage_snowflake \(action "plan"\) returned\)/);
+      }
+    }
+  }, 60_000);
+
+  it('supports MCP logging: logging/setLevel is answered, and a call logs at or above the level set', async () => {
+    const client = await connectBridge('code');
+    const messages: LoggingMessageNotification['params'][] = [];
+    client.setNotificationHandler(LoggingMessageNotificationSchema, (notification) => {
+      messages.push(notification.params);
+    });
+    try {
+      expect(client.getServerCapabilities()?.logging).toEqual({});
+      // No workspace is open in this app: the read-only search fails, which is logged as a warning.
+      await client.setLoggingLevel('debug');
+      const first = await client.callTool({ name: 'search_code', arguments: { query: 'employees' } });
+      expect(first.isError).toBe(true);
+      expect(messages.map((message) => message.level)).toEqual(['debug', 'warning']);
+      expect(messages[0]).toMatchObject({ logger: 'sophia-code-management', data: 'search_code called (read-only risk)' });
+      expect(String(messages[1]?.data)).toMatch(/^search_code did not succeed: /);
+
+      messages.length = 0;
+      await client.setLoggingLevel('error');
+      const second = await client.callTool({ name: 'search_code', arguments: { query: 'employees' } });
+      expect(second.isError).toBe(true);
+      expect(messages).toEqual([]);
+
+      await client.setLoggingLevel('warning');
+      await client.callTool({ name: 'search_code', arguments: { query: 'employees' } });
+      expect(messages.map((message) => message.level)).toEqual(['warning']);
+    } finally {
+      await client.close();
+    }
   }, 60_000);
 });

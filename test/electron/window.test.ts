@@ -132,6 +132,18 @@ describe('web contents lock-down', () => {
     expect(answers).toEqual([false, false]);
     expect(recorded.permissionCheck?.()).toBe(false);
   });
+
+  it("lets only the app's own page write to the clipboard (a code block's Copy), and never read it", () => {
+    const answers: boolean[] = [];
+    const check = recorded.permissionCheck as unknown as (contents: unknown, permission: string, origin: string) => boolean;
+    recorded.permissionHandler?.({}, 'clipboard-sanitized-write', (granted: boolean) => answers.push(granted), { requestingUrl: 'app://sophia/index.html' });
+    recorded.permissionHandler?.({}, 'clipboard-sanitized-write', (granted: boolean) => answers.push(granted), { requestingUrl: 'https://evil.example/' });
+    recorded.permissionHandler?.({}, 'clipboard-read', (granted: boolean) => answers.push(granted), { requestingUrl: 'app://sophia/index.html' });
+    expect(answers).toEqual([true, false, false]);
+    expect(check({}, 'clipboard-sanitized-write', 'app://sophia')).toBe(true);
+    expect(check({}, 'clipboard-read', 'app://sophia')).toBe(false);
+    expect(check({}, 'clipboard-sanitized-write', 'https://evil.example')).toBe(false);
+  });
 });
 
 describe('app:// file resolution', () => {

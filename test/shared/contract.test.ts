@@ -42,6 +42,7 @@ describe('the contract', () => {
       | 'agent.plan'
       | 'agent.planMode'
       | 'conversation.updated'
+      | 'conversation.deleted'
       | 'status'
       | 'proposal'
       | 'findings'

@@ -9,13 +9,15 @@ export function ChatPanel(props: {
   disabled: boolean;
   agentState: 'thinking' | 'running-tool' | 'idle';
   agentDetail: string | undefined;
+  /** The answer (text or a tool card) is arriving: "Thinking…" is no longer true. */
+  answering?: boolean;
   onSend: (text: string) => Promise<boolean>;
   onCancel: () => void;
   /** Plan mode: the gate runs only read-only calls while it is on. */
   planMode: boolean;
   onPlanMode: (on: boolean) => void;
 }) {
-  const { items, error, disabled, agentState, agentDetail, onSend, onCancel, planMode, onPlanMode } = props;
+  const { items, error, disabled, agentState, agentDetail, answering = false, onSend, onCancel, planMode, onPlanMode } = props;
   const [draft, setDraft] = useState('');
   const [sending, setSending] = useState(false);
   const list = useRef<HTMLOListElement>(null);
@@ -66,8 +68,19 @@ export function ChatPanel(props: {
       <div className="chat-footer">
         {busy && (
           <div className="agent-status" data-testid="agent-status">
-            <span className="spinner" aria-hidden="true" />
-            {agentState === 'thinking' ? 'Thinking…' : `Running ${agentDetail ?? 'a tool'}…`}
+            {agentState === 'thinking' ? (
+              !answering && (
+                <>
+                  <span className="spinner" aria-hidden="true" />
+                  Thinking…
+                </>
+              )
+            ) : (
+              <>
+                <span className="spinner" aria-hidden="true" />
+                {`Running ${agentDetail ?? 'a tool'}…`}
+              </>
+            )}
             <button type="button" className="cancel-button" onClick={onCancel}>
               Cancel
             </button>

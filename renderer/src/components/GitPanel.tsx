@@ -20,7 +20,7 @@ function languageOf(file: string): string {
  * The workspace repository: branch, ahead/behind, changed files with a Monaco diff of each,
  * and the conversation's checkpoints with one-click rollback.
  */
-export default function GitPanel({ client, conversationId }: { client: SophiaClient; conversationId: string | undefined }) {
+export default function GitPanel({ client, conversationId, onOpenSettings }: { client: SophiaClient; conversationId: string | undefined; onOpenSettings?: () => void }) {
   const [status, setStatus] = useState<GitStatus | undefined>();
   const [selected, setSelected] = useState<string | undefined>();
   const [diff, setDiff] = useState<DiffTexts | undefined>();
@@ -80,8 +80,12 @@ export default function GitPanel({ client, conversationId }: { client: SophiaCli
             <span className="git-branch" data-testid="git-branch">
               {status.branch ?? '(detached)'}
             </span>
-            <span className="git-tracking" data-testid="git-tracking">
-              {status.upstream ? `↑${status.ahead} ↓${status.behind} ${status.upstream}` : 'not pushed'}
+            <span
+              className="git-tracking"
+              data-testid="git-tracking"
+              title={status.remotes.length === 0 ? 'This repository has no remote, so there is nowhere to push yet.' : undefined}
+            >
+              {status.upstream ? `↑${status.ahead} ↓${status.behind} ${status.upstream}` : status.remotes.length === 0 ? 'no remote' : `not pushed to ${status.remotes.includes('origin') ? 'origin' : status.remotes[0]}`}
             </span>
           </>
         ) : (
@@ -91,6 +95,19 @@ export default function GitPanel({ client, conversationId }: { client: SophiaCli
           Refresh
         </button>
       </div>
+      {status?.repository && status.remotes.length === 0 && (
+        <div className="git-message git-no-remote" role="status" data-testid="git-no-remote">
+          No remote: commits stay on this machine, and push and pull requests have nowhere to go. To publish, create an empty
+          repository on GitHub (or your git server), then run <code>git remote add origin &lt;its https address&gt;</code> in the
+          workspace and press Refresh, or give its address in Settings → Git and GitHub. Pushes go over HTTPS with the GitHub
+          token from Credentials &amp; role.
+          {onOpenSettings && (
+            <button type="button" className="git-open-settings" onClick={onOpenSettings}>
+              Open Settings
+            </button>
+          )}
+        </div>
+      )}
       {message && (
         <div className="git-message" role="status" data-testid="git-message">
           {message}

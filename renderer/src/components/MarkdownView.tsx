@@ -1,5 +1,5 @@
-import { memo, useMemo, useState } from 'react';
-import Markdown from 'react-markdown';
+import { memo, useEffect, useMemo, useRef, useState, type ComponentPropsWithoutRef } from 'react';
+import Markdown, { type Components } from 'react-markdown';
 import rehypeHighlight from 'rehype-highlight';
 import remarkGfm from 'remark-gfm';
 import { IncrementalBlocks } from '../markdown/incrementalBlocks';
@@ -8,11 +8,49 @@ const finishedPlugins = { remark: [remarkGfm], rehype: [rehypeHighlight] };
 // The open block changes every frame: no highlighting until it is finished.
 const openPlugins = { remark: [remarkGfm], rehype: [] };
 
+type CopyState = 'idle' | 'copied' | 'failed';
+
+/**
+ * A code block with a Copy button: the block's text as shown (highlighting is only markup)
+ * goes to the clipboard through the Clipboard API, and the button says whether it worked.
+ */
+function CodeBlock(props: ComponentPropsWithoutRef<'pre'> & { node?: unknown }) {
+  const { node: _node, children, ...rest } = props;
+  const pre = useRef<HTMLPreElement>(null);
+  const [state, setState] = useState<CopyState>('idle');
+  useEffect(() => {
+    if (state === 'idle') return;
+    const timer = setTimeout(() => setState('idle'), 2000);
+    return () => clearTimeout(timer);
+  }, [state]);
+  const copy = async (): Promise<void> => {
+    const text = pre.current?.querySelector('code')?.textContent ?? pre.current?.textContent ?? '';
+    try {
+      await navigator.clipboard.writeText(text.replace(/\n$/, ''));
+      setState('copied');
+    } catch {
+      setState('failed');
+    }
+  };
+  return (
+    <div className="code-block">
+      <button type="button" className="code-copy" data-testid="code-copy" data-state={state} aria-label="Copy the code" onClick={() => void copy()}>
+        {state === 'copied' ? 'Copied' : state === 'failed' ? 'Copy failed' : 'Copy'}
+      </button>
+      <pre ref={pre} {...rest}>
+        {children}
+      </pre>
+    </div>
+  );
+}
+
+const components: Components = { pre: CodeBlock };
+
 /** One block; raw HTML in it is shown as text, never run (react-markdown's default). */
 const Block = memo(function Block({ raw, open }: { raw: string; open: boolean }) {
   const plugins = open ? openPlugins : finishedPlugins;
   return (
-    <Markdown remarkPlugins={plugins.remark} rehypePlugins={plugins.rehype} skipHtml>
+    <Markdown remarkPlugins={plugins.remark} rehypePlugins={plugins.rehype} components={components} skipHtml>
       {raw}
     </Markdown>
   );

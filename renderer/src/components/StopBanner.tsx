@@ -1,4 +1,5 @@
 import type { StopReport } from '../../../shared/contract';
+import { stopSummary } from '../../../shared/stopSummary';
 
 /**
  * Shown the moment Stop is clicked ("Stopping…"), before the main process has reported,
@@ -16,9 +17,9 @@ export function StopBanner({ report, pending, onResume }: { report: StopReport |
   return (
     <div className="stop-banner" role="alert" data-testid="stop-banner">
       <strong>Everything is stopped{time ? ` (${time})` : ''}.</strong>{' '}
-      {report && report.stopped.length > 0
-        ? `Stopped: ${report.stopped.map((item) => `${item.kind} ${item.label}${item.outcome === 'stuck' ? ' (stuck)' : ''}`).join(', ')}.`
-        : 'Nothing was running.'}{' '}
+      <span data-testid="stop-summary" title={report?.stopped.map((item) => `${item.label}: ${item.outcome}`).join('\n')}>
+        {stopSummary(report?.stopped ?? [])}
+      </span>{' '}
       The agent is locked until you resume.
       <button type="button" className="resume-button" onClick={onResume}>
         Resume

@@ -50,6 +50,8 @@ export interface SophiaState {
   usage: Usage | undefined;
   agentState: 'thinking' | 'running-tool' | 'idle';
   agentDetail: string | undefined;
+  /** Text or a tool card arrived since the agent last said it was thinking: "Thinking…" goes. */
+  answering: boolean;
   conversations: readonly ConversationSummary[];
   lastStop: StopReport | undefined;
   error: string | undefined;
@@ -74,6 +76,7 @@ export const initialState: SophiaState = {
   usage: undefined,
   agentState: 'idle',
   agentDetail: undefined,
+  answering: false,
   conversations: [],
   lastStop: undefined,
   error: undefined,
@@ -152,6 +155,7 @@ function applyToken(state: SophiaState, token: TokenDelta): SophiaState {
   return {
     ...state,
     conversationId: token.conversationId,
+    answering: true,
     items: upsert(state.items, { kind: 'message', id: token.messageId, message, streaming: true }),
   };
 }
@@ -182,7 +186,7 @@ function reduceEvent(state: SophiaState, event: SophiaEvent): SophiaState {
       return { ...state, conversationId: event.conversationId, items: [...state.items, { kind: 'intent', id: `intent-${state.items.length}`, intent: event.intent, plan: event.plan }] };
     case 'tool.call':
       if (!belongs(state, event.conversationId)) return state;
-      return { ...state, items: upsert(state.items, { kind: 'tool', id: event.callId, tool: event.tool, args: event.args, risk: event.risk }) };
+      return { ...state, answering: true, items: upsert(state.items, { kind: 'tool', id: event.callId, tool: event.tool, args: event.args, risk: event.risk }) };
     case 'tool.result': {
       if (!belongs(state, event.conversationId)) return state;
       const call = state.items.find((item) => item.kind === 'tool' && item.id === event.callId);
@@ -191,7 +195,7 @@ function reduceEvent(state: SophiaState, event: SophiaEvent): SophiaState {
     }
     case 'agent.status':
       if (state.conversationId !== event.conversationId) return state;
-      return { ...state, agentState: event.state, agentDetail: event.detail };
+      return { ...state, agentState: event.state, agentDetail: event.detail, answering: false };
     case 'agent.usage':
       if (!belongs(state, event.conversationId)) return state;
       return { ...state, usage: event.usage };
@@ -205,6 +209,11 @@ function reduceEvent(state: SophiaState, event: SophiaEvent): SophiaState {
       return { ...state, planMode: event.on };
     case 'conversation.updated':
       return { ...state, conversations: upsertConversation(state.conversations, event.conversation) };
+    case 'conversation.deleted': {
+      const conversations = state.conversations.filter((conversation) => conversation.id !== event.conversationId);
+      if (state.conversationId !== event.conversationId) return { ...state, conversations };
+      return { ...state, conversations, conversationId: undefined, items: [], usage: undefined, agentState: 'idle', error: undefined };
+    }
     case 'stop':
       return { ...state, lastStop: event.report, status: state.status && { ...state.status, locked: true } };
     case 'status':

@@ -118,11 +118,12 @@ for (const transport of ['http', 'stdio'] as const) {
         expect(tools.find((tool) => tool.name === 'stack_history')?.annotations).toMatchObject({ readOnlyHint: true });
 
         const history = (await client.callTool({ name: 'stack_history', arguments: { stack: 'staging' } })) as CallToolResult;
-        expect(text(history)).toBe('pulumi_history ran');
+        // The stand-in's output, in the MCP server's terms.
+        expect(text(history)).toBe('stack_history ran');
         const runsBefore = h.ran.length;
         const { approval, result } = await approvedCall(client, 'deploy_infrastructure', { stack: 'staging', planId: 'plan-1234abcd' }, () => expect(h.ran.length).toBe(runsBefore));
         expect(approval).toMatchObject({ tool: 'pulumi_up', risk: 'high' });
-        expect(text(result)).toBe('pulumi_up ran');
+        expect(text(result)).toBe('deploy_infrastructure ran');
       } finally {
         await client.close();
       }
