@@ -13,7 +13,6 @@ import { ToolRegistry, type ToolGate } from '../agent/tools';
 import { openAppDatabase } from '../db/appDatabase';
 import type { SqliteDatabase } from '../db/sqlite';
 import type { Handlers } from '../ipc/dispatch';
-import { callUsage } from '../models/pricing';
 import { createProvider, isOfflineMode, listModels, selectedModel, type ProviderEndpoints, type SecretReader } from '../models/providerFactory';
 import type { SandboxService } from '../sandbox/sandbox';
 import { createSandboxServiceFromEnv, sandboxHandlers } from '../sandbox/sandboxHandlers';
@@ -190,7 +189,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
         registry,
         onUsage: (conversationId, usage) => {
           if (!store.exists(conversationId)) return;
-          const summary = store.addUsage(conversationId, callUsage(usage.provider.id, usage.provider.model, usage));
+          const summary = store.addUsage(conversationId, usage);
           events.publish({ type: 'conversation.updated', conversation: summary });
         },
       }),

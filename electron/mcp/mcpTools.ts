@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { missingCase } from '../../shared/errors';
 import { atLeast } from '../../shared/risk';
 import type { RiskLevel } from '../../shared/contract';
+import { inputSchemaOf } from '../agent/modelTurn';
 import type { InvokeOutcome, ToolDefinition, ToolRegistry } from '../agent/tools';
 import { requireOnFirstUse } from '../core/lazyRequire';
 
@@ -73,8 +74,7 @@ export function annotationsFor(spec: McpToolSpec, risk: RiskLevel): McpAnnotatio
 }
 
 export function inputJsonSchema(input: z.ZodType): { type: 'object'; [key: string]: unknown } {
-  const { $schema: _ignored, ...schema } = z.toJSONSchema(input, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
-  return { ...schema, type: 'object' };
+  return { ...inputSchemaOf(input), type: 'object' };
 }
 
 function describeOutcome(tool: string, outcome: InvokeOutcome): McpToolResult {
