@@ -243,6 +243,8 @@ export class Agent {
         this.#notice(conversationId, 'Something went wrong inside Sophia; the details are in the log.');
       }
     } finally {
+      // The turn's writes are in the store before anyone is told it ended.
+      store.flush();
       this.options.events.publish({ type: 'agent.status', conversationId, state: 'idle' });
     }
   }

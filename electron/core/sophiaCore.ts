@@ -339,6 +339,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
       codeIndex.close();
       await outsideMcp.close();
       safety.close();
+      store.flush();
       db.close();
     },
   };
