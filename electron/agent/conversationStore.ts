@@ -206,7 +206,9 @@ export class ConversationStore {
   /**
    * Writes what was appended and not yet written, in one transaction, in the order it was
    * appended. A write that fails (its conversation was removed meanwhile) is logged and the
-   * others are kept.
+   * others are kept; when the database itself fails (closed, busy past its timeout, disk
+   * full) the writes are logged as lost, as an append that threw lost its write before. Never
+   * throws: it also runs on its own, from the event loop.
    */
   flush(): void {
     if (this.#flushing) clearImmediate(this.#flushing);
@@ -218,15 +220,19 @@ export class ConversationStore {
       log.error('conversation writes after the database closed were not stored', { count: writes.length });
       return;
     }
-    this.db.transaction(() => {
-      for (const { conversationId, write } of writes) {
-        try {
-          write();
-        } catch (error) {
-          log.error('a conversation write failed', { conversationId, error });
+    try {
+      this.db.transaction(() => {
+        for (const { conversationId, write } of writes) {
+          try {
+            write();
+          } catch (error) {
+            log.error('a conversation write failed', { conversationId, error });
+          }
         }
-      }
-    })();
+      })();
+    } catch (error) {
+      log.error('conversation writes were not stored', { count: writes.length, error });
+    }
   }
 
   #writeBehind(conversationId: string, write: () => void): void {
