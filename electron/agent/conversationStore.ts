@@ -2,8 +2,8 @@
  * Conversations in SQLite: a summary row, the contract events the chat showed (replayed
  * to draw it again exactly as it was), and the model-level messages a conversation
  * continues from. Events and messages are written behind: those appended in one run of the
- * event loop go in one transaction at its end (\`setImmediate\`), or sooner when anything reads
- * the store or the agent's turn ends (\`flush\`), so a stream's burst costs one commit and no
+ * event loop go in one transaction at its end (`setImmediate`), or sooner when anything reads
+ * the store or the agent's turn ends (`flush`), so a stream's burst costs one commit and no
  * commit sits between the model's first token and the chat.
  */
 import type { ConversationSummary, SophiaEvent, Usage } from '../../shared/contract';
