@@ -5,14 +5,13 @@
  * only through the registry, and a tool runs only if the registry's gate allows it.
  */
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
 import { limits, type EffortSetting, type NoticeKind, type PlanStep, type SophiaEvent } from '../../shared/contract';
 import { SophiaError } from '../../shared/errors';
 import { changesState, recognizeIntent, type Intent } from '../../shared/intents';
 import type { EventHub } from '../core/eventHub';
 import type { StopController } from '../core/stopController';
 import { createLogger } from '../log';
-import { ModelError, type Effort, type ModelFailure, type ModelContent, type ModelMessage, type ModelProvider, type ModelToolSpec } from '../models/modelProvider';
+import { ModelError, type ModelFailure, type ModelMessage, type ModelProvider, type ModelToolSpec } from '../models/modelProvider';
 import {
   compactionCut,
   contextTokensOf,
@@ -24,25 +23,14 @@ import {
   transcript,
   type ContextBudget,
 } from './contextWindow';
-import { callUsage, type TokenCounts } from '../models/pricing';
 import { isKeptEvent, type ConversationStore } from './conversationStore';
 import { systemPrompt } from './prompts';
-import type { InvokeOutcome, ToolDefinition, ToolRegistry } from './tools';
+import { BudgetExceeded, clip, defaultBudget, runModelTurn, type CallHooks, type StepBudget, type TurnContext } from './modelTurn';
+import type { ToolDefinition, ToolRegistry } from './tools';
 
 const log = createLogger('agent');
 
-export interface StepBudget {
-  /** Model calls in one turn. */
-  readonly modelTurns: number;
-  /** Tool calls in one turn. */
-  readonly toolCalls: number;
-  /** Input plus output tokens in one turn. */
-  readonly tokens: number;
-  /** The model's max_tokens per call. */
-  readonly maxTokensPerCall: number;
-}
-
-export const defaultBudget: StepBudget = { modelTurns: 16, toolCalls: 40, tokens: 600_000, maxTokensPerCall: 8192 };
+export { defaultBudget, type StepBudget } from './modelTurn';
 
 export interface AgentOptions {
   readonly events: EventHub;
@@ -90,18 +78,11 @@ function needsDocker(error: unknown): boolean {
   return error instanceof SophiaError && error.code === 'unavailable' && (error.data as { service?: unknown } | undefined)?.service === 'docker';
 }
 
-function clip(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 40)}\n[… ${text.length - max + 40} more characters]`;
-}
-
-class BudgetExceeded extends Error {}
-
 /** A request that does not fit the model's window even with the older turns summarised. */
 class ContextFull extends Error {}
 
 export class Agent {
   readonly #active = new Map<string, { controller: AbortController; done: Promise<void> }>();
-  readonly #schemas = new WeakMap<ToolDefinition, Record<string, unknown>>();
   readonly #budget: StepBudget;
   readonly #context: ContextBudget;
   /** Per conversation: the input tokens the provider reported for the last request, and the last message seq it held. */
@@ -217,16 +198,6 @@ export class Agent {
     });
   }
 
-  #toolSpec(definition: ToolDefinition): ModelToolSpec {
-    let schema = this.#schemas.get(definition);
-    if (!schema) {
-      schema = z.toJSONSchema(definition.input, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
-      delete schema['$schema'];
-      this.#schemas.set(definition, schema);
-    }
-    return { name: definition.name, description: definition.description, inputSchema: schema };
-  }
-
   async #run(conversationId: string, text: string, userMessageId: string, signal: AbortSignal, retry = false): Promise<void> {
     const { store, registry, stop } = this.options;
     const intent = this.#intentOf(conversationId, text);
@@ -255,49 +226,71 @@ export class Agent {
       return;
     }
 
-    const spent = { modelTurns: 0, toolCalls: 0, tokens: 0 };
     // Tool-call ids shown in the chat are unique per conversation, whatever the provider sends.
     const usedCallIds = new Set(store.events(conversationId).flatMap((event) => (event.type === 'tool.call' ? [event.callId] : [])));
     const effortSetting = this.options.effort?.() ?? 'default';
     const effort = effortSetting === 'default' ? undefined : effortSetting;
+    const offerable = this.options.offerable ?? (() => true);
     this.options.events.publish({ type: 'agent.status', conversationId, state: 'thinking' });
     try {
-      for (;;) {
-        if (spent.modelTurns >= this.#budget.modelTurns) throw new BudgetExceeded(`${this.#budget.modelTurns} model calls`);
-        spent.modelTurns += 1;
-        // Offered afresh on every call: an outside server may come or go, plan mode may switch.
-        const offerable = this.options.offerable ?? (() => true);
-        const definitions = registry.definitions().filter((definition) => offerable(definition));
-        const offered = new Set(definitions.map((definition) => definition.name));
-        const tools = definitions.map((definition) => this.#toolSpec(definition));
-        const system = systemPrompt(intent, this.options.workspace(), { planMode: this.options.planMode?.() === true });
-        const messages = await this.#contextFor(conversationId, provider, system, tools, signal, spent);
-        const assistant = await this.#modelTurn(conversationId, provider, { system, messages, tools, ...(effort ? { effort } : {}) }, signal, spent);
-        if (assistant.stopReason === 'refusal') {
-          // The refused reply is not kept: the conversation continues from before it.
-          this.#notice(conversationId, 'The model declined this request (it stopped with a refusal). Rephrase it, or ask for something else.');
-          break;
-        }
-        if (assistant.stopReason === 'max_tokens') {
-          // A reply cut off mid-call is kept without its calls: none of them runs half-written.
-          const kept = assistant.content.filter((block) => block.type !== 'tool_use');
-          if (kept.some((block) => block.type === 'text')) store.appendMessage(conversationId, { role: 'assistant', content: kept });
-          this.#notice(conversationId, `The model's reply was cut off at its output limit (${this.#budget.maxTokensPerCall.toLocaleString('en')} tokens)${assistant.toolCalls.length ? ', so its tool calls did not run' : ''}. Send "continue" to let it go on.`);
-          break;
-        }
-        store.appendMessage(conversationId, { role: 'assistant', content: assistant.content });
-        if (assistant.stopReason === 'pause_turn') {
-          // The API paused a long turn: sending the turn back as it is lets the model resume it.
-          continue;
-        }
-        if (assistant.toolCalls.length === 0) break;
-        const results: ModelContent[] = [];
-        for (const call of assistant.toolCalls) {
-          results.push(await this.#toolCall(conversationId, call, signal, spent, offered, usedCallIds));
-        }
-        store.appendMessage(conversationId, { role: 'user', content: results });
-        if (signal.aborted || stop.locked) break;
-        if (changesState(intent)) this.options.events.publish({ type: 'agent.status', conversationId, state: 'thinking' });
+      const end = await runModelTurn({
+        provider,
+        registry,
+        conversationId,
+        signal,
+        budget: this.#budget,
+        usedCallIds,
+        stopped: () => stop.locked,
+        onToolError: (call, error) => {
+          if (!needsDocker(error)) return undefined;
+          // The model hears why; the person gets a notice that can check Docker again.
+          this.#notice(conversationId, `${call.name.slice(0, 80)} needs Docker: ${(error as SophiaError).message}`, 'docker');
+          return `${call.name} could not run: ${(error as SophiaError).message}`;
+        },
+        offer: () => ({ definitions: registry.definitions().filter((definition) => offerable(definition)) }),
+        request: async (tools, turn) => {
+          const system = systemPrompt(intent, this.options.workspace(), { planMode: this.options.planMode?.() === true });
+          const messages = await this.#contextFor(conversationId, provider, system, tools, turn);
+          return { system, messages, ...(effort ? { effort } : {}) };
+        },
+        keep: (message) => store.appendMessage(conversationId, message),
+        call: () => this.#callHooks(conversationId),
+        onUsage: (usage, counts, aside) => {
+          if (!aside) {
+            // What this request used, as the provider counted it (cache reads and writes are
+            // part of the prompt): the next request's count starts from it.
+            const prompt = counts.inputTokens + (counts.cacheReadTokens ?? 0) + (counts.cacheWriteTokens ?? 0);
+            this.#reported.set(conversationId, { inputTokens: prompt, seq: this.#lastSeq.get(conversationId) ?? 0 });
+          }
+          const summary = store.addUsage(conversationId, usage);
+          this.#emit(conversationId, { type: 'agent.usage', conversationId, usage: summary.usage });
+          this.options.events.publish({ type: 'conversation.updated', conversation: summary });
+        },
+        forModel: (output, call) => {
+          // Over the budget the model gets the head and tail and a reference; the whole output is kept.
+          const forModel = outputForModel(output, this.#context.toolOutputChars, call.callId);
+          if (forModel.clipped) store.saveToolOutput(conversationId, call.callId, call.name.slice(0, limits.label), output);
+          return forModel.text;
+        },
+        onToolCall: (call, callId, definition) =>
+          this.#emit(conversationId, {
+            type: 'tool.call',
+            conversationId,
+            callId,
+            tool: call.name.slice(0, limits.label),
+            args: call.input ?? null,
+            risk: definition?.risk ?? 'critical',
+          }),
+        onToolStart: (call) => this.options.events.publish({ type: 'agent.status', conversationId, state: 'running-tool', detail: call.name.slice(0, 100) }),
+        onToolResult: (callId, ok, output) => this.#emit(conversationId, { type: 'tool.result', conversationId, callId, ok, output: clip(output, limits.outputChunk) }),
+        onToolsDone: () => {
+          if (changesState(intent)) this.options.events.publish({ type: 'agent.status', conversationId, state: 'thinking' });
+        },
+      });
+      if (end.kind === 'refusal') {
+        this.#notice(conversationId, 'The model declined this request (it stopped with a refusal). Rephrase it, or ask for something else.');
+      } else if (end.kind === 'max_tokens') {
+        this.#notice(conversationId, `The model's reply was cut off at its output limit (${this.#budget.maxTokensPerCall.toLocaleString('en')} tokens)${end.droppedCalls ? ', so its tool calls did not run' : ''}. Send "continue" to let it go on.`);
       }
     } catch (error) {
       if (error instanceof ContextFull) {
@@ -313,88 +306,28 @@ export class Agent {
         this.#notice(conversationId, 'Something went wrong inside Sophia; the details are in the log.');
       }
     } finally {
+      // The turn's writes are in the store before anyone is told it ended.
+      store.flush();
       this.options.events.publish({ type: 'agent.status', conversationId, state: 'idle' });
     }
   }
 
-  async #modelTurn(
-    conversationId: string,
-    provider: ModelProvider,
-    request: { system: string; messages: ModelMessage[]; tools: ModelToolSpec[]; effort?: Effort },
-    signal: AbortSignal,
-    spent: { tokens: number },
-  ): Promise<{ content: ModelContent[]; toolCalls: { id: string; name: string; input: unknown; error?: string }[]; stopReason: string }> {
+  /** One model call as the chat sees it: its tokens as they stream, its progress notes, the answer kept. */
+  #callHooks(conversationId: string): CallHooks {
     const messageId = randomUUID();
-    let text = '';
-    let stopReason = 'end_turn';
-    let thought = '';
-    // The model's progress notes: one quiet line per thinking block, kept with the conversation.
-    const flushThought = (): void => {
-      const note = thought.trim();
-      thought = '';
-      if (note) this.#emit(conversationId, { type: 'agent.thinking', conversationId, id: randomUUID(), text: clip(note, limits.messageText) });
+    return {
+      onText: (delta) => this.options.events.publish({ type: 'model.token', conversationId, messageId, delta }),
+      // The model's progress notes: one quiet line per thinking block, kept with the conversation.
+      onThought: (note) => this.#emit(conversationId, { type: 'agent.thinking', conversationId, id: randomUUID(), text: clip(note, limits.messageText) }),
+      onAnswer: (text, error) => {
+        const suffix = error instanceof ModelError && error.failure === 'aborted' ? '\n\n*(stopped)*' : '';
+        if (!text && !suffix) return;
+        this.#emit(conversationId, {
+          type: 'chat.message',
+          message: { id: messageId, conversationId, role: 'assistant', text: clip(text + suffix, limits.messageText), createdAt: Date.now() },
+        });
+      },
     };
-    const toolCalls: { id: string; name: string; input: unknown; error?: string }[] = [];
-    const thinking: ModelContent[] = [];
-    const flushText = (suffix = ''): void => {
-      if (!text && !suffix) return;
-      this.#emit(conversationId, {
-        type: 'chat.message',
-        message: { id: messageId, conversationId, role: 'assistant', text: clip(text + suffix, limits.messageText), createdAt: Date.now() },
-      });
-    };
-    try {
-      for await (const event of provider.stream({ ...request, maxTokens: this.#budget.maxTokensPerCall, signal })) {
-        switch (event.type) {
-          case 'text':
-            text += event.delta;
-            this.options.events.publish({ type: 'model.token', conversationId, messageId, delta: event.delta });
-            break;
-          case 'tool_call':
-            toolCalls.push(event);
-            break;
-          case 'thinking_block':
-            thinking.push(event.block);
-            flushThought();
-            break;
-          case 'thinking':
-            thought += event.delta;
-            break;
-          case 'usage': {
-            // What this request used, as the provider counted it (cache reads and writes are
-            // part of the prompt): the next request's count starts from it.
-            const prompt = event.inputTokens + (event.cacheReadTokens ?? 0) + (event.cacheWriteTokens ?? 0);
-            this.#reported.set(conversationId, { inputTokens: prompt, seq: this.#lastSeq.get(conversationId) ?? 0 });
-            this.#recordUsage(conversationId, provider, event, spent);
-            break;
-          }
-          case 'done':
-            stopReason = event.stopReason;
-            break;
-        }
-      }
-    } catch (error) {
-      // Keep what was said before the failure: nothing the user saw is lost.
-      flushThought();
-      flushText(error instanceof ModelError && error.failure === 'aborted' ? '\n\n*(stopped)*' : '');
-      throw error;
-    }
-    flushThought();
-    flushText();
-    // Thinking blocks go back first and unchanged: the API refuses a tool-use turn without them.
-    const content: ModelContent[] = [...thinking];
-    if (text) content.push({ type: 'text', text });
-    for (const call of toolCalls) content.push({ type: 'tool_use', id: call.id, name: call.name, input: call.input ?? {} });
-    return { content, toolCalls, stopReason };
-  }
-
-  /** A call's usage (the summarising call's too), priced by the one table. */
-  #recordUsage(conversationId: string, provider: ModelProvider, usage: TokenCounts, spent: { tokens: number }): void {
-    const summary = this.options.store.addUsage(conversationId, callUsage(provider.id, provider.model, usage));
-    this.#emit(conversationId, { type: 'agent.usage', conversationId, usage: summary.usage });
-    this.options.events.publish({ type: 'conversation.updated', conversation: summary });
-    spent.tokens += usage.inputTokens + (usage.cacheReadTokens ?? 0) + (usage.cacheWriteTokens ?? 0) + usage.outputTokens;
-    if (spent.tokens > this.#budget.tokens) throw new BudgetExceeded(`${this.#budget.tokens.toLocaleString('en')} tokens`);
   }
 
   /**
@@ -414,14 +347,7 @@ export class Agent {
    * summarised by a model call and the summary stands in for them (the store keeps them
    * all, and the chat is told); a request that still does not fit is not sent.
    */
-  async #contextFor(
-    conversationId: string,
-    provider: ModelProvider,
-    system: string,
-    tools: readonly ModelToolSpec[],
-    signal: AbortSignal,
-    spent: { tokens: number },
-  ): Promise<ModelMessage[]> {
+  async #contextFor(conversationId: string, provider: ModelProvider, system: string, tools: readonly ModelToolSpec[], turn: TurnContext): Promise<ModelMessage[]> {
     const { store } = this.options;
     const limit = this.#context.contextTokens ?? contextTokensOf(provider.id, provider.model);
     const room = limit * this.#context.compactAt - this.#budget.maxTokensPerCall;
@@ -430,7 +356,7 @@ export class Agent {
     if (used > room) {
       const cut = compactionCut(view, limit * this.#context.keepShare);
       if (cut !== undefined) {
-        await this.#compact(conversationId, provider, view, cut, { used, limit }, signal, spent);
+        await this.#compact(conversationId, provider, view, cut, { used, limit }, turn);
         view = modelView(store.storedMessages(conversationId), store.latestCompaction(conversationId));
         used = this.#estimate(conversationId, system, tools, view);
       }
@@ -451,25 +377,19 @@ export class Agent {
     view: readonly { seq: number; message: ModelMessage }[],
     cut: number,
     size: { used: number; limit: number },
-    signal: AbortSignal,
-    spent: { tokens: number },
+    turn: TurnContext,
   ): Promise<void> {
     const older = view.filter((row) => row.seq <= cut).map((row) => row.message);
     // The transcript itself must fit the window, with room for the summary.
     const text = transcript(older, Math.floor(size.limit * 0.6) * 4);
     this.options.events.publish({ type: 'agent.status', conversationId, state: 'thinking', detail: 'Summarising the earlier turns' });
-    let summary = '';
-    for await (const event of provider.stream({
+    const answer = await turn.aside({
       system: summarySystem,
       messages: [{ role: 'user', content: [{ type: 'text', text: `Summarise this conversation so far.\n\n${text}` }] }],
       tools: [],
       maxTokens: 2048,
-      signal,
-    })) {
-      if (event.type === 'text') summary += event.delta;
-      else if (event.type === 'usage') this.#recordUsage(conversationId, provider, event, spent);
-    }
-    summary = summary.trim();
+    });
+    const summary = answer.text.trim();
     if (!summary) throw new ModelError('server-error', 'The model returned an empty summary of the earlier turns, so nothing was replaced. Try again, or start a new conversation.');
     this.options.store.addCompaction(conversationId, cut, summary);
     this.#reported.delete(conversationId);
@@ -477,70 +397,5 @@ export class Agent {
       conversationId,
       `The conversation had grown to about ${size.used.toLocaleString('en')} of the ${size.limit.toLocaleString('en')} tokens ${provider.model} can take. ${older.length} earlier messages were summarised, and the summary now stands in for them when the model is asked; the full history is kept here.\n\nSummary: ${summary.slice(0, 1200)}${summary.length > 1200 ? ' …' : ''}`,
     );
-  }
-
-  async #toolCall(
-    conversationId: string,
-    call: { id: string; name: string; input: unknown; error?: string },
-    signal: AbortSignal,
-    spent: { toolCalls: number },
-    offered: ReadonlySet<string>,
-    usedCallIds: Set<string>,
-  ): Promise<ModelContent> {
-    const { registry, stop } = this.options;
-    // The model's id goes back to it with the result; the chat's card gets an id no other
-    // call of this conversation has (a provider may number calls afresh on every model call).
-    const callId = /^[A-Za-z0-9_-]{1,64}$/.test(call.id) && !usedCallIds.has(call.id) ? call.id : `call_${randomUUID()}`;
-    usedCallIds.add(callId);
-    const definition = offered.has(call.name) ? registry.definitions([call.name])[0] : undefined;
-    this.#emit(conversationId, {
-      type: 'tool.call',
-      conversationId,
-      callId,
-      tool: call.name.slice(0, limits.label),
-      args: call.input ?? null,
-      risk: definition?.risk ?? 'critical',
-    });
-    const finish = (ok: boolean, output: string): ModelContent => {
-      this.#emit(conversationId, { type: 'tool.result', conversationId, callId, ok, output: clip(output, limits.outputChunk) });
-      // Over the budget the model gets the head and tail and a reference; the whole output is kept.
-      const forModel = outputForModel(output, this.#context.toolOutputChars, callId);
-      if (forModel.clipped) this.options.store.saveToolOutput(conversationId, callId, call.name.slice(0, limits.label), output);
-      return { type: 'tool_result', toolUseId: call.id, toolName: call.name, content: forModel.text, isError: !ok };
-    };
-    if (signal.aborted || stop.locked) return finish(false, 'Refused: Sophia was stopped, so this call did not run.');
-    if (!offered.has(call.name)) {
-      // Only what was offered in this request may run: a name the model invents, or a tool
-      // withheld from it (the role, plan mode), is refused before the registry sees it.
-      log.warn('model called a tool it was not offered', { conversationId, tool: call.name.slice(0, 80) });
-      return finish(false, `Refused: ${call.name.slice(0, 80)} was not offered to you in this request, so it did not run. Use only the tools you were given.`);
-    }
-    if (call.error) return finish(false, `Malformed tool call: ${call.error} Call ${call.name} again with valid JSON arguments.`);
-    spent.toolCalls += 1;
-    if (spent.toolCalls > this.#budget.toolCalls) {
-      finish(false, 'Refused: the step budget for tool calls is spent.');
-      throw new BudgetExceeded(`${this.#budget.toolCalls} tool calls`);
-    }
-    this.options.events.publish({ type: 'agent.status', conversationId, state: 'running-tool', detail: call.name.slice(0, 100) });
-    let outcome: InvokeOutcome;
-    try {
-      outcome = await registry.invoke(call.name, call.input, { conversationId, callId, signal });
-    } catch (error) {
-      if (needsDocker(error)) {
-        // The model hears why; the person gets a notice that can check Docker again.
-        this.#notice(conversationId, `${call.name.slice(0, 80)} needs Docker: ${(error as SophiaError).message}`, 'docker');
-        return finish(false, `${call.name} could not run: ${(error as SophiaError).message}`);
-      }
-      log.error('tool failed', { tool: call.name, error });
-      return finish(false, `${call.name} failed inside Sophia; the details are in the log.`);
-    }
-    switch (outcome.kind) {
-      case 'invalid-input':
-        return finish(false, outcome.message);
-      case 'denied':
-        return finish(false, `Not approved (${outcome.decision.risk} risk, decided by ${outcome.decision.decidedBy}): ${outcome.decision.reasons.join('; ') || 'no reason given'}. Do not retry it unchanged; ask the person how to proceed.`);
-      case 'executed':
-        return finish(outcome.result.ok, outcome.result.output);
-    }
   }
 }

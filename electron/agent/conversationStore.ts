@@ -1,12 +1,18 @@
 /**
  * Conversations in SQLite: a summary row, the contract events the chat showed (replayed
  * to draw it again exactly as it was), and the model-level messages a conversation
- * continues from. Every write is its own transaction.
+ * continues from. Events and messages are written behind: those appended in one run of the
+ * event loop go in one transaction at its end (`setImmediate`), or sooner when anything reads
+ * the store or the agent's turn ends (`flush`), so a stream's burst costs one commit and no
+ * commit sits between the model's first token and the chat.
  */
 import type { ConversationSummary, SophiaEvent, Usage } from '../../shared/contract';
 import { SophiaError } from '../../shared/errors';
 import type { SqliteDatabase } from '../db/sqlite';
+import { createLogger } from '../log';
 import type { ModelMessage } from '../models/modelProvider';
+
+const log = createLogger('conversationStore');
 
 interface SummaryRow {
   id: string;
@@ -63,6 +69,9 @@ export class ConversationStore {
   readonly #rename;
   readonly #delete;
   readonly #counts;
+  /** Writes waiting for the end of this run of the event loop. */
+  #behind: { readonly conversationId: string; readonly write: () => void }[] = [];
+  #flushing: NodeJS.Immediate | undefined;
 
   constructor(private readonly db: SqliteDatabase) {
     this.#insertConversation = db.prepare(
@@ -151,6 +160,11 @@ export class ConversationStore {
   }
 
   get(id: string): ConversationSummary {
+    this.flush();
+    return this.#get(id);
+  }
+
+  #get(id: string): ConversationSummary {
     const row = this.#summary.get(id);
     if (!row) throw new SophiaError('bad_request', 'That conversation does not exist.');
     return toSummary(row);
@@ -161,26 +175,30 @@ export class ConversationStore {
   }
 
   list(limit = 200): ConversationSummary[] {
+    this.flush();
     return this.#list.all(limit).map(toSummary);
   }
 
   appendEvent(conversationId: string, event: SophiaEvent, now = Date.now()): void {
-    this.db.transaction(() => {
+    const payload = JSON.stringify(event);
+    this.#writeBehind(conversationId, () => {
       const { next } = this.#nextEventSeq.get(conversationId) ?? { next: 1 };
-      this.#insertEvent.run(conversationId, next, event.type, JSON.stringify(event), now);
+      this.#insertEvent.run(conversationId, next, event.type, payload, now);
       this.#touch.run(now, conversationId);
-    })();
+    });
   }
 
   events(conversationId: string): SophiaEvent[] {
+    this.flush();
     return this.#events.all(conversationId).map((row) => JSON.parse(row.payload) as SophiaEvent);
   }
 
   appendMessage(conversationId: string, message: ModelMessage): void {
-    this.db.transaction(() => {
+    const content = JSON.stringify(message.content);
+    this.#writeBehind(conversationId, () => {
       const { next } = this.#nextMessageSeq.get(conversationId) ?? { next: 1 };
-      this.#insertMessage.run(conversationId, next, message.role, JSON.stringify(message.content));
-    })();
+      this.#insertMessage.run(conversationId, next, message.role, content);
+    });
   }
 
   /** Every model message of the conversation, the ones a summary stands in for too. */
@@ -189,6 +207,7 @@ export class ConversationStore {
   }
 
   storedMessages(conversationId: string): { seq: number; message: ModelMessage }[] {
+    this.flush();
     return this.#messages.all(conversationId).map((row) => ({ seq: row.seq, message: { role: row.role, content: JSON.parse(row.content) as ModelMessage['content'] } }));
   }
 
@@ -222,6 +241,44 @@ export class ConversationStore {
       now,
       conversationId,
     );
-    return this.get(conversationId);
+    // Read without writing what waits behind: the usage is this row's own, and it moves updated_at on.
+    return this.#get(conversationId);
+  }
+
+  /**
+   * Writes what was appended and not yet written, in one transaction, in the order it was
+   * appended. A write that fails (its conversation was removed meanwhile) is logged and the
+   * others are kept; when the database itself fails (closed, busy past its timeout, disk
+   * full) the writes are logged as lost, as an append that threw lost its write before. Never
+   * throws: it also runs on its own, from the event loop.
+   */
+  flush(): void {
+    if (this.#flushing) clearImmediate(this.#flushing);
+    this.#flushing = undefined;
+    if (this.#behind.length === 0) return;
+    const writes = this.#behind;
+    this.#behind = [];
+    if (!this.db.open) {
+      log.error('conversation writes after the database closed were not stored', { count: writes.length });
+      return;
+    }
+    try {
+      this.db.transaction(() => {
+        for (const { conversationId, write } of writes) {
+          try {
+            write();
+          } catch (error) {
+            log.error('a conversation write failed', { conversationId, error });
+          }
+        }
+      })();
+    } catch (error) {
+      log.error('conversation writes were not stored', { count: writes.length, error });
+    }
+  }
+
+  #writeBehind(conversationId: string, write: () => void): void {
+    this.#behind.push({ conversationId, write });
+    this.#flushing ??= setImmediate(() => this.flush());
   }
 }

@@ -103,6 +103,12 @@ export type InvokeOutcome =
 
 const toolName = /^[a-z][a-z0-9_]{0,63}$/;
 
+/** What the model is told when its arguments do not match the tool's schema (the first five issues). */
+export function argumentsProblem(name: string, error: z.ZodError): string {
+  const issues = error.issues.slice(0, 5).map((issue) => `${issue.path.join('.') || '(input)'}: ${issue.message}`);
+  return `Arguments for ${name} do not match its schema: ${issues.join('; ')}`;
+}
+
 export class ToolRegistry {
   readonly #tools = new Map<string, Registered>();
 
@@ -154,10 +160,7 @@ export class ToolRegistry {
     const tool = this.#tools.get(name);
     if (!tool) return { kind: 'invalid-input', message: `There is no tool named "${name.slice(0, 80)}".` };
     const parsed = tool.definition.input.safeParse(args);
-    if (!parsed.success) {
-      const issues = parsed.error.issues.slice(0, 5).map((issue) => `${issue.path.join('.') || '(input)'}: ${issue.message}`);
-      return { kind: 'invalid-input', message: `Arguments for ${name} do not match its schema: ${issues.join('; ')}` };
-    }
+    if (!parsed.success) return { kind: 'invalid-input', message: argumentsProblem(name, parsed.error) };
     const request: ToolCallRequest = {
       conversationId: context.conversationId,
       callId: context.callId,

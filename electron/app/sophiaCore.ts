@@ -13,7 +13,6 @@ import { ToolRegistry, type ToolGate } from '../agent/tools';
 import { openAppDatabase } from '../db/appDatabase';
 import type { SqliteDatabase } from '../db/sqlite';
 import type { Handlers } from '../../shared/handlers';
-import { callUsage } from '../models/pricing';
 import { modelsHandlers } from '../models/modelsHandlers';
 import { createProvider, isOfflineMode, selectedModel, type ProviderEndpoints } from '../models/providerFactory';
 import type { SecretReader } from '../keychain/secretReader';
@@ -221,7 +220,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
         registry,
         onUsage: (conversationId, usage) => {
           if (!store.exists(conversationId)) return;
-          const summary = store.addUsage(conversationId, callUsage(usage.provider.id, usage.provider.model, usage));
+          const summary = store.addUsage(conversationId, usage);
           events.publish({ type: 'conversation.updated', conversation: summary });
         },
       }),
@@ -358,6 +357,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
       codeIndex.close();
       await outsideMcp.close();
       safety.close();
+      store.flush();
       db.close();
     },
   };

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { missingCase } from '../../shared/errors';
 import { atLeast } from '../../shared/risk';
 import type { RiskLevel } from '../../shared/contract';
+import { inputSchemaOf } from '../agent/modelTurn';
 import type { InvokeOutcome, ToolDefinition, ToolRegistry } from '../agent/tools';
 import { requireOnFirstUse } from '../core/lazyRequire';
 
@@ -106,7 +107,7 @@ export function inMcpTerms(kind: McpServerKind, text: string): string {
 }
 
 export function inputJsonSchema(input: z.ZodType, kind?: McpServerKind): { type: 'object'; [key: string]: unknown } {
-  const { $schema: _ignored, ...schema } = z.toJSONSchema(input, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  const schema = inputSchemaOf(input);
   return { ...(kind ? (renameInSchema(schema, kind) as Record<string, unknown>) : schema), type: 'object' };
 }
 

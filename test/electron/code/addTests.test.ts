@@ -37,7 +37,8 @@ const read = (relative: string) => readFile(path.join(h.workspace, relative), 'u
 
 /** Waits until the proposal is no longer waiting for its tests. */
 async function settled(proposalId: string) {
-  await expect.poll(() => h.latest(proposalId)?.status).not.toBe('tests-requested');
+  // The side turn loads the model SDK on its first call: a loaded machine takes a while.
+  await expect.poll(() => h.latest(proposalId)?.status, { timeout: 15_000 }).not.toBe('tests-requested');
   return h.latest(proposalId);
 }
 
@@ -72,6 +73,8 @@ describe('Add Tests', () => {
     expect(first.tools?.map((tool) => tool.name).sort()).toEqual(['add_tests', 'list_files', 'read_file', 'repo_map', 'search_code']);
     expect(JSON.stringify(first.messages)).toContain('+  phone_number VARCHAR(20)');
     expect(JSON.stringify(model.requests[1]!.body.messages)).toContain('README.md');
+    // The read-only call went through the registry: the gate decided it and the audit log holds it.
+    expect(h.core.safety.audit.query({ kind: 'tool.call' }).map((entry) => entry.summary)).toContain('list_files ran: ok');
 
     await h.answer({ proposalId: proposal.proposalId, action: 'approve' });
     const result = await outcome;
