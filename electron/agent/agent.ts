@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { limits, type EffortSetting, type PlanStep, type SophiaEvent } from '../../shared/contract';
 import { SophiaError } from '../../shared/errors';
+import { toolOutputPreview } from '../../shared/toolOutput';
 import { changesState, recognizeIntent, type Intent } from '../../shared/intents';
 import type { EventHub } from '../core/eventHub';
 import type { StopController } from '../core/stopController';
@@ -445,10 +446,13 @@ export class Agent {
       risk: definition?.risk ?? 'critical',
     });
     const finish = (ok: boolean, output: string): ModelContent => {
-      this.#emit(conversationId, { type: 'tool.result', conversationId, callId, ok, output: clip(output, limits.outputChunk) });
-      // Over the budget the model gets the head and tail and a reference; the whole output is kept.
+      // Over the budget the model gets the head and tail and a reference; over the chat's
+      // limit the chat gets the head and tail and the length. Either way the whole output is
+      // kept, before the chat hears of it, so "open full output" finds it at once.
       const forModel = outputForModel(output, this.#context.toolOutputChars, callId);
-      if (forModel.clipped) this.options.store.saveToolOutput(conversationId, callId, call.name.slice(0, limits.label), output);
+      const shown = toolOutputPreview(output);
+      if (forModel.clipped || shown.fullChars !== undefined) this.options.store.saveToolOutput(conversationId, callId, call.name.slice(0, limits.label), output);
+      this.#emit(conversationId, { type: 'tool.result', conversationId, callId, ok, ...shown });
       return { type: 'tool_result', toolUseId: call.id, toolName: call.name, content: forModel.text, isError: !ok };
     };
     if (signal.aborted || stop.locked) return finish(false, 'Refused: Sophia was stopped, so this call did not run.');

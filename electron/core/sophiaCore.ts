@@ -284,6 +284,12 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     'chat.cancel': (input) => ({ cancelled: agent.cancel(input.conversationId) }),
     'conversation.list': () => ({ conversations: store.list() }),
     'conversation.open': (input) => ({ conversation: store.get(input.conversationId), events: store.events(input.conversationId) }),
+    'conversation.toolOutput': (input) => {
+      const page = store.toolOutputPage(input.conversationId, input.callId, input.offset);
+      if (!page) throw new SophiaError('bad_request', 'That tool output is not kept in this conversation.');
+      // Kept already redacted; a secret stored since is cut from it too.
+      return { ...page, text: redactor.redact(page.text) };
+    },
     'settings.get': () => settings.get(),
     'models.list': async () => {
       const models = await listModels(settings.get(), secrets, options.endpoints);

@@ -75,7 +75,7 @@ export interface SafetyCore {
 
 /** Read-only channels are not audited as requests: only those that change something. */
 const quietChannels = new Set<Channel>(['app.status', 'approval.pending', 'safety.status', 'secrets.list', 'audit.query', 'audit.verify', 'workspace.secretFiles']);
-const quietPrefixes = ['conversation.list', 'conversation.open', 'settings.get', 'sandbox.status', 'models.list'];
+const quietPrefixes = ['conversation.list', 'conversation.open', 'conversation.toolOutput', 'settings.get', 'sandbox.status', 'models.list'];
 
 export function createSafetyCore(options: SafetyOptions): SafetyCore {
   const { events, stop, redactor } = options;

@@ -99,6 +99,17 @@ export function App({ client }: { client: SophiaClient }) {
     [client],
   );
 
+  const conversationId = state.conversationId;
+  const readToolOutput = useCallback(
+    async (callId: string, offset: number) => {
+      if (!conversationId) throw new Error('No conversation is open.');
+      const result = await client.request('conversation.toolOutput', { conversationId, callId, offset });
+      if (!result.ok) throw new Error(result.error.message);
+      return result.value;
+    },
+    [client, conversationId],
+  );
+
   const [stopping, setStopping] = useState(false);
   const stopAll = useCallback(async () => {
     setStopping(true);
@@ -145,6 +156,7 @@ export function App({ client }: { client: SophiaClient }) {
           agentDetail={state.agentDetail}
           planMode={state.planMode}
           onPlanMode={setPlanMode}
+          readToolOutput={readToolOutput}
         />
         <aside className="side-panel" aria-label="Changes">
           {settingsOpen ? (

@@ -1,7 +1,34 @@
-import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
+import { useVirtualizer } from '@tanstack/react-virtual';
+import { useCallback, useEffect, useLayoutEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 import { limits } from '../../../shared/contract';
+import { intentLabels } from '../../../shared/intents';
 import type { ChatItem } from '../state/sophiaState';
 import { ChatItemView } from './ChatItems';
+import { ToolOutputReaderContext, type ToolOutputReader } from './ToolOutputViewer';
+
+/** Rows mounted beyond the visible ones on each side: enough for a fast wheel, few enough to stay cheap. */
+const overscan = 6;
+/** A first guess at a row's height (px) until it is measured. */
+const estimatedRowHeight = 80;
+const listPadding = 16;
+
+/** The text "find in conversation" searches: what the row shows, from the state, mounted or not. */
+export function searchableText(item: ChatItem): string {
+  switch (item.kind) {
+    case 'message':
+      return item.message.text;
+    case 'intent':
+      return `${intentLabels[item.intent]} ${item.plan.join(' ')}`;
+    case 'tool':
+      return `${item.tool} ${JSON.stringify(item.args) ?? ''} ${item.result?.output ?? ''} ${item.result?.tail ?? ''}`;
+    case 'pull-request':
+      return `#${item.pullRequest.number} ${item.pullRequest.title}`;
+    case 'thinking':
+      return item.text;
+    case 'plan':
+      return item.steps.map((step) => step.text).join(' ');
+  }
+}
 
 export function ChatPanel(props: {
   items: readonly ChatItem[];
@@ -14,18 +41,63 @@ export function ChatPanel(props: {
   /** Plan mode: the gate runs only read-only calls while it is on. */
   planMode: boolean;
   onPlanMode: (on: boolean) => void;
+  /** Reads a long tool output of this conversation page by page ("open full output"). */
+  readToolOutput?: ToolOutputReader;
 }) {
-  const { items, error, disabled, agentState, agentDetail, onSend, onCancel, planMode, onPlanMode } = props;
+  const { items, error, disabled, agentState, agentDetail, onSend, onCancel, planMode, onPlanMode, readToolOutput } = props;
   const [draft, setDraft] = useState('');
   const [sending, setSending] = useState(false);
-  const list = useRef<HTMLOListElement>(null);
+  const [query, setQuery] = useState('');
+  const [found, setFound] = useState<{ index: number; missing: boolean } | undefined>();
+  const list = useRef<HTMLDivElement>(null);
   const pinned = useRef(true);
 
-  // Follow the answer as it streams, unless the user scrolled up to read.
-  useEffect(() => {
+  // Only the rows in view (and a few either side) are mounted; each is measured as it mounts
+  // and whenever its size changes (@tanstack/react-virtual). A row above the view that grows
+  // moves the scroll position with it, so what the person reads stays put.
+  // The app is not built with React Compiler, which is what this rule guards (the virtualizer's functions change identity on purpose).
+  // eslint-disable-next-line react-hooks/incompatible-library
+  const virtualizer = useVirtualizer({
+    count: items.length,
+    getScrollElement: () => list.current,
+    estimateSize: () => estimatedRowHeight,
+    getItemKey: (index) => {
+      const item = items[index];
+      return item ? `${item.kind}:${item.id}` : index;
+    },
+    overscan,
+    paddingStart: listPadding,
+    paddingEnd: listPadding,
+  });
+  const totalSize = virtualizer.getTotalSize();
+
+  // Follow the answer as it streams (new rows, a growing last row), unless the person scrolled up to read.
+  useLayoutEffect(() => {
     const element = list.current;
     if (element && pinned.current) element.scrollTop = element.scrollHeight;
-  }, [items]);
+  }, [items, totalSize]);
+
+  const find = useCallback(
+    (backwards: boolean) => {
+      const needle = query.trim().toLowerCase();
+      if (!needle || items.length === 0) return;
+      const start = found?.index ?? (backwards ? items.length : -1);
+      for (let step = 1; step <= items.length; step += 1) {
+        const index = (start + (backwards ? -step : step) + items.length * 2) % items.length;
+        const item = items[index];
+        if (item && searchableText(item).toLowerCase().includes(needle)) {
+          pinned.current = index === items.length - 1;
+          setFound({ index, missing: false });
+          virtualizer.scrollToIndex(index, { align: 'start' });
+          return;
+        }
+      }
+      setFound({ index: found?.index ?? -1, missing: true });
+    },
+    [query, items, found, virtualizer],
+  );
+
+  useEffect(() => setFound(undefined), [query]);
 
   const submit = async (event?: FormEvent): Promise<void> => {
     event?.preventDefault();
@@ -49,7 +121,32 @@ export function ChatPanel(props: {
 
   return (
     <section className="chat" aria-label="Chat">
-      <ol
+      <form
+        className="chat-find"
+        role="search"
+        onSubmit={(event) => {
+          event.preventDefault();
+          find(false);
+        }}
+      >
+        <input
+          type="search"
+          data-testid="chat-find"
+          aria-label="Find in conversation"
+          placeholder="Find in conversation"
+          value={query}
+          maxLength={200}
+          onChange={(event) => setQuery(event.target.value)}
+          onKeyDown={(event) => {
+            if (event.key === 'Enter' && event.shiftKey) {
+              event.preventDefault();
+              find(true);
+            }
+          }}
+        />
+        {found?.missing && <span className="chat-find-missing">not found</span>}
+      </form>
+      <div
         className="message-list"
         data-testid="message-list"
         ref={list}
@@ -58,11 +155,29 @@ export function ChatPanel(props: {
           pinned.current = element.scrollHeight - element.scrollTop - element.clientHeight < 40;
         }}
       >
-        {items.length === 0 && <li className="message-empty">Ask Sophia to review, edit or deploy something.</li>}
-        {items.map((item) => (
-          <ChatItemView key={`${item.kind}:${item.id}`} item={item} />
-        ))}
-      </ol>
+        {items.length === 0 && <p className="message-empty">Ask Sophia to review, edit or deploy something.</p>}
+        <ToolOutputReaderContext value={readToolOutput}>
+          <div className="message-rows" style={{ height: totalSize }}>
+            <ol className="message-rows-window" style={{ transform: `translateY(${virtualizer.getVirtualItems()[0]?.start ?? 0}px)` }}>
+              {virtualizer.getVirtualItems().map((row) => {
+                const item = items[row.index];
+                if (!item) return null;
+                return (
+                  <li
+                    key={row.key}
+                    data-index={row.index}
+                    ref={virtualizer.measureElement}
+                    className={`chat-row${found && !found.missing && found.index === row.index ? ' chat-row-found' : ''}`}
+                    data-testid="chat-row"
+                  >
+                    <ChatItemView item={item} />
+                  </li>
+                );
+              })}
+            </ol>
+          </div>
+        </ToolOutputReaderContext>
+      </div>
       <div className="chat-footer">
         {busy && (
           <div className="agent-status" data-testid="agent-status">

@@ -7,11 +7,11 @@ const roleLabels: Record<ChatMessage['role'], string> = { user: 'You', assistant
 /** A chat message; the same component while it streams and after, so nothing redraws twice. */
 export const MessageView = memo(function MessageView({ message, streaming }: { message: ChatMessage; streaming: boolean }) {
   return (
-    <li className={`message message-${message.role}${streaming ? ' message-streaming' : ''}`} data-testid={`message-${message.role}`}>
+    <div className={`message message-${message.role}${streaming ? ' message-streaming' : ''}`} data-testid={`message-${message.role}`}>
       <div className="message-role">{roleLabels[message.role]}</div>
       <div className="message-body">
         <MarkdownView text={message.text} streaming={streaming} />
       </div>
-    </li>
+    </div>
   );
 });

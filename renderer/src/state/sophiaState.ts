@@ -28,13 +28,22 @@ export type ChatItem =
       readonly tool: string;
       readonly args: unknown;
       readonly risk: RiskLevel;
-      readonly result?: { readonly ok: boolean; readonly output: string };
+      /** Only the head and tail of a long output (`fullChars` set): the main process keeps the whole text. */
+      readonly result?: ToolResultView;
     }
   | { readonly kind: 'pull-request'; readonly id: string; readonly pullRequest: PullRequestView }
   /** The model's progress notes: a quiet line, collapsed. */
   | { readonly kind: 'thinking'; readonly id: string; readonly text: string }
   /** The model's plan: one checklist per conversation, updated in place. */
   | { readonly kind: 'plan'; readonly id: string; readonly steps: readonly PlanStep[] };
+
+export interface ToolResultView {
+  readonly ok: boolean;
+  /** The whole output, or its head when `fullChars` is set. */
+  readonly output: string;
+  readonly tail?: string;
+  readonly fullChars?: number;
+}
 
 export interface TokenDelta {
   readonly conversationId: string;
@@ -187,7 +196,8 @@ function reduceEvent(state: SophiaState, event: SophiaEvent): SophiaState {
       if (!belongs(state, event.conversationId)) return state;
       const call = state.items.find((item) => item.kind === 'tool' && item.id === event.callId);
       if (!call || call.kind !== 'tool') return state;
-      return { ...state, items: upsert(state.items, { ...call, result: { ok: event.ok, output: event.output } }) };
+      const result: ToolResultView = { ok: event.ok, output: event.output, ...(event.fullChars === undefined ? {} : { tail: event.tail ?? '', fullChars: event.fullChars }) };
+      return { ...state, items: upsert(state.items, { ...call, result }) };
     }
     case 'agent.status':
       if (state.conversationId !== event.conversationId) return state;
