@@ -7,9 +7,9 @@
  */
 export const toolOutputLimits = {
   /** Outputs up to this many characters are shown whole. */
-  shownChars: 12_000,
-  headChars: 8_000,
-  tailChars: 4_000,
+  shownChars: 6_000,
+  headChars: 4_000,
+  tailChars: 2_000,
   /** One page of the full output (`conversation.toolOutput`). */
   pageChars: 64 * 1024,
 } as const;

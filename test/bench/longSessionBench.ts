@@ -165,6 +165,17 @@ try {
     await page.waitForTimeout(200);
     staticTimes.push((await page.evaluate(`${paintStaticList}(${JSON.stringify(texts)})`)) as number);
   }
+  if (process.env['BENCH_PROFILE']) {
+    // A CPU profile of one more reopen, for looking into where its time goes.
+    await page.getByRole('button', { name: '+ New chat' }).click();
+    await page.waitForTimeout(200);
+    await cdp.send('Profiler.enable');
+    await cdp.send('Profiler.start');
+    await page.evaluate(`${openAndPaint}(${JSON.stringify({ title: long.title, lastText: long.lastText })})`);
+    const { profile } = await cdp.send('Profiler.stop');
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(process.env['BENCH_PROFILE'], JSON.stringify(profile));
+  }
   await page.waitForTimeout(500);
   const mainAfter = mainHeap();
   const rendererAfter = await rendererHeap();

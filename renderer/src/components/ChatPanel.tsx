@@ -71,6 +71,12 @@ export function ChatPanel(props: {
   });
   const totalSize = virtualizer.getTotalSize();
 
+  // Another conversation opens at its end.
+  const firstKey = items[0] ? `${items[0].kind}:${items[0].id}` : '';
+  useLayoutEffect(() => {
+    pinned.current = true;
+  }, [firstKey]);
+
   // Follow the answer as it streams (new rows, a growing last row), unless the person scrolled up to read.
   useLayoutEffect(() => {
     const element = list.current;
