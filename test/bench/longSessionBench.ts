@@ -181,8 +181,16 @@ try {
   const rendererAfter = await rendererHeap();
   const mountedAfterOpen = await page.getByTestId('chat-row').count();
 
+  if (process.env['BENCH_PROFILE']) {
+    await cdp.send('Profiler.start');
+  }
   const scroll = (await page.evaluate(scrollWhole)) as { frames: number[]; longTasks: number[]; maxRows: number; seconds: number; height: number; lastShown: boolean };
 
+  if (process.env['BENCH_PROFILE']) {
+    const { profile } = await cdp.send('Profiler.stop');
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(`${process.env['BENCH_PROFILE']}.scroll`, JSON.stringify(profile));
+  }
   const reopenP50 = percentile(reopenTimes, 50);
   const staticP50 = percentile(staticTimes, 50);
   const storeP50 = percentile(storeTimes, 50);

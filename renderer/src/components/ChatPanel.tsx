@@ -1,5 +1,5 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { useCallback, useEffect, useLayoutEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useRef, useState, type FormEvent, type KeyboardEvent, type RefObject } from 'react';
 import { limits } from '../../../shared/contract';
 import { intentLabels } from '../../../shared/intents';
 import type { ChatItem } from '../state/sophiaState';
@@ -47,63 +47,8 @@ export function ChatPanel(props: {
   const { items, error, disabled, agentState, agentDetail, onSend, onCancel, planMode, onPlanMode, readToolOutput } = props;
   const [draft, setDraft] = useState('');
   const [sending, setSending] = useState(false);
-  const [query, setQuery] = useState('');
-  const [found, setFound] = useState<{ index: number; missing: boolean } | undefined>();
-  const list = useRef<HTMLDivElement>(null);
   const pinned = useRef(true);
 
-  // Only the rows in view (and a few either side) are mounted; each is measured as it mounts
-  // and whenever its size changes (@tanstack/react-virtual). A row above the view that grows
-  // moves the scroll position with it, so what the person reads stays put.
-  // The app is not built with React Compiler, which is what this rule guards (the virtualizer's functions change identity on purpose).
-  // eslint-disable-next-line react-hooks/incompatible-library
-  const virtualizer = useVirtualizer({
-    count: items.length,
-    getScrollElement: () => list.current,
-    estimateSize: () => estimatedRowHeight,
-    getItemKey: (index) => {
-      const item = items[index];
-      return item ? `${item.kind}:${item.id}` : index;
-    },
-    overscan,
-    paddingStart: listPadding,
-    paddingEnd: listPadding,
-  });
-  const totalSize = virtualizer.getTotalSize();
-
-  // Another conversation opens at its end.
-  const firstKey = items[0] ? `${items[0].kind}:${items[0].id}` : '';
-  useLayoutEffect(() => {
-    pinned.current = true;
-  }, [firstKey]);
-
-  // Follow the answer as it streams (new rows, a growing last row), unless the person scrolled up to read.
-  useLayoutEffect(() => {
-    const element = list.current;
-    if (element && pinned.current) element.scrollTop = element.scrollHeight;
-  }, [items, totalSize]);
-
-  const find = useCallback(
-    (backwards: boolean) => {
-      const needle = query.trim().toLowerCase();
-      if (!needle || items.length === 0) return;
-      const start = found?.index ?? (backwards ? items.length : -1);
-      for (let step = 1; step <= items.length; step += 1) {
-        const index = (start + (backwards ? -step : step) + items.length * 2) % items.length;
-        const item = items[index];
-        if (item && searchableText(item).toLowerCase().includes(needle)) {
-          pinned.current = index === items.length - 1;
-          setFound({ index, missing: false });
-          virtualizer.scrollToIndex(index, { align: 'start' });
-          return;
-        }
-      }
-      setFound({ index: found?.index ?? -1, missing: true });
-    },
-    [query, items, found, virtualizer],
-  );
-
-  useEffect(() => setFound(undefined), [query]);
 
   const submit = async (event?: FormEvent): Promise<void> => {
     event?.preventDefault();
@@ -127,6 +72,112 @@ export function ChatPanel(props: {
 
   return (
     <section className="chat" aria-label="Chat">
+      {/* Another conversation gets a transcript of its own: it opens at its end, with no sizes measured for the one before. */}
+      <Transcript key={items[0] ? `${items[0].kind}:${items[0].id}` : ''} items={items} pinned={pinned} readToolOutput={readToolOutput} />
+      <div className="chat-footer">
+        {busy && (
+          <div className="agent-status" data-testid="agent-status">
+            <span className="spinner" aria-hidden="true" />
+            {agentState === 'thinking' ? 'Thinking…' : `Running ${agentDetail ?? 'a tool'}…`}
+            <button type="button" className="cancel-button" onClick={onCancel}>
+              Cancel
+            </button>
+          </div>
+        )}
+        {error && (
+          <div className="chat-error" role="alert">
+            {error}
+          </div>
+        )}
+      </div>
+      <label className={`plan-mode${planMode ? ' plan-mode-on' : ''}`} title="While plan mode is on, only read-only tools run: Sophia reads and plans, and changes nothing.">
+        <input type="checkbox" data-testid="plan-mode" checked={planMode} onChange={(event) => onPlanMode(event.target.checked)} /> Plan mode (read-only)
+      </label>
+      <form className="composer" onSubmit={(event) => void submit(event)}>
+        <textarea
+          className="composer-input"
+          data-testid="composer-input"
+          aria-label="Message"
+          placeholder={disabled ? 'Stopped: resume to continue' : 'Message Sophia (Enter to send, Shift+Enter for a new line)'}
+          value={draft}
+          maxLength={limits.messageText}
+          onChange={(event) => setDraft(event.target.value)}
+          onKeyDown={onKeyDown}
+          rows={3}
+        />
+        <button type="submit" className="send-button" disabled={disabled || sending || busy || draft.trim() === ''}>
+          Send
+        </button>
+      </form>
+    </section>
+  );
+}
+
+const estimateSize = (): number => estimatedRowHeight;
+
+/** The conversation's rows: only those in view (and a few either side) are mounted. */
+function Transcript({ items, pinned, readToolOutput }: { items: readonly ChatItem[]; pinned: RefObject<boolean>; readToolOutput: ToolOutputReader | undefined }) {
+  const [query, setQuery] = useState('');
+  const [found, setFound] = useState<{ index: number; missing: boolean } | undefined>();
+  const list = useRef<HTMLDivElement>(null);
+  const getItemKey = useCallback((index: number) => {
+    const item = items[index];
+    return item ? `${item.kind}:${item.id}` : index;
+  }, [items]);
+
+  // Only the rows in view (and a few either side) are mounted; each is measured as it mounts
+  // and whenever its size changes (@tanstack/react-virtual). A row above the view that grows
+  // moves the scroll position with it, so what the person reads stays put.
+  // The app is not built with React Compiler, which is what this rule guards (the virtualizer's functions change identity on purpose).
+  // eslint-disable-next-line react-hooks/incompatible-library
+  const virtualizer = useVirtualizer({
+    count: items.length,
+    getScrollElement: () => list.current,
+    estimateSize,
+    // Stable between renders: the virtualizer recomputes every row's position when it changes.
+    getItemKey,
+    // Opened at its end: the first rows drawn are the last ones, not the first screenful.
+    initialOffset: Number.MAX_SAFE_INTEGER,
+    overscan,
+    paddingStart: listPadding,
+    paddingEnd: listPadding,
+  });
+  const totalSize = virtualizer.getTotalSize();
+
+  useLayoutEffect(() => {
+    pinned.current = true;
+  }, [pinned]);
+
+  // Follow the answer as it streams (new rows, a growing last row), unless the person scrolled up to read.
+  useLayoutEffect(() => {
+    const element = list.current;
+    if (element && pinned.current) element.scrollTop = element.scrollHeight;
+  }, [items, totalSize, pinned]);
+
+  const find = useCallback(
+    (backwards: boolean) => {
+      const needle = query.trim().toLowerCase();
+      if (!needle || items.length === 0) return;
+      const start = found?.index ?? (backwards ? items.length : -1);
+      for (let step = 1; step <= items.length; step += 1) {
+        const index = (start + (backwards ? -step : step) + items.length * 2) % items.length;
+        const item = items[index];
+        if (item && searchableText(item).toLowerCase().includes(needle)) {
+          pinned.current = index === items.length - 1;
+          setFound({ index, missing: false });
+          virtualizer.scrollToIndex(index, { align: 'start' });
+          return;
+        }
+      }
+      setFound({ index: found?.index ?? -1, missing: true });
+    },
+    [query, items, found, virtualizer, pinned],
+  );
+
+  useEffect(() => setFound(undefined), [query]);
+
+  return (
+    <>
       <form
         className="chat-find"
         role="search"
@@ -184,41 +235,6 @@ export function ChatPanel(props: {
           </div>
         </ToolOutputReaderContext>
       </div>
-      <div className="chat-footer">
-        {busy && (
-          <div className="agent-status" data-testid="agent-status">
-            <span className="spinner" aria-hidden="true" />
-            {agentState === 'thinking' ? 'Thinking…' : `Running ${agentDetail ?? 'a tool'}…`}
-            <button type="button" className="cancel-button" onClick={onCancel}>
-              Cancel
-            </button>
-          </div>
-        )}
-        {error && (
-          <div className="chat-error" role="alert">
-            {error}
-          </div>
-        )}
-      </div>
-      <label className={`plan-mode${planMode ? ' plan-mode-on' : ''}`} title="While plan mode is on, only read-only tools run: Sophia reads and plans, and changes nothing.">
-        <input type="checkbox" data-testid="plan-mode" checked={planMode} onChange={(event) => onPlanMode(event.target.checked)} /> Plan mode (read-only)
-      </label>
-      <form className="composer" onSubmit={(event) => void submit(event)}>
-        <textarea
-          className="composer-input"
-          data-testid="composer-input"
-          aria-label="Message"
-          placeholder={disabled ? 'Stopped: resume to continue' : 'Message Sophia (Enter to send, Shift+Enter for a new line)'}
-          value={draft}
-          maxLength={limits.messageText}
-          onChange={(event) => setDraft(event.target.value)}
-          onKeyDown={onKeyDown}
-          rows={3}
-        />
-        <button type="submit" className="send-button" disabled={disabled || sending || busy || draft.trim() === ''}>
-          Send
-        </button>
-      </form>
-    </section>
+    </>
   );
 }

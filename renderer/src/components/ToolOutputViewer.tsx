@@ -3,6 +3,7 @@
  * the chat holds only its head and tail, and this viewer one page at a time.
  */
 import { createContext, useEffect, useState } from 'react';
+import { createPortal } from 'react-dom';
 import type { RequestOutput } from '../../../shared/contract';
 
 export type ToolOutputPage = RequestOutput<'conversation.toolOutput'>;
@@ -36,7 +37,8 @@ export function ToolOutputViewer({ callId, tool, read, onClose }: { callId: stri
 
   const end = page ? page.offset + page.text.length : 0;
   const size = page?.text.length ?? 0;
-  return (
+  // On the page itself: inside the transcript's moved (transformed) window, `position: fixed` would be fixed to that window.
+  return createPortal(
     <div className="tool-output-viewer-backdrop" onClick={onClose}>
       <div
         className="tool-output-viewer"
@@ -73,6 +75,7 @@ export function ToolOutputViewer({ callId, tool, read, onClose }: { callId: stri
           </pre>
         )}
       </div>
-    </div>
+    </div>,
+    document.body,
   );
 }
