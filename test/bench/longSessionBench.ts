@@ -72,15 +72,16 @@ const browser = await chromium.launch({
 /** Runs in the page (plain JavaScript: this file is type-checked without the DOM). Clicks a conversation and resolves once its last message is painted. */
 const openAndPaint = `(async ({ title, lastText }) => {
   const button = document.querySelector('button[title="' + title + '"]');
-  const list = document.querySelector('[data-testid="message-list"]');
+  // The chat section, not the list: another conversation gets a list of its own.
+  const chat = document.querySelector('section.chat');
   const t0 = performance.now();
   const painted = new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('not painted in 10 s')), 10000);
     const done = () => requestAnimationFrame(() => setTimeout(() => { clearTimeout(timer); resolve(performance.now() - t0); }, 0));
     const observer = new MutationObserver(() => {
-      if (list.textContent.includes(lastText)) { observer.disconnect(); done(); }
+      if (chat.querySelector('[data-testid="message-list"]').textContent.includes(lastText)) { observer.disconnect(); done(); }
     });
-    observer.observe(list, { childList: true, subtree: true, characterData: true });
+    observer.observe(chat, { childList: true, subtree: true, characterData: true });
   });
   button.click();
   return painted;
