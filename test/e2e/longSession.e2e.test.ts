@@ -4,7 +4,8 @@
  * output" link, and the viewer pages through the whole text. A stored conversation of 2,000
  * messages (written through the real store before the app starts) reopens with only the
  * rows in view mounted, shows its last message, scrolls to its first, and "find in
- * conversation" reaches a row that is not mounted.
+ * conversation" reaches a row that is not mounted; the model's plan stays mounted wherever
+ * the view is.
  */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -94,6 +95,8 @@ describe('long sessions in Chromium', () => {
     expect(await page.getByTestId('message-user').count() + (await page.getByTestId('message-assistant').count())).toBeLessThan(60);
     // The last message is on screen, not just in the DOM.
     await expect.poll(() => page.getByText(long.lastText).isVisible()).toBe(true);
+    // The plan, posted near the start, stays mounted as the one live checklist.
+    expect(await page.getByTestId('plan-step').count()).toBe(2);
     await screenshot(page, 'long-session-reopened');
 
     // Scrolled to the top: the first message, and still only a window of rows.

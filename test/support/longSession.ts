@@ -1,6 +1,6 @@
 /**
  * A long conversation written through the real store (and so the real migrations), the way
- * the agent writes one: chat messages as `chat.message` events, and each tool call as its
+ * the agent writes one: chat messages as `chat.message` events, the model's plan as `agent.plan`, and each tool call as its
  * `tool.call` and `tool.result` events, a long output cut for the chat (toolOutputPreview)
  * and kept whole in `tool_outputs`. For the long-session benchmark and its tests.
  */
@@ -65,6 +65,8 @@ export function seedLongConversation(dataDir: string, options: { messages: numbe
         lastText = text;
         const role = n % 2 === 0 ? 'user' : 'assistant';
         store.appendEvent(conversationId, { type: 'chat.message', message: { id: `m${n}`, conversationId, role, text, createdAt: start + n * 1000 } }, start + n * 1000);
+        // The model's plan, posted early and kept as one checklist.
+        if (n === 1) store.appendEvent(conversationId, { type: 'agent.plan', conversationId, steps: [{ text: 'Read the build logs', status: 'done' }, { text: 'Fix the payroll job', status: 'pending' }] });
         if (role === 'assistant' && bigCallIds.length < options.bigOutputs && n % every === 1) {
           const callId = `call_big_${bigCallIds.length}`;
           const output = bigOutputText(bigCallIds.length, options.outputChars);

@@ -1,5 +1,5 @@
-import { useVirtualizer } from '@tanstack/react-virtual';
-import { useCallback, useEffect, useLayoutEffect, useRef, useState, type FormEvent, type KeyboardEvent, type RefObject } from 'react';
+import { defaultRangeExtractor, useVirtualizer, type Range } from '@tanstack/react-virtual';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type FormEvent, type KeyboardEvent, type RefObject } from 'react';
 import { limits } from '../../../shared/contract';
 import { intentLabels } from '../../../shared/intents';
 import type { ChatItem } from '../state/sophiaState';
@@ -7,7 +7,7 @@ import { ChatItemView } from './ChatItems';
 import { ToolOutputReaderContext, type ToolOutputReader } from './ToolOutputViewer';
 
 /** Rows mounted beyond the visible ones on each side: enough for a fast wheel, few enough to stay cheap. */
-const overscan = 6;
+const overscan = 8;
 /** A first guess at a row's height (px) until it is measured. */
 const estimatedRowHeight = 80;
 const listPadding = 16;
@@ -124,6 +124,17 @@ function Transcript({ items, pinned, readToolOutput }: { items: readonly ChatIte
     const item = items[index];
     return item ? `${item.kind}:${item.id}` : index;
   }, [items]);
+  // The model's plan is one checklist updated in place as the work goes on: it stays mounted
+  // wherever the view is, so its state is always in the page.
+  const planIndex = useMemo(() => items.findIndex((item) => item.kind === 'plan'), [items]);
+  const rangeExtractor = useCallback(
+    (range: Range) => {
+      const indexes = defaultRangeExtractor(range);
+      if (planIndex < 0 || indexes.includes(planIndex)) return indexes;
+      return [...indexes, planIndex].sort((a, b) => a - b);
+    },
+    [planIndex],
+  );
 
   // Only the rows in view (and a few either side) are mounted; each is measured as it mounts
   // and whenever its size changes (@tanstack/react-virtual). A row above the view that grows
@@ -136,6 +147,7 @@ function Transcript({ items, pinned, readToolOutput }: { items: readonly ChatIte
     estimateSize,
     // Stable between renders: the virtualizer recomputes every row's position when it changes.
     getItemKey,
+    rangeExtractor,
     // Opened at its end: the first rows drawn are the last ones, not the first screenful.
     initialOffset: Number.MAX_SAFE_INTEGER,
     overscan,
@@ -215,7 +227,7 @@ function Transcript({ items, pinned, readToolOutput }: { items: readonly ChatIte
         {items.length === 0 && <p className="message-empty">Ask Sophia to review, edit or deploy something.</p>}
         <ToolOutputReaderContext value={readToolOutput}>
           <div className="message-rows" style={{ height: totalSize }}>
-            <ol className="message-rows-window" style={{ transform: `translateY(${virtualizer.getVirtualItems()[0]?.start ?? 0}px)` }}>
+            <ol className="message-rows-window">
               {virtualizer.getVirtualItems().map((row) => {
                 const item = items[row.index];
                 if (!item) return null;
@@ -225,6 +237,7 @@ function Transcript({ items, pinned, readToolOutput }: { items: readonly ChatIte
                     data-index={row.index}
                     ref={virtualizer.measureElement}
                     className={`chat-row${found && !found.missing && found.index === row.index ? ' chat-row-found' : ''}`}
+                  style={{ transform: `translateY(${row.start}px)` }}
                     data-testid="chat-row"
                   >
                     <ChatItemView item={item} />
