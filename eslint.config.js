@@ -180,6 +180,7 @@ export default tseslint.config(
           'rehype-highlight',
           'highlight.js',
           'marked',
+          '@tanstack/react-virtual',
           'zod',
         ],
         ['electron', 'preload'],

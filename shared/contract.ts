@@ -9,6 +9,7 @@ import { findingsReport, proposalAnswer, proposalView, workspaceRelativePath } f
 import type { Result } from './errors';
 import { intent } from './intents';
 import { mcpPin, outsideMcpServer, outsideServerId, outsideToolName } from './mcp';
+import { toolOutputLimits } from './toolOutput';
 
 /** Bounds that keep a hostile payload from costing memory or time. */
 export const limits = {
@@ -538,6 +539,16 @@ export const requests = {
   'conversation.delete': { input: z.object({ conversationId: id }).strict(), output: z.object({ deleted: z.literal(true) }) },
   /** Asks the model again after a failed turn, from the stored messages (no new user message). */
   'chat.retry': { input: z.object({ conversationId: id }).strict(), output: z.object({ conversationId: id }) },
+  /** One page of a tool output the chat shows only in part (head and tail): read from the main process's store. */
+  'conversation.toolOutput': {
+    input: z.object({ conversationId: id, callId: id, offset: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).default(0) }).strict(),
+    output: z.object({
+      tool: label,
+      offset: z.number().int().nonnegative(),
+      text: z.string().max(toolOutputLimits.pageChars),
+      totalChars: z.number().int().nonnegative(),
+    }),
+  },
   'settings.get': { input: empty, output: appSettings },
   /** The models the Anthropic key can use (the Models API), newest first. */
   'models.list': {
@@ -727,6 +738,7 @@ export const auditedRequests = {
   'conversation.rename': true,
   'conversation.delete': true,
   'chat.retry': true,
+  'conversation.toolOutput': false,
 } as const satisfies Record<Channel, boolean>;
 
 export type Channel = keyof typeof requests;
@@ -760,7 +772,12 @@ export const sophiaEvent = z.discriminatedUnion('type', [
     conversationId: id,
     callId: id,
     ok: z.boolean(),
-    output: z.string().max(limits.outputChunk),
+    /** The whole output, or only its head when `fullChars` is set (shared/toolOutput.ts). */
+    output: z.string().max(toolOutputLimits.shownChars),
+    /** The output's last characters, when it was cut. */
+    tail: z.string().max(toolOutputLimits.tailChars).optional(),
+    /** The whole output's length, when it was cut: the main process keeps it (`conversation.toolOutput`). */
+    fullChars: z.number().int().nonnegative().optional(),
   }),
   approvalRequestEvent,
   z.object({

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { limits, type EffortSetting, type NoticeKind, type PlanStep, type SophiaEvent } from '../../shared/contract';
 import { SophiaError } from '../../shared/errors';
+import { toolOutputPreview } from '../../shared/toolOutput';
 import { changesState, recognizeIntent, type Intent } from '../../shared/intents';
 import type { EventHub } from '../core/eventHub';
 import type { StopController } from '../core/stopController';
@@ -269,7 +270,10 @@ export class Agent {
         forModel: (output, call) => {
           // Over the budget the model gets the head and tail and a reference; the whole output is kept.
           const forModel = outputForModel(output, this.#context.toolOutputChars, call.callId);
-          if (forModel.clipped) store.saveToolOutput(conversationId, call.callId, call.name.slice(0, limits.label), output);
+          // Over the model's budget the model gets the head and tail and a reference; over the
+          // chat's limit the chat gets the head and tail and the length. Either way the whole
+          // output is kept, before the chat hears of it, so "open full output" finds it at once.
+          if (forModel.clipped || toolOutputPreview(output).fullChars !== undefined) store.saveToolOutput(conversationId, call.callId, call.name.slice(0, limits.label), output);
           return forModel.text;
         },
         onToolCall: (call, callId, definition) =>
@@ -282,7 +286,7 @@ export class Agent {
             risk: definition?.risk ?? 'critical',
           }),
         onToolStart: (call) => this.options.events.publish({ type: 'agent.status', conversationId, state: 'running-tool', detail: call.name.slice(0, 100) }),
-        onToolResult: (callId, ok, output) => this.#emit(conversationId, { type: 'tool.result', conversationId, callId, ok, output: clip(output, limits.outputChunk) }),
+        onToolResult: (callId, ok, output) => this.#emit(conversationId, { type: 'tool.result', conversationId, callId, ok, ...toolOutputPreview(output) }),
         onToolsDone: () => {
           if (changesState(intent)) this.options.events.publish({ type: 'agent.status', conversationId, state: 'thinking' });
         },

@@ -16,7 +16,7 @@ export function agentHandlers(
   agent: Agent,
   store: ConversationStore,
   options: AgentHandlerOptions,
-): Pick<Handlers, 'chat.send' | 'chat.cancel' | 'chat.retry' | 'conversation.list' | 'conversation.open' | 'conversation.rename' | 'conversation.delete'> {
+): Pick<Handlers, 'chat.send' | 'chat.cancel' | 'chat.retry' | 'conversation.list' | 'conversation.open' | 'conversation.toolOutput' | 'conversation.rename' | 'conversation.delete'> {
   return {
     // A credential pasted into the chat goes no further: not to the model, not to the store.
     'chat.send': (input) => agent.send(options.redact(input.text), input.conversationId),
@@ -24,6 +24,12 @@ export function agentHandlers(
     'chat.retry': (input) => agent.retry(input.conversationId),
     'conversation.list': () => ({ conversations: store.list() }),
     'conversation.open': (input) => ({ conversation: store.get(input.conversationId), events: store.events(input.conversationId) }),
+    'conversation.toolOutput': (input) => {
+      const page = store.toolOutputPage(input.conversationId, input.callId, input.offset);
+      if (!page) throw new SophiaError('bad_request', 'That tool output is not kept in this conversation.');
+      // Kept already redacted; a secret stored since is cut from it too.
+      return { ...page, text: options.redact(page.text) };
+    },
     'conversation.rename': (input) => {
       const conversation = store.rename(input.conversationId, options.redact(input.title));
       options.publish({ type: 'conversation.updated', conversation });

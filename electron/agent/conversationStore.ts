@@ -8,6 +8,7 @@
  */
 import type { ConversationSummary, SophiaEvent, Usage } from '../../shared/contract';
 import { SophiaError } from '../../shared/errors';
+import { toolOutputLimits, toolOutputPreview } from '../../shared/toolOutput';
 import type { SqliteDatabase } from '../db/sqlite';
 import { createLogger } from '../log';
 import type { ModelMessage } from '../models/modelProvider';
@@ -63,6 +64,7 @@ export class ConversationStore {
   readonly #messages;
   readonly #insertToolOutput;
   readonly #toolOutput;
+  readonly #storedResult;
   readonly #insertCompaction;
   readonly #latestCompaction;
   readonly #titleTaken;
@@ -106,6 +108,15 @@ export class ConversationStore {
     );
     this.#toolOutput = db.prepare<[string, string], { tool: string; content: string }>(
       'SELECT tool, content FROM tool_outputs WHERE conversation_id = ? AND call_id = ?',
+    );
+    // Conversations stored before outputs were cut for the chat kept up to 64 KB in the event itself.
+    this.#storedResult = db.prepare<[string, string], { tool: string | null; output: string }>(
+      `SELECT (SELECT json_extract(c.payload, '$.tool') FROM conversation_events c
+                WHERE c.conversation_id = r.conversation_id AND c.type = 'tool.call' AND json_extract(c.payload, '$.callId') = json_extract(r.payload, '$.callId')) AS tool,
+              json_extract(r.payload, '$.output') AS output
+         FROM conversation_events r
+        WHERE r.conversation_id = ? AND r.type = 'tool.result' AND json_extract(r.payload, '$.callId') = ?
+        ORDER BY r.seq DESC LIMIT 1`,
     );
     this.#insertCompaction = db.prepare(
       `INSERT INTO conversation_compactions (conversation_id, seq, upto_seq, summary, created_at)
@@ -188,9 +199,10 @@ export class ConversationStore {
     });
   }
 
+  /** What the chat drew, to draw it again: a tool output only as its head and tail (see shownEvent). */
   events(conversationId: string): SophiaEvent[] {
     this.flush();
-    return this.#events.all(conversationId).map((row) => JSON.parse(row.payload) as SophiaEvent);
+    return this.#events.all(conversationId).map((row) => shownEvent(JSON.parse(row.payload) as SophiaEvent));
   }
 
   appendMessage(conversationId: string, message: ModelMessage): void {
@@ -218,6 +230,22 @@ export class ConversationStore {
 
   toolOutput(conversationId: string, callId: string): { tool: string; content: string } | undefined {
     return this.#toolOutput.get(conversationId, callId);
+  }
+
+  /**
+   * One page of a tool output the chat shows in part, from `offset`: the kept whole output,
+   * or for a conversation stored before outputs were kept for the chat, what its event held.
+   */
+  toolOutputPage(conversationId: string, callId: string, offset: number): { tool: string; offset: number; text: string; totalChars: number } | undefined {
+    const kept = this.#toolOutput.get(conversationId, callId) ?? this.#legacyOutput(conversationId, callId);
+    if (!kept) return undefined;
+    const start = Math.min(offset, kept.content.length);
+    return { tool: kept.tool, offset: start, text: kept.content.slice(start, start + toolOutputLimits.pageChars), totalChars: kept.content.length };
+  }
+
+  #legacyOutput(conversationId: string, callId: string): { tool: string; content: string } | undefined {
+    const row = this.#storedResult.get(conversationId, callId);
+    return row && typeof row.output === 'string' ? { tool: row.tool ?? 'tool', content: row.output } : undefined;
   }
 
   /** Records that `summary` stands in for the model messages up to and including `uptoSeq`. */
@@ -281,4 +309,13 @@ export class ConversationStore {
     this.#behind.push({ conversationId, write });
     this.#flushing ??= setImmediate(() => this.flush());
   }
+}
+
+/**
+ * A stored event as the chat gets it. Events written since outputs were cut for the chat
+ * already are; an older `tool.result` (up to 64 KB) is cut the same way on the way out.
+ */
+function shownEvent(event: SophiaEvent): SophiaEvent {
+  if (event.type !== 'tool.result' || event.fullChars !== undefined) return event;
+  return { ...event, ...toolOutputPreview(event.output) };
 }

@@ -298,8 +298,9 @@ async function toolCall<Result>(
   const definition = offered.get(call.name);
   options.onToolCall?.(call, callId, definition);
   const finish = (ok: boolean, output: string): { result: ModelContent } => {
-    options.onToolResult?.(callId, ok, output);
+    // What the model gets first (the caller may keep the whole output there), then the chat hears of it.
     const text = options.forModel ? options.forModel(output, { callId, name: call.name }) : clip(output, defaultToolResultChars);
+    options.onToolResult?.(callId, ok, output);
     return { result: { type: 'tool_result', toolUseId: call.id, toolName: call.name, content: text, isError: !ok } };
   };
   if (signal.aborted || options.stopped?.() === true) return finish(false, 'Refused: Sophia was stopped, so this call did not run.');

@@ -112,6 +112,17 @@ export function App({ client }: { client: SophiaClient }) {
     [client],
   );
 
+  const conversationId = state.conversationId;
+  const readToolOutput = useCallback(
+    async (callId: string, offset: number) => {
+      if (!conversationId) throw new Error('No conversation is open.');
+      const result = await client.request('conversation.toolOutput', { conversationId, callId, offset });
+      if (!result.ok) throw new Error(result.error.message);
+      return result.value;
+    },
+    [client, conversationId],
+  );
+
   const [stopping, setStopping] = useState(false);
   const stopAll = useCallback(async () => {
     setStopping(true);
@@ -226,6 +237,7 @@ export function App({ client }: { client: SophiaClient }) {
             answering={state.answering}
             planMode={state.planMode}
             onPlanMode={setPlanMode}
+            readToolOutput={readToolOutput}
           />
         </NoticeActionsContext.Provider>
         <aside className="side-panel" aria-label="Changes">

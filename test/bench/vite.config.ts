@@ -21,6 +21,7 @@ export default defineConfig({
         renderBench: resolve(import.meta.dirname, 'renderBench.ts'),
         gitStatusBench: resolve(import.meta.dirname, 'gitStatusBench.ts'),
         indexBench: resolve(import.meta.dirname, 'indexBench.ts'),
+        longSessionBench: resolve(import.meta.dirname, 'longSessionBench.ts'),
       },
       output: { format: 'es', entryFileNames: '[name].js' },
     },

@@ -1,14 +1,15 @@
-import { memo, useState } from 'react';
+import { memo, useContext, useState } from 'react';
 import type { PlanStep } from '../../../shared/contract';
 import { intentLabels, type Intent } from '../../../shared/intents';
 import type { ChatItem } from '../state/sophiaState';
 import { MessageView } from './MessageView';
 import { PullRequestCard } from './PullRequestCard';
+import { ToolOutputReaderContext, ToolOutputViewer } from './ToolOutputViewer';
 
 /** The recognised intent: a label only; the plan shown is the model's own. */
 const IntentView = memo(function IntentView({ intent, plan }: { intent: Intent; plan: readonly string[] }) {
   return (
-    <li className="intent" data-testid="intent">
+    <div className="intent" data-testid="intent">
       <span className="intent-badge">{intentLabels[intent]}</span>
       {plan.length > 0 && (
         <ol className="intent-plan">
@@ -17,7 +18,7 @@ const IntentView = memo(function IntentView({ intent, plan }: { intent: Intent; 
           ))}
         </ol>
       )}
-    </li>
+    </div>
   );
 });
 
@@ -26,7 +27,7 @@ const stepMarks: Readonly<Record<PlanStep['status'], string>> = { pending: '○'
 /** The model's plan (update_plan) as a checklist, updated in place as the work goes on. */
 const PlanView = memo(function PlanView({ steps }: { steps: readonly PlanStep[] }) {
   return (
-    <li className="live-plan" data-testid="live-plan">
+    <div className="live-plan" data-testid="live-plan">
       <span className="live-plan-title">Plan</span>
       <ol className="live-plan-steps">
         {steps.map((step, index) => (
@@ -38,7 +39,7 @@ const PlanView = memo(function PlanView({ steps }: { steps: readonly PlanStep[] 
           </li>
         ))}
       </ol>
-    </li>
+    </div>
   );
 });
 
@@ -46,35 +47,48 @@ const PlanView = memo(function PlanView({ steps }: { steps: readonly PlanStep[] 
 const ThinkingView = memo(function ThinkingView({ text }: { text: string }) {
   const firstLine = text.split('\n', 1)[0] ?? '';
   return (
-    <li className="thinking" data-testid="thinking">
+    <div className="thinking" data-testid="thinking">
       <details>
         <summary className="thinking-summary">{firstLine.length > 160 ? `${firstLine.slice(0, 160)}…` : firstLine}</summary>
         <div className="thinking-text">{text}</div>
       </details>
-    </li>
+    </div>
   );
 });
 
-const shownOutput = 4000;
-
 const ToolView = memo(function ToolView({ item }: { item: Extract<ChatItem, { kind: 'tool' }> }) {
   const [open, setOpen] = useState(false);
+  const [viewing, setViewing] = useState(false);
+  const read = useContext(ToolOutputReaderContext);
   const state = item.result ? (item.result.ok ? 'ok' : 'failed') : 'running';
-  const output = item.result?.output ?? '';
+  const result = item.result;
+  const cut = result?.fullChars !== undefined ? result.fullChars - result.output.length - (result.tail?.length ?? 0) : 0;
   return (
-    <li className={`tool tool-${state}`} data-testid="tool-call">
+    <div className={`tool tool-${state}`} data-testid="tool-call">
       <button type="button" className="tool-header" onClick={() => setOpen(!open)} aria-expanded={open}>
         <span className="tool-name">{item.tool}</span>
         <span className={`risk risk-${item.risk}`}>{item.risk}</span>
         <span className="tool-args">{JSON.stringify(item.args)?.slice(0, 160)}</span>
         <span className="tool-state">{state === 'running' ? 'running…' : state}</span>
       </button>
-      {(open || state === 'failed') && item.result && (
+      {(open || state === 'failed') && result && (
         <pre className="tool-output" data-testid="tool-output">
-          {output.length > shownOutput ? `${output.slice(0, shownOutput)}\n… (${output.length - shownOutput} more characters)` : output}
+          {result.output}
+          {result.fullChars !== undefined && (
+            <>
+              <span className="tool-output-cut" data-testid="tool-output-cut">{`\n… ${cut.toLocaleString('en')} more characters: open the full output …\n`}</span>
+              {result.tail}
+            </>
+          )}
         </pre>
       )}
-    </li>
+      {(open || state === 'failed') && result?.fullChars !== undefined && read && (
+        <button type="button" className="tool-output-open" data-testid="tool-output-open" onClick={() => setViewing(true)}>
+          Open full output ({result.fullChars.toLocaleString('en')} characters)
+        </button>
+      )}
+      {viewing && read && <ToolOutputViewer callId={item.id} tool={item.tool} read={read} onClose={() => setViewing(false)} />}
+    </div>
   );
 });
 

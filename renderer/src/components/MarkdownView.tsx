@@ -4,7 +4,12 @@ import rehypeHighlight from 'rehype-highlight';
 import remarkGfm from 'remark-gfm';
 import { IncrementalBlocks } from '../markdown/incrementalBlocks';
 
-const finishedPlugins = { remark: [remarkGfm], rehype: [rehypeHighlight] };
+// rehype-highlight registers every common grammar each time a processor is made, and
+// react-markdown makes one per block it renders: a transcript mounting rows as it scrolls
+// paid that on every row. Its transformer keeps no state between trees, so it is built once.
+const highlight = (rehypeHighlight as (options?: Parameters<typeof rehypeHighlight>[0]) => ReturnType<typeof rehypeHighlight>)();
+const highlightOnce = () => highlight;
+const finishedPlugins = { remark: [remarkGfm], rehype: [highlightOnce] };
 // The open block changes every frame: no highlighting until it is finished.
 const openPlugins = { remark: [remarkGfm], rehype: [] };
 

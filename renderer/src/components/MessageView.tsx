@@ -8,7 +8,7 @@ const roleLabels: Record<ChatMessage['role'], string> = { user: 'You', assistant
 /** A chat message; the same component while it streams and after, so nothing redraws twice. */
 export const MessageView = memo(function MessageView({ message, streaming }: { message: ChatMessage; streaming: boolean }) {
   return (
-    <li
+    <div
       className={`message message-${message.role}${streaming ? ' message-streaming' : ''}${message.notice ? ` message-notice notice-${message.notice}` : ''}`}
       data-testid={`message-${message.role}`}
     >
@@ -17,6 +17,6 @@ export const MessageView = memo(function MessageView({ message, streaming }: { m
         <MarkdownView text={message.text} streaming={streaming} />
         {message.notice && <NoticeActions message={message} />}
       </div>
-    </li>
+    </div>
   );
 });

@@ -5,7 +5,7 @@ import type { PullRequestView } from '../../../shared/contract';
 export const PullRequestCard = memo(function PullRequestCard({ pullRequest }: { pullRequest: PullRequestView }) {
   const safeUrl = /^https?:\/\//.test(pullRequest.url) ? pullRequest.url : undefined;
   return (
-    <li className="pull-request" data-testid="pull-request">
+    <div className="pull-request" data-testid="pull-request">
       <span className={`pr-state pr-${pullRequest.state}`}>{pullRequest.state}</span>
       <span className="pr-title">
         Pull request{' '}
@@ -22,6 +22,6 @@ export const PullRequestCard = memo(function PullRequestCard({ pullRequest }: { 
       <span className="pr-branches">
         {pullRequest.head} → {pullRequest.base}
       </span>
-    </li>
+    </div>
   );
 });

@@ -1,7 +1,7 @@
 /**
  * The execution log's state, folded from the container events: one entry per command with
  * its output as it streams, then its exit code, duration and whether it timed out or was
- * stopped. Bounded: the last 50 commands, the last 200,000 characters of each.
+ * stopped. Bounded: the last 50 commands, the last 32 KB of each.
  */
 import type { SophiaEvent } from '../../../shared/contract';
 
@@ -33,7 +33,11 @@ export interface Execution {
 }
 
 export const maxExecutions = 50;
-export const maxOutputChars = 200_000;
+/**
+ * The tail kept per command: enough to read how it ended, and never a long output whole in
+ * the renderer (the agent's tool call in the chat keeps the whole text, "open full output").
+ */
+export const maxOutputChars = 32 * 1024;
 
 function replaceAt(list: readonly Execution[], index: number, next: Execution): readonly Execution[] {
   const copy = list.slice();

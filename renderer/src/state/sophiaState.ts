@@ -28,13 +28,22 @@ export type ChatItem =
       readonly tool: string;
       readonly args: unknown;
       readonly risk: RiskLevel;
-      readonly result?: { readonly ok: boolean; readonly output: string };
+      /** Only the head and tail of a long output (`fullChars` set): the main process keeps the whole text. */
+      readonly result?: ToolResultView;
     }
   | { readonly kind: 'pull-request'; readonly id: string; readonly pullRequest: PullRequestView }
   /** The model's progress notes: a quiet line, collapsed. */
   | { readonly kind: 'thinking'; readonly id: string; readonly text: string }
   /** The model's plan: one checklist per conversation, updated in place. */
   | { readonly kind: 'plan'; readonly id: string; readonly steps: readonly PlanStep[] };
+
+export interface ToolResultView {
+  readonly ok: boolean;
+  /** The whole output, or its head when `fullChars` is set. */
+  readonly output: string;
+  readonly tail?: string;
+  readonly fullChars?: number;
+}
 
 export interface TokenDelta {
   readonly conversationId: string;
@@ -113,7 +122,7 @@ export function reduce(state: SophiaState, action: SophiaAction): SophiaState {
       return { ...state, conversations: action.conversations };
     case 'open': {
       const fresh: SophiaState = { ...state, conversationId: action.conversation.id, items: [], usage: action.conversation.usage, agentState: 'idle', error: undefined };
-      return action.events.reduce(reduceEvent, fresh);
+      return foldStored(fresh, action.events);
     }
     case 'error':
       return { ...state, error: action.message };
@@ -172,6 +181,65 @@ function upsertConversation(list: readonly ConversationSummary[], conversation: 
   return [conversation, ...list.filter((c) => c.id !== conversation.id)].sort((a, b) => b.updatedAt - a.updatedAt);
 }
 
+/**
+ * A stored conversation's events folded in one pass: the same result as folding them one by
+ * one with reduceEvent (a test holds the two together), without copying the item list for
+ * each event, which made opening a conversation of thousands of items quadratic.
+ */
+function foldStored(fresh: SophiaState, events: readonly SophiaEvent[]): SophiaState {
+  const conversationId = fresh.conversationId ?? '';
+  const items: ChatItem[] = [];
+  const index = new Map<string, number>();
+  const put = (item: ChatItem): void => {
+    const key = `${item.kind}:${item.id}`;
+    const at = index.get(key);
+    if (at === undefined) {
+      index.set(key, items.length);
+      items.push(item);
+    } else items[at] = item;
+  };
+  let state = fresh;
+  for (const event of events) {
+    switch (event.type) {
+      case 'chat.message':
+        if (event.message.conversationId === conversationId) put({ kind: 'message', id: event.message.id, message: event.message, streaming: false });
+        break;
+      case 'agent.intent':
+        if (event.conversationId === conversationId) put({ kind: 'intent', id: `intent-${items.length}`, intent: event.intent, plan: event.plan });
+        break;
+      case 'tool.call':
+        if (event.conversationId === conversationId) put({ kind: 'tool', id: event.callId, tool: event.tool, args: event.args, risk: event.risk });
+        break;
+      case 'tool.result': {
+        const at = event.conversationId === conversationId ? index.get(`tool:${event.callId}`) : undefined;
+        const call = at === undefined ? undefined : items[at];
+        if (call && call.kind === 'tool') put({ ...call, result: resultOf(event) });
+        break;
+      }
+      case 'agent.thinking':
+        if (event.conversationId === conversationId) put({ kind: 'thinking', id: event.id, text: event.text });
+        break;
+      case 'agent.plan':
+        if (event.conversationId === conversationId) put({ kind: 'plan', id: 'plan', steps: event.steps });
+        break;
+      default:
+        // Not an item of the chat (usage, and anything a store may keep later): folded as it comes.
+        state = reduceEvent({ ...state, items }, event);
+        if (state.items !== items) {
+          // An event that changed the items the general way: go on from its list.
+          items.splice(0, items.length, ...state.items);
+          index.clear();
+          items.forEach((item, i) => index.set(`${item.kind}:${item.id}`, i));
+        }
+    }
+  }
+  return { ...state, items };
+}
+
+function resultOf(event: Extract<SophiaEvent, { type: 'tool.result' }>): ToolResultView {
+  return { ok: event.ok, output: event.output, ...(event.fullChars === undefined ? {} : { tail: event.tail ?? '', fullChars: event.fullChars }) };
+}
+
 function reduceEvent(state: SophiaState, event: SophiaEvent): SophiaState {
   switch (event.type) {
     case 'chat.message': {
@@ -191,7 +259,7 @@ function reduceEvent(state: SophiaState, event: SophiaEvent): SophiaState {
       if (!belongs(state, event.conversationId)) return state;
       const call = state.items.find((item) => item.kind === 'tool' && item.id === event.callId);
       if (!call || call.kind !== 'tool') return state;
-      return { ...state, items: upsert(state.items, { ...call, result: { ok: event.ok, output: event.output } }) };
+      return { ...state, items: upsert(state.items, { ...call, result: resultOf(event) }) };
     }
     case 'agent.status':
       if (state.conversationId !== event.conversationId) return state;

@@ -36,6 +36,8 @@ export interface SessionOptions {
   /** A Pulumi installation root (`<root>/bin/pulumi`), put first on the app's PATH as a person would. */
   readonly pulumiCliRoot?: string;
   readonly viewport?: { readonly width: number; readonly height: number };
+  /** A data folder prepared before the app starts (a stored conversation); a fresh one otherwise. */
+  readonly dataDir?: string;
 }
 
 export async function openBrowserSession(options: SessionOptions = {}): Promise<BrowserSession> {
@@ -45,7 +47,7 @@ export async function openBrowserSession(options: SessionOptions = {}): Promise<
   let app: ServedApp | undefined;
   let browser: Browser | undefined;
   try {
-    app = await startServedApp({ env });
+    app = await startServedApp({ env, ...(options.dataDir ? { dataDir: options.dataDir } : {}) });
     await storeSecrets(app, { 'anthropic-api-key': 'sk-ant-e2e', ...options.secrets });
     await app.request('settings.set', { provider: 'anthropic', ...options.settings });
     browser = await launchChromium();

@@ -10,7 +10,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { summaryOpening, summarySystem, type ContextBudget } from '../../../electron/agent/contextWindow';
 import { ConversationStore } from '../../../electron/agent/conversationStore';
 import { openAppDatabase } from '../../../electron/db/appDatabase';
+import { dispatch } from '../../../electron/ipc/dispatch';
+import type { RequestOutput } from '../../../shared/contract';
+import { toolOutputLimits } from '../../../shared/toolOutput';
 import { harness, makeWorkspace, ofType, type AgentHarness } from '../../support/agentFixture';
+import { tempDataDir } from '../../support/hostFixture';
 import { startOpenAiStandIn, type OpenAiRequestBody, type OpenAiStandIn } from '../../support/standIns/openaiStandIn';
 
 let model: OpenAiStandIn;
@@ -18,11 +22,14 @@ let workspace: string;
 const open: AgentHarness[] = [];
 // Lines a reader can place: "line 0042 of the build log".
 const bigLog = Array.from({ length: 400 }, (_, i) => `line ${String(i).padStart(4, '0')} of the build log`).join('\n');
+// 200 KB: what a test run or a build prints.
+const hugeLog = Array.from({ length: 6000 }, (_, i) => `huge ${String(i).padStart(5, '0')} ${'y'.repeat(28)}`).join('\n').slice(0, 200 * 1024);
 
 beforeAll(async () => {
   model = await startOpenAiStandIn({ models: ['local-coder'] });
   workspace = await makeWorkspace();
   await writeFile(path.join(workspace, 'build.log'), bigLog);
+  await writeFile(path.join(workspace, 'huge.log'), hugeLog);
 });
 afterAll(async () => {
   await model.close();
@@ -146,6 +153,62 @@ describe('long conversations', () => {
     const fourth = model.requests.at(-1)?.body;
     expect(fourth?.messages.map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'user']);
     expect(String(fourth?.messages[1]?.content)).toContain(summaryOpening);
+  });
+
+  it('a 200 KB output reaches the chat as head, tail and length, in the event and in conversation.open; the whole text is read page by page', async () => {
+    const h = setUp({});
+    model.script({ kind: 'turn', tools: [{ name: 'read_file', input: { path: 'huge.log' } }] }, { kind: 'turn', text: ['It is long.'] });
+    const { conversationId, events } = await h.turn('show me huge.log please');
+    expect(hugeLog.length).toBe(200 * 1024);
+
+    // The event carries the head, the tail and the length, and stays small.
+    const result = ofType(events, 'tool.result')[0];
+    expect(result).toMatchObject({ ok: true, fullChars: hugeLog.length });
+    expect(JSON.stringify(result).length).toBeLessThan(toolOutputLimits.shownChars + 1000);
+    expect(hugeLog.startsWith(result?.output ?? 'x')).toBe(true);
+    expect(hugeLog.endsWith(result?.tail ?? 'x')).toBe(true);
+    expect(JSON.stringify(result)).not.toContain('huge 03000');
+    // No event of the turn carries the whole output.
+    for (const event of events) expect(JSON.stringify(event).length).toBeLessThan(toolOutputLimits.shownChars + 1000);
+
+    // Reopening replays the same cut event: the reply stays small too.
+    const reopened = (await h.core.handlers['conversation.open']({ conversationId }, { transport: 'test' })) as RequestOutput<'conversation.open'>;
+    expect(JSON.stringify(reopened).length).toBeLessThan(toolOutputLimits.shownChars + 6000);
+    expect(reopened.events.find((e) => e.type === 'tool.result')).toEqual(result);
+
+    // The whole text, page by page, through the channel the chat's viewer uses.
+    const read = (offset: number) => h.core.handlers['conversation.toolOutput']({ conversationId, callId: result?.callId ?? '', offset }, { transport: 'test' }) as Promise<RequestOutput<'conversation.toolOutput'>> | RequestOutput<'conversation.toolOutput'>;
+    let whole = '';
+    for (let offset = 0, pages = 0; pages < 20; pages += 1) {
+      const page = await read(offset);
+      expect(page).toMatchObject({ tool: 'read_file', offset, totalChars: hugeLog.length });
+      expect(page.text.length).toBeLessThanOrEqual(toolOutputLimits.pageChars);
+      whole += page.text;
+      offset += page.text.length;
+      if (offset >= page.totalChars) break;
+    }
+    expect(whole).toBe(hugeLog);
+
+    // Only within its own conversation, through dispatch's schema.
+    const elsewhere = await dispatch(h.core.handlers, 'conversation.toolOutput', { conversationId: 'another-conversation', callId: result?.callId }, { transport: 'test' });
+    expect(elsewhere).toMatchObject({ ok: false, error: { code: 'bad_request', message: expect.stringContaining('not kept') } });
+  });
+
+  it('a conversation stored before outputs were cut for the chat reopens cut, and its viewer reads what the event kept', () => {
+    const db = openAppDatabase(path.join(tempDataDir(), 'sophia.db'));
+    dbs.push(db);
+    const store = new ConversationStore(db);
+    store.create('old', 'Old');
+    const kept = 'z'.repeat(64 * 1024);
+    store.appendEvent('old', { type: 'tool.call', conversationId: 'old', callId: 'c1', tool: 'run_command', args: {}, risk: 'low' });
+    // As the agent wrote it then: up to 64 KB in the event, with no length.
+    db.prepare("INSERT INTO conversation_events (conversation_id, seq, type, payload, created_at) VALUES ('old', 2, 'tool.result', ?, 0)").run(
+      JSON.stringify({ type: 'tool.result', conversationId: 'old', callId: 'c1', ok: true, output: kept }),
+    );
+    const shown = store.events('old').find((e) => e.type === 'tool.result');
+    expect(shown).toMatchObject({ output: kept.slice(0, toolOutputLimits.headChars), tail: kept.slice(-toolOutputLimits.tailChars), fullChars: kept.length });
+    expect(store.toolOutputPage('old', 'c1', 0)).toMatchObject({ tool: 'run_command', offset: 0, text: kept.slice(0, toolOutputLimits.pageChars), totalChars: kept.length });
+    expect(store.toolOutputPage('old', 'nope', 0)).toBeUndefined();
   });
 
   it('a request that does not fit even after summarising is not sent, and the chat says why', async () => {

@@ -38,4 +38,32 @@ describe('renderer state', () => {
     expect(opened.items).toHaveLength(1);
     expect(opened.usage?.inputTokens).toBe(5);
   });
+
+  it('opening folds stored events in one pass to what folding them one by one gives', () => {
+    const conversation = { id: c, title: 't', createdAt: 1, updatedAt: 2, usage: { inputTokens: 1, outputTokens: 2, costUsd: 0 } };
+    const events: SophiaEvent[] = [];
+    for (let n = 0; n < 40; n += 1) {
+      events.push({ type: 'chat.message', message: { id: `m${n}`, conversationId: c, role: n % 2 ? 'assistant' : 'user', text: `text ${n}`, createdAt: n } });
+      if (n % 5 === 0) events.push({ type: 'agent.intent', conversationId: c, intent: 'code-review', plan: [] });
+      if (n % 7 === 1) {
+        events.push({ type: 'tool.call', conversationId: c, callId: `t${n}`, tool: 'read_file', args: { path: 'a' }, risk: 'read-only' });
+        events.push({ type: 'agent.thinking', conversationId: c, id: `th${n}`, text: 'thinking' });
+        events.push({ type: 'tool.result', conversationId: c, callId: `t${n}`, ok: n % 2 === 0, output: 'head', tail: 'tail', fullChars: 99_999 });
+        events.push({ type: 'agent.plan', conversationId: c, steps: [{ text: `step ${n}`, status: 'pending' }] });
+      }
+      if (n % 9 === 2) events.push({ type: 'agent.usage', conversationId: c, usage: { inputTokens: n, outputTokens: n, costUsd: 0 } });
+      // The same message again (a settled stream) replaces the row; another conversation's does not come in.
+      if (n % 11 === 3) events.push({ type: 'chat.message', message: { id: `m${n}`, conversationId: c, role: 'assistant', text: `final ${n}`, createdAt: n } });
+      if (n % 13 === 4) events.push({ type: 'chat.message', message: { id: `x${n}`, conversationId: 'other', role: 'user', text: 'elsewhere', createdAt: n } });
+    }
+    events.push({ type: 'git.pullRequest', conversationId: c, pullRequest: { number: 7, url: 'https://example.test/pr/7', title: 'PR', state: 'open', head: 'h', base: 'b' } });
+    events.push({ type: 'chat.message', message: { id: 'after', conversationId: c, role: 'user', text: 'after the PR', createdAt: 99 } });
+
+    const opened = reduce(initialState, { type: 'open', conversation, events });
+    const oneByOne = fold(events, { ...initialState, conversationId: c, usage: conversation.usage });
+    expect(opened.items).toEqual(oneByOne.items);
+    expect(opened.usage).toEqual(oneByOne.usage);
+    expect(opened.items.filter((item) => item.kind === 'tool')[0]).toMatchObject({ result: { ok: false, output: 'head', tail: 'tail', fullChars: 99_999 } });
+    expect(opened.items.some((item) => item.kind === 'message' && item.message.text === 'elsewhere')).toBe(false);
+  });
 });
