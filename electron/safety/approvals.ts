@@ -17,6 +17,10 @@ export type ApprovalAnswer =
   | { readonly decision: 'modify'; readonly input: unknown }
   | { readonly decision: 'cancel'; readonly reason?: string };
 
+/** An answer without the approval id, for `answerCall`. */
+export type ApprovalDecisionInput = DistributiveOmit<RequestInput<'approval.answer'>, 'approvalId'>;
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
 export type ApprovalEnding = ApprovalAnswer | { readonly decision: 'timeout' } | { readonly decision: 'stopped' };
 
 export type ApprovalQuestion = Omit<ApprovalRequest, 'type' | 'approvalId' | 'expiresAt'>;
@@ -67,10 +71,34 @@ export class ApprovalBroker implements Approver {
     });
   }
 
-  /** The human's answer. False when the approval is no longer pending (answered, timed out, stopped). */
+  /**
+   * The human's answer from an approval card. False when the approval is no longer pending
+   * (answered, timed out, stopped). An edit's card only summarises it: the edit is approved
+   * or modified in the diff panel (`answerCall`), so here it can only be cancelled.
+   */
   answer(input: RequestInput<'approval.answer'>): boolean {
     const pending = this.#pending.get(input.approvalId);
     if (!pending) return false;
+    if (pending.request.edit && input.decision !== 'cancel') {
+      throw new SophiaError('refused', 'An edit is approved in the diff panel, where its diff is shown: open it from its card.');
+    }
+    return this.#resolve(pending, input);
+  }
+
+  /**
+   * An answer from the diff panel to the approval of one call, the (conversation, call) its
+   * proposal was made for. False when that call has no approval pending (never asked, answered,
+   * timed out, stopped): nothing else can be answered in its name.
+   */
+  answerCall(call: { readonly conversationId: string; readonly callId: string }, answer: ApprovalDecisionInput): boolean {
+    const pending = [...this.#pending.values()].find(
+      (candidate) => candidate.request.conversationId === call.conversationId && candidate.request.callId === call.callId && candidate.request.edit !== undefined,
+    );
+    if (!pending) return false;
+    return this.#resolve(pending, { ...answer, approvalId: pending.request.approvalId });
+  }
+
+  #resolve(pending: Pending, input: RequestInput<'approval.answer'>): boolean {
     switch (input.decision) {
       case 'approve':
         pending.finish({ decision: 'approve' });

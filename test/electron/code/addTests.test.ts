@@ -37,7 +37,7 @@ const read = (relative: string) => readFile(path.join(h.workspace, relative), 'u
 
 /** Waits until the proposal is no longer waiting for its tests. */
 async function settled(proposalId: string) {
-  await expect.poll(() => h.latest(proposalId)?.status).not.toBe('tests-requested');
+  await expect.poll(() => h.latest(proposalId)?.status, { timeout: 15_000 }).not.toBe('tests-requested');
   return h.latest(proposalId);
 }
 
@@ -55,7 +55,7 @@ describe('Add Tests', () => {
     await expect(h.answer({ proposalId: proposal.proposalId, action: 'approve' })).rejects.toThrow(/Tests are being written/);
 
     const withTests = await settled(proposal.proposalId);
-    expect(withTests).toMatchObject({ status: 'pending', approvalId: proposal.approvalId, message: expect.stringContaining('Tests added to this change: tests/employees_phone.sql. Run with the SQL test runner.') });
+    expect(withTests).toMatchObject({ status: 'pending', callId: proposal.callId, message: expect.stringContaining('Tests added to this change: tests/employees_phone.sql. Run with the SQL test runner.') });
     expect(withTests?.files.map((file) => [file.path, file.isNew, file.addedTests ?? false])).toEqual([
       ['sql/employees.sql', false, false],
       ['tests/employees_phone.sql', true, true],

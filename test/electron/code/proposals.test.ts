@@ -131,7 +131,7 @@ describe('proposals', () => {
   });
 
   it('an executor call that never went through a diff is not applied', async () => {
-    const result = await h.core.code.proposals.apply({ summary: 'sneaky', files: [{ path: 'sql/employees.sql', content: 'DROP TABLE employees;\n' }] });
+    const result = await h.core.code.proposals.apply({ summary: 'sneaky', files: [{ path: 'sql/employees.sql', content: 'DROP TABLE employees;\n' }] }, { conversationId: 'conv-code', callId: 'call-never-previewed' });
     expect(result.ok).toBe(false);
     expect(result.output).toMatch(/never shown to the person as a diff/);
     expect(await read('sql/employees.sql')).toBe(employeesSql);
