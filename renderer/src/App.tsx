@@ -10,7 +10,7 @@ import { SettingsPanel } from './components/SettingsPanel';
 import { StatusBar } from './components/StatusBar';
 import { StopBanner } from './components/StopBanner';
 import { StopButton } from './components/StopButton';
-import { ApprovalCards } from './safety/ApprovalCard';
+import { ApprovalCards, type EditCall } from './safety/ApprovalCard';
 import { SafetyButtons, SafetyDrawer, type SafetyView } from './safety/SafetyDrawer';
 import { useSafety } from './safety/useSafety';
 import { initialState, reduce } from './state/sophiaState';
@@ -20,6 +20,13 @@ export function App({ client }: { client: SophiaClient }) {
   const [state, dispatch] = useReducer(reduce, initialState);
   const [settingsOpen, setSettingsOpen] = useState(false);
   const [sideTab, setSideTab] = useState<'diff' | 'git' | 'log' | 'deploy'>('diff');
+  // The proposal an edit's approval card opened in the diff panel, the one place it is answered.
+  const [editFocus, setEditFocus] = useState<(EditCall & { seq: number }) | undefined>(undefined);
+  const openEdit = useCallback((call: EditCall) => {
+    setSettingsOpen(false);
+    setSideTab('diff');
+    setEditFocus((previous) => ({ ...call, seq: (previous?.seq ?? 0) + 1 }));
+  }, []);
   useSophiaEvents(client, dispatch);
   // A new preview or deployment brings the monitor forward.
   const latestDeployment = state.deployments.at(-1)?.deploymentId;
@@ -127,7 +134,7 @@ export function App({ client }: { client: SophiaClient }) {
         </div>
       </header>
       {(locked || stopping) && <StopBanner report={state.lastStop} pending={stopping && !locked} onResume={resume} />}
-      <ApprovalCards approvals={safety.approvals} client={client} />
+      <ApprovalCards approvals={safety.approvals} client={client} conversations={state.conversations} onOpenEdit={openEdit} />
       <main className="app-main">
         <ConversationList
           conversations={state.conversations}
@@ -180,7 +187,7 @@ export function App({ client }: { client: SophiaClient }) {
               ) : sideTab === 'git' ? (
                 <GitPanel client={client} conversationId={state.conversationId} />
               ) : (
-                <DiffPanel client={client} proposals={state.proposals} findings={state.findings} />
+                <DiffPanel client={client} proposals={state.proposals} findings={state.findings} approvals={safety.approvals} conversations={state.conversations} focus={editFocus} />
               )}
             </>
           )}
