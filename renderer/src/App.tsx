@@ -20,13 +20,21 @@ export function App({ client }: { client: SophiaClient }) {
   const [state, dispatch] = useReducer(reduce, initialState);
   const [settingsOpen, setSettingsOpen] = useState(false);
   const [sideTab, setSideTab] = useState<'diff' | 'git' | 'log' | 'deploy'>('diff');
-  // The proposal an edit's approval card opened in the diff panel, the one place it is answered.
-  const [editFocus, setEditFocus] = useState<(EditCall & { seq: number }) | undefined>(undefined);
+  // The proposal an edit's approval card opened in the diff panel, the one place it is answered;
+  // `seq` counts the clicks, so a second click brings it forward again.
+  const [editFocus, setEditFocus] = useState<{ call: EditCall | undefined; seq: number }>({ call: undefined, seq: 0 });
   const openEdit = useCallback((call: EditCall) => {
     setSettingsOpen(false);
     setSideTab('diff');
-    setEditFocus((previous) => ({ ...call, seq: (previous?.seq ?? 0) + 1 }));
+    setEditFocus((previous) => ({ call, seq: previous.seq + 1 }));
   }, []);
+  // A new proposal is shown as it arrives, as before any card was clicked.
+  const latestProposal = state.proposals.at(-1)?.proposalId;
+  const [shownProposal, setShownProposal] = useState<string | undefined>(undefined);
+  if (latestProposal !== shownProposal) {
+    setShownProposal(latestProposal);
+    if (editFocus.call) setEditFocus({ call: undefined, seq: editFocus.seq });
+  }
   useSophiaEvents(client, dispatch);
   // A new preview or deployment brings the monitor forward.
   const latestDeployment = state.deployments.at(-1)?.deploymentId;

@@ -51,8 +51,8 @@ export interface DiffPanelProps {
   /** The approvals pending now: a proposal is answerable while its call's approval is among them. */
   readonly approvals: readonly ApprovalRequest[];
   readonly conversations: readonly ConversationSummary[];
-  /** The proposal an edit's card opened (`seq` changes on every click, to bring it forward again). */
-  readonly focus?: (EditCall & { readonly seq: number }) | undefined;
+  /** The proposal an edit's card opened, if any (`seq` changes on every click, to bring it forward again). */
+  readonly focus?: { readonly call: EditCall | undefined; readonly seq: number };
 }
 
 const sameCall = (a: EditCall, b: EditCall): boolean => a.conversationId === b.conversationId && a.callId === b.callId;
@@ -60,7 +60,8 @@ const sameCall = (a: EditCall, b: EditCall): boolean => a.conversationId === b.c
 export default function DiffPanel(props: DiffPanelProps) {
   const { client, proposals, findings, approvals, conversations, focus } = props;
   const [jump, setJump] = useState<{ finding: Finding; content: string; language: string } | { error: string } | undefined>();
-  const focused = focus ? proposals.find((candidate) => sameCall(candidate, focus)) : undefined;
+  const focusCall = focus?.call;
+  const focused = focusCall ? proposals.find((candidate) => sameCall(candidate, focusCall)) : undefined;
   const proposal = focused ?? proposals[proposals.length - 1];
   const approval = proposal ? approvals.find((candidate) => candidate.edit !== undefined && sameCall(candidate, proposal)) : undefined;
   const report = findings[findings.length - 1];
