@@ -95,6 +95,8 @@ async function approveCard(page: Page, expected: RegExp): Promise<string> {
   await card.waitFor({ timeout: 90_000 });
   const text = await card.innerText();
   expect(text).toMatch(expected);
+  // Every card says who asked: here the agent, in this conversation.
+  expect(await card.getByTestId('approval-requester').innerText()).toMatch(/^Asked by the agent in “.+”$/);
   await card.getByRole('button', { name: 'Approve', exact: true }).click();
   await card.waitFor({ state: 'detached' });
   return text;
