@@ -41,6 +41,11 @@ export interface ToolCallRef {
   readonly client?: string;
 }
 
+/** The name an outside client gave, as a card shows it: without the `mcp:` the MCP server marks it with. */
+export function clientShown(client: string): string {
+  return client.replace(/^mcp:/, '').slice(0, 200);
+}
+
 /** One file of an edit, counted for the approval card's summary. */
 export interface EditFileSummary {
   readonly path: string;

@@ -24,7 +24,7 @@ import type * as JsDiff from 'diff';
 import { codeLimits, languageOf, type ProposalAnswer, type ProposalFile, type ProposalView } from '../../shared/code';
 import type { SophiaEvent } from '../../shared/contract';
 import { SophiaError } from '../../shared/errors';
-import type { EditFileSummary, InvokeOutcome, ToolCallRef, ToolOutput } from '../agent/tools';
+import { clientShown, type EditFileSummary, type InvokeOutcome, type ToolCallRef, type ToolOutput } from '../agent/tools';
 import type { ApprovalDecisionInput } from '../safety/approvals';
 import { createLogger } from '../log';
 import { StaleFilesError, writeAllOrNone, type FileWrite } from './atomicWrite';
@@ -138,7 +138,7 @@ export class ProposalService {
         proposalId,
         conversationId: call.conversationId,
         callId: call.callId,
-        ...(call.client === undefined ? {} : { client: call.client.replace(/^mcp:/, '').slice(0, 200) }),
+        ...(call.client === undefined ? {} : { client: clientShown(call.client) }),
         summary: input.summary.slice(0, 2000),
         status: refusal ? 'failed' : 'pending',
         ...(refusal ? { message: `This change cannot be applied: ${refusal}` } : {}),

@@ -16,7 +16,7 @@ import { codeLimits } from '../../shared/code';
 import type { RiskLevel } from '../../shared/contract';
 import { missingCase } from '../../shared/errors';
 import { atLeast, riskRank, sessionApprovalAllowed } from '../../shared/risk';
-import type { GateDecision, ToolCallRequest, ToolGate } from '../agent/tools';
+import { clientShown, type GateDecision, type ToolCallRequest, type ToolGate } from '../agent/tools';
 import type { AuditSink } from '../audit/auditLog';
 import { createLogger } from '../log';
 import type { ApprovalEnding, ApprovalQuestion, Approver } from './approvals';
@@ -170,8 +170,7 @@ export class ApprovalGate implements ToolGate {
           args: this.#redact(JSON.stringify(request.input, null, 2) ?? '{}').slice(0, maxPreview),
           sessionApproval: sessionable,
           callId: request.callId,
-          // The MCP server names its clients `mcp:<name>`; the card says the name.
-          ...(request.client === undefined ? {} : { client: this.#redact(request.client.replace(/^mcp:/, '')).slice(0, 200) }),
+          ...(request.client === undefined ? {} : { client: this.#redact(clientShown(request.client)).slice(0, 200) }),
           ...(edit === undefined ? {} : { edit }),
         },
         { timeoutMs: this.options.timeoutMs ?? policy.approvalTimeoutSeconds * 1000, signal },
