@@ -38,8 +38,10 @@ export type ProposalFile = z.infer<typeof proposalFile>;
 export const proposalView = z.object({
   proposalId: id,
   conversationId: id,
-  /** The approval card this proposal answers; set once the gate asks. */
-  approvalId: id.optional(),
+  /** The tool call that proposed it: its approval card carries the same (conversation, call). */
+  callId: id,
+  /** Who asked from outside: an MCP client, by the name it gave. Absent: the agent, in `conversationId`. */
+  client: z.string().max(200).optional(),
   summary: z.string().max(2000),
   status: z.enum(proposalStatuses),
   /** Why it was refused or failed, in plain words. */

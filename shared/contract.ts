@@ -5,7 +5,7 @@
  * their facades from it. A channel name is written here and nowhere else.
  */
 import { z } from 'zod';
-import { findingsReport, proposalAnswer, proposalView, workspaceRelativePath } from './code';
+import { codeLimits, findingsReport, proposalAnswer, proposalView, workspaceRelativePath } from './code';
 import type { Result } from './errors';
 import { intent } from './intents';
 import { mcpPin, outsideMcpServer, outsideServerId, outsideToolName } from './mcp';
@@ -131,6 +131,18 @@ export const approvalRequestEvent = z.object({
   /** Whether "approve for this session" is offered: low risk, no protected path, allowed by policy. */
   sessionApproval: z.boolean(),
   expiresAt: timestamp,
+  /** The tool call asked about (unique within the conversation): what ties an edit's card to its proposal. */
+  callId: id,
+  /** Who asked from outside: an MCP client, by the name it gave in `initialize`. Absent: the agent, in `conversationId`. */
+  client: label.optional(),
+  /**
+   * An edit (a proposal): shown and answered in the diff panel only. The card summarises it
+   * with these counts and points to the panel; it offers no approve of its own.
+   */
+  edit: z
+    .array(z.object({ path: z.string().max(codeLimits.path), added: z.number().int().nonnegative(), removed: z.number().int().nonnegative(), isNew: z.boolean() }))
+    .max(codeLimits.filesPerProposal)
+    .optional(),
 });
 export type ApprovalRequest = z.infer<typeof approvalRequestEvent>;
 
@@ -744,6 +756,9 @@ export const auditedRequests = {
 export type Channel = keyof typeof requests;
 export type RequestInput<C extends Channel> = z.input<(typeof requests)[C]['input']>;
 export type RequestOutput<C extends Channel> = z.output<(typeof requests)[C]['output']>;
+/** An approval's answer without its id: the diff panel answers the approval of one call (`answerCall`). */
+export type ApprovalDecisionInput = DistributiveOmit<RequestInput<'approval.answer'>, 'approvalId'>;
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 export const channels = Object.keys(requests) as Channel[];
 
 export function isChannel(value: unknown): value is Channel {

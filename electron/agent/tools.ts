@@ -19,15 +19,46 @@ export interface ToolDefinition<Input extends z.ZodType = z.ZodType> {
   readonly risk: RiskLevel;
   /** A one-line description of a call for the approval card ("push main to origin"). */
   describe?(input: z.output<Input>): string;
-  /** The diff or plan the approval card shows (a file diff, a `pulumi preview`). */
-  preview?(input: z.output<Input>): Promise<string> | string;
+  /**
+   * The diff or plan the approval card shows (a file diff, a `pulumi preview`), made for one
+   * call: a tool that keeps what it previewed (a proposal) files it under that call.
+   */
+  preview?(input: z.output<Input>, call: ToolCallRef): Promise<ToolPreview> | ToolPreview;
   /**
    * The person's standing approval of this tool (an outside MCP tool pinned in the workspace):
    * why it holds now, or undefined. Only an input to the gate, read after every inspector: it
    * spares the card for a call assessed at most medium risk, and never overrides a refusal.
    */
   pin?(signal: AbortSignal): Promise<string | undefined>;
+  /** Told how each of its calls ended (refused, timed out, run): after the executor, or instead of it. */
+  settled?(call: ToolCallRef, outcome: InvokeOutcome): void;
 }
+
+/** Which call: ids unique within a conversation, and who asked from outside (an MCP client), if anyone. */
+export interface ToolCallRef {
+  readonly conversationId: string;
+  readonly callId: string;
+  readonly client?: string;
+}
+
+/** The name an outside client gave, as a card shows it: without the `mcp:` the MCP server marks it with. */
+export function clientShown(client: string): string {
+  return client.replace(/^mcp:/, '').slice(0, 200);
+}
+
+/** One file of an edit, counted for the approval card's summary. */
+export interface EditFileSummary {
+  readonly path: string;
+  readonly added: number;
+  readonly removed: number;
+  readonly isNew: boolean;
+}
+
+/**
+ * A preview: its text, or its text and, for an edit, the per-file counts. An edit is shown and
+ * answered in the diff panel only; its card summarises it and points there.
+ */
+export type ToolPreview = string | { readonly text: string; readonly edit: readonly EditFileSummary[] };
 
 export interface ToolContext {
   readonly conversationId: string;
@@ -146,6 +177,14 @@ export class ToolRegistry {
    */
   async invoke(name: string, args: unknown, context: ToolContext): Promise<InvokeOutcome> {
     const outcome = await this.#invoke(name, args, context);
+    const settled = this.#tools.get(name)?.definition.settled;
+    if (settled) {
+      try {
+        settled({ conversationId: context.conversationId, callId: context.callId, ...(context.client === undefined ? {} : { client: context.client }) }, outcome);
+      } catch (error) {
+        log.error('a tool could not be told how its call ended', { tool: name.slice(0, 80), error });
+      }
+    }
     try {
       const call = { conversationId: context.conversationId, callId: context.callId, tool: name.slice(0, 80) };
       this.hooks.onOutcome?.(context.client === undefined ? call : { ...call, client: context.client.slice(0, 80) }, outcome);

@@ -212,7 +212,6 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
   const code = {
     proposals: new ProposalService({
       publish: (event) => events.publish(event),
-      subscribe: (listener) => events.subscribe(listener),
       workspace,
       canonical: canonicalProposal,
       requestTests: createTestWriter({

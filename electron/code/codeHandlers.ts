@@ -20,7 +20,7 @@ export function codeHandlers(
 ): Pick<Handlers, 'proposal.answer' | 'proposal.list' | 'findings.sarif' | 'workspace.readFile' | 'workspace.secretFiles' | 'workspace.openSecretFile' | 'workspace.closeSecretFile'> {
   return {
     'proposal.answer': (input) => code.proposals.answer(input, options.approvals),
-    'proposal.list': () => ({ proposals: code.proposals.list().filter((proposal) => proposal.approvalId !== undefined) }),
+    'proposal.list': () => ({ proposals: code.proposals.list() }),
     'findings.sarif': (input) => ({ sarif: code.findings.sarif(input.reportId) }),
     'workspace.readFile': async (input) => {
       const confined = await confinePath(options.workspace(), input.path, 'read', { allowSecret: code.secretFiles.allows });

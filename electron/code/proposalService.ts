@@ -5,8 +5,11 @@
  *
  * 1. preview: the files on disk are read and kept (bytes, encoding, line endings) as the
  *    proposal's base, and a unified diff (jsdiff) is the approval card's preview.
- * 2. The approval the gate then asks for is tied to that proposal, and the diff view shows
- *    it with Approve / Modify / Add Tests / Cancel, each answered through the broker.
+ * 2. The proposal is filed under its tool call (conversation and call id, which the gate
+ *    passes to the preview and puts on its approval request too). The diff view shows it with
+ *    Approve / Modify / Add Tests / Cancel, each answered through the broker to the approval
+ *    pending for that same call, and the executor applies the proposal of the call it runs for.
+ *    Nothing is matched by argument text (the gate redacts the card's, the tool does not).
  * 3. execute: all files are written or none, refused if any changed on disk since the base
  *    (the view then shows a fresh diff), each in its own encoding and line endings.
  *
@@ -19,9 +22,9 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type * as JsDiff from 'diff';
 import { codeLimits, languageOf, type ProposalAnswer, type ProposalFile, type ProposalView } from '../../shared/code';
-import type { RequestInput, SophiaEvent } from '../../shared/contract';
+import type { ApprovalDecisionInput, SophiaEvent } from '../../shared/contract';
 import { SophiaError } from '../../shared/errors';
-import type { ToolOutput } from '../agent/tools';
+import { clientShown, type EditFileSummary, type InvokeOutcome, type ToolCallRef, type ToolOutput } from '../agent/tools';
 import { createLogger } from '../log';
 import { StaleFilesError, writeAllOrNone, type FileWrite } from './atomicWrite';
 import type { TestsRequester } from './testWriter';
@@ -49,7 +52,7 @@ interface BaseFile {
 
 interface Proposal {
   view: ProposalView;
-  /** The change as it stands: the model's files, then any tests added to them. */
+  /** The change as it stands: the model's files, then any tests added to them, or the person's Modify. */
   input: ProposeInput;
   /** The key of the call the gate is asking about. */
   readonly askedKey: string;
@@ -57,48 +60,45 @@ interface Proposal {
   readonly base: BaseFile[];
   /** Why it cannot be applied, found while reading it (a refused path, a binary file). */
   readonly refusal: string | undefined;
-  /** The approval request's `args`, to tie the card to this proposal. */
-  readonly argsShown: string;
   modified: boolean;
   /** Paths of the files Add Tests added. */
   readonly testFiles: string[];
   /** The Add Tests side turn in flight. */
   tests: AbortController | undefined;
-  /** Approved (as shown or modified) and waiting for the gate's last word, which may still refuse it. */
+  /** Approved in the diff view (as shown or modified) and waiting for the gate's last word, which may still refuse it. */
   answered: boolean;
 }
 
+/** The broker, as the diff view answers it: only the approval pending for one call. */
 export interface ApprovalAnswerer {
-  answer(input: RequestInput<'approval.answer'>): boolean;
+  answerCall(call: { readonly conversationId: string; readonly callId: string }, answer: ApprovalDecisionInput): boolean;
 }
 
 const maxProposals = 200;
 
+/** A call's key: call ids are unique within a conversation only. */
+function callKey(call: { readonly conversationId: string; readonly callId: string }): string {
+  return JSON.stringify([call.conversationId, call.callId]);
+}
+
 export class ProposalService {
   readonly #byId = new Map<string, Proposal>();
-  /** Canonical input -> proposal, for the executor to find the base it was shown against. */
-  readonly #byInput = new Map<string, string>();
-  /** Previewed, waiting for the gate's approval request, in order. */
-  readonly #awaitingApproval: Proposal[] = [];
-  readonly #unsubscribe: () => void;
+  /** The call's key -> its proposal: the one tie between a call, its approval and its proposal. */
+  readonly #byCall = new Map<string, string>();
 
   constructor(
     private readonly options: {
       readonly publish: (event: SophiaEvent) => void;
-      readonly subscribe: (listener: (event: SophiaEvent) => void) => () => void;
       readonly workspace: () => string;
-      /** Parses tool input the way the registry does, so keys line up. */
+      /** Parses tool input the way the registry does, so an approved input compares with the proposal's. */
       readonly canonical: (input: unknown) => string;
       /** Asks the model for tests of a change (Add Tests); without it, Add Tests is refused. */
       readonly requestTests?: TestsRequester;
       readonly now?: () => number;
     },
-  ) {
-    this.#unsubscribe = options.subscribe((event) => this.#observe(event));
-  }
+  ) {}
 
   close(): void {
-    this.#unsubscribe();
     for (const proposal of this.#byId.values()) proposal.tests?.abort();
   }
 
@@ -110,8 +110,14 @@ export class ProposalService {
     return [...this.#byId.values()].map((proposal) => proposal.view);
   }
 
-  /** The gate's preview: reads the base, keeps the proposal, returns a unified diff. */
-  async preview(input: ProposeInput, argsShown: string): Promise<string> {
+  /** The gate's preview for one call: reads the base, files the proposal under the call, returns a unified diff and its counts. */
+  async preview(input: ProposeInput, call: ToolCallRef): Promise<{ text: string; edit: EditFileSummary[] }> {
+    const key = callKey(call);
+    const earlier = this.#byCall.get(key);
+    if (earlier !== undefined && this.#byId.has(earlier)) {
+      // A call id is used once; a second preview under it could be answered for the first.
+      throw new SophiaError('refused', 'This call already has a proposal.');
+    }
     const base: BaseFile[] = [];
     let refusal: string | undefined;
     for (const change of input.files) {
@@ -129,7 +135,9 @@ export class ProposalService {
     const proposal: Proposal = {
       view: {
         proposalId,
-        conversationId: 'pending',
+        conversationId: call.conversationId,
+        callId: call.callId,
+        ...(call.client === undefined ? {} : { client: clientShown(call.client) }),
         summary: input.summary.slice(0, 2000),
         status: refusal ? 'failed' : 'pending',
         ...(refusal ? { message: `This change cannot be applied: ${refusal}` } : {}),
@@ -140,23 +148,33 @@ export class ProposalService {
       askedKey: this.options.canonical(input),
       base,
       refusal,
-      argsShown,
       modified: false,
       testFiles: [],
       tests: undefined,
       answered: false,
     };
-    this.#remember(proposal);
-    this.#awaitingApproval.push(proposal);
-    return [refusal ? `REFUSED: ${refusal}\n` : '', `${input.summary}\n`, patchOf(input, base)].join('\n');
+    this.#remember(key, proposal);
+    this.options.publish({ type: 'proposal', proposal: proposal.view });
+    const patches = patchesOf(input, base);
+    return {
+      text: [refusal ? `REFUSED: ${refusal}\n` : '', `${input.summary}\n`, patches.map((patch) => patch.text).join('\n')].join('\n'),
+      edit: patches.map((patch, index) => ({ path: input.files[index]?.path ?? '', added: patch.added, removed: patch.removed, isNew: !base[index]?.bytes })),
+    };
   }
 
   /** The tool's executor: applies the proposal the person approved (or modified), all files or none. */
-  async apply(input: ProposeInput): Promise<ToolOutput> {
-    const proposalId = this.#byInput.get(this.options.canonical(input));
+  async apply(input: ProposeInput, call: ToolCallRef): Promise<ToolOutput> {
+    const proposalId = this.#byCall.get(callKey(call));
     const proposal = proposalId ? this.#byId.get(proposalId) : undefined;
     if (!proposal) {
       return { ok: false, output: 'Not applied: this change was never shown to the person as a diff. Every edit is proposed with propose_edit and applied only after approval in the diff view.' };
+    }
+    // Only what the person approved in the diff view, for this call, exactly as it stands there.
+    if (!proposal.answered || proposal.view.status !== 'pending') {
+      return { ok: false, output: 'Not applied: this proposal was not approved in the diff view, or was already answered. Nothing was written.' };
+    }
+    if (this.options.canonical(input) !== this.options.canonical(proposal.input)) {
+      return this.#finish(proposal, 'failed', 'Not applied: the change to run is not the one approved in the diff view. Nothing was written.');
     }
     if (proposal.refusal) return this.#finish(proposal, 'failed', `Not applied: ${proposal.refusal} Nothing was written.`);
     this.#update(proposal, { status: 'applying' });
@@ -197,9 +215,8 @@ export class ProposalService {
   answer(answer: ProposalAnswer, approvals: ApprovalAnswerer): { accepted: boolean } {
     const proposal = this.#byId.get(answer.proposalId);
     if (!proposal) throw new SophiaError('bad_request', 'There is no such proposal.');
-    const approvalId = proposal.view.approvalId;
     const { status } = proposal.view;
-    if (!approvalId || (status !== 'pending' && status !== 'failed' && status !== 'tests-requested')) {
+    if (status !== 'pending' && status !== 'failed' && status !== 'tests-requested') {
       throw new SophiaError('refused', 'This proposal is no longer waiting for an answer.');
     }
     if (status === 'failed' && answer.action !== 'cancel') {
@@ -208,17 +225,27 @@ export class ProposalService {
     if (status === 'tests-requested' && answer.action !== 'cancel') {
       throw new SophiaError('refused', 'Tests are being written for this change; answer once they are shown, or cancel.');
     }
+    // The approval pending for this proposal's own call, through the broker's one path: a call
+    // with none pending (never asked, answered, timed out, stopped) is refused there.
+    const call = { conversationId: proposal.view.conversationId, callId: proposal.view.callId };
+    const approve = (decision: ApprovalDecisionInput): { accepted: boolean } => {
+      const accepted = approvals.answerCall(call, decision);
+      if (accepted) proposal.answered = true;
+      return { accepted };
+    };
     switch (answer.action) {
       case 'approve':
         if (this.options.canonical(proposal.input) !== proposal.askedKey) {
-          // Tests were added: the person approves the change as shown, which is more than the call first asked.
-          return { accepted: approvals.answer({ approvalId, decision: 'modify', args: JSON.stringify(proposal.input) }) };
+          // Tests were added, or an earlier Modify: the person approves the change as shown, which is not what the call first asked.
+          return approve({ decision: 'modify', args: JSON.stringify(proposal.input) });
         }
-        return { accepted: approvals.answer({ approvalId, decision: 'approve' }) };
-      case 'cancel':
+        return approve({ decision: 'approve' });
+      case 'cancel': {
+        const accepted = approvals.answerCall(call, { decision: 'cancel', reason: 'Cancelled in the diff view.' });
         proposal.tests?.abort();
-        this.#update(proposal, { status: 'cancelled' });
-        return { accepted: approvals.answer({ approvalId, decision: 'cancel', reason: 'Cancelled in the diff view.' }) };
+        if (accepted) this.#update(proposal, { status: 'cancelled' });
+        return { accepted };
+      }
       case 'add-tests': {
         const requestTests = this.options.requestTests;
         if (!requestTests) throw new SophiaError('unavailable', 'Add Tests is not available here.');
@@ -243,11 +270,12 @@ export class ProposalService {
           summary: proposal.input.summary,
           files: proposal.input.files.map((file) => ({ path: file.path, content: edits.get(file.path) ?? file.content })),
         };
+        const answered = approve({ decision: 'modify', args: JSON.stringify(input) });
+        if (!answered.accepted) return answered;
         proposal.modified = true;
         proposal.input = input;
-        this.#byInput.set(this.options.canonical(input), proposal.view.proposalId);
         this.#update(proposal, { files: proposal.view.files.map((file) => ({ ...file, proposed: edits.get(file.path) ?? file.proposed })) });
-        return { accepted: approvals.answer({ approvalId, decision: 'modify', args: JSON.stringify(input) }) };
+        return answered;
       }
       default: {
         const never: never = answer;
@@ -312,7 +340,6 @@ export class ProposalService {
     }
     if (proposal.view.status !== 'tests-requested') return;
     proposal.input = { summary: proposal.input.summary, files };
-    this.#byInput.set(this.options.canonical(proposal.input), proposal.view.proposalId);
     const left = skipped.length ? ` Left out: ${skipped.join('; ')}.` : '';
     const note = result.note ? ` ${result.note}` : '';
     this.#testsDone(proposal, added.length ? `Tests added to this change: ${added.join(', ')}.${note}${left}` : `No tests were added.${left}`);
@@ -382,49 +409,74 @@ export class ProposalService {
 
   #update(proposal: Proposal, change: Partial<ProposalView>): void {
     proposal.view = { ...proposal.view, ...change };
-    if (proposal.view.approvalId) this.options.publish({ type: 'proposal', proposal: proposal.view });
+    this.options.publish({ type: 'proposal', proposal: proposal.view });
   }
 
-  #remember(proposal: Proposal): void {
+  #remember(key: string, proposal: Proposal): void {
     this.#byId.set(proposal.view.proposalId, proposal);
-    this.#byInput.set(this.options.canonical(proposal.input), proposal.view.proposalId);
+    this.#byCall.set(key, proposal.view.proposalId);
     if (this.#byId.size > maxProposals) {
-      const oldest = this.#byId.keys().next().value;
-      if (oldest !== undefined) this.#byId.delete(oldest);
+      const [oldest] = this.#byId.values();
+      if (oldest !== undefined) {
+        oldest.tests?.abort();
+        this.#byId.delete(oldest.view.proposalId);
+        this.#byCall.delete(callKey(oldest.view));
+      }
     }
   }
 
-  #observe(event: SophiaEvent): void {
-    if (event.type === 'approval.request' && event.tool === 'propose_edit') {
-      // The card the gate asks right after its preview: matched by its arguments, else the oldest waiting.
-      const index = Math.max(0, this.#awaitingApproval.findIndex((proposal) => proposal.argsShown === event.args));
-      const proposal = this.#awaitingApproval.splice(index, 1)[0];
-      if (!proposal) return;
-      proposal.view = { ...proposal.view, conversationId: event.conversationId };
-      this.#update(proposal, { approvalId: event.approvalId });
-    } else if (event.type === 'approval.resolved') {
-      const proposal = [...this.#byId.values()].find((candidate) => candidate.view.approvalId === event.approvalId);
-      if (!proposal) return;
-      proposal.tests?.abort();
-      if (event.outcome === 'approved' || event.outcome === 'modified') proposal.answered = true;
-      if (event.outcome === 'timeout' || event.outcome === 'stopped') this.#update(proposal, { status: 'expired', message: event.outcome === 'stopped' ? 'Stopped before it was answered.' : 'No answer in time.' });
-      else if (event.outcome === 'cancelled' && ['pending', 'failed', 'tests-requested'].includes(proposal.view.status)) this.#update(proposal, { status: 'cancelled' });
-    } else if (event.type === 'tool.result' && !event.ok) {
-      // Approved, yet the gate refused what it finally read (a change riskier than its card,
-      // after Add Tests): the agent's next result in that conversation is this call's, and
-      // the diff view says why instead of waiting for an answer that no longer counts.
-      const proposal = [...this.#byId.values()].find((candidate) => candidate.answered && candidate.view.status === 'pending' && candidate.view.conversationId === event.conversationId);
-      if (proposal) this.#update(proposal, { status: 'failed', message: `Not applied: ${event.output}`.slice(0, 4000) });
+  /**
+   * How the proposal's call ended, told by the registry for that call: refused, timed out,
+   * stopped or cancelled without running, or refused by the gate after the person approved it
+   * (a change riskier than its card, after Add Tests). The diff view says so instead of waiting.
+   */
+  settled(call: ToolCallRef, outcome: InvokeOutcome): void {
+    const proposalId = this.#byCall.get(callKey(call));
+    const proposal = proposalId ? this.#byId.get(proposalId) : undefined;
+    if (!proposal) return;
+    proposal.tests?.abort();
+    if (outcome.kind === 'executed' || !['pending', 'failed', 'tests-requested'].includes(proposal.view.status)) return;
+    if (outcome.kind === 'invalid-input') {
+      this.#update(proposal, { status: 'failed', message: `Not applied: ${outcome.message}`.slice(0, 4000) });
+      return;
+    }
+    const { decidedBy, reasons } = outcome.decision;
+    switch (decidedBy) {
+      case 'timeout':
+        this.#update(proposal, { status: 'expired', message: 'No answer in time.' });
+        return;
+      case 'stop':
+        this.#update(proposal, { status: 'expired', message: 'Stopped before it was answered.' });
+        return;
+      case 'user':
+        this.#update(proposal, { status: 'cancelled' });
+        return;
+      default:
+        this.#update(proposal, { status: 'failed', message: `Not applied: ${reasons[0] ?? 'refused.'}`.slice(0, 4000) });
     }
   }
 }
 
-/** The change as unified diffs (jsdiff), each file against its base. */
+/** The change as unified diffs (jsdiff), each file against its base, with its lines added and removed. */
+function patchesOf(input: ProposeInput, base: readonly BaseFile[]): { text: string; added: number; removed: number }[] {
+  return input.files.map((change, index) => {
+    const before = base[index];
+    const oldName = before?.bytes ? `a/${change.path}` : '/dev/null';
+    const patch = jsdiff().structuredPatch(oldName, `b/${change.path}`, before?.text ?? '', change.content.replace(/\r\n/g, '\n'));
+    let added = 0;
+    let removed = 0;
+    for (const hunk of patch.hunks) {
+      for (const line of hunk.lines) {
+        if (line.startsWith('+')) added += 1;
+        else if (line.startsWith('-')) removed += 1;
+      }
+    }
+    return { text: jsdiff().formatPatch(patch), added, removed };
+  });
+}
+
 function patchOf(input: ProposeInput, base: readonly BaseFile[]): string {
-  return input.files
-    .map((change, index) => {
-      const before = base[index];
-      return jsdiff().createTwoFilesPatch(before?.bytes ? `a/${change.path}` : '/dev/null', `b/${change.path}`, before?.text ?? '', change.content.replace(/\r\n/g, '\n'));
-    })
+  return patchesOf(input, base)
+    .map((patch) => patch.text)
     .join('\n');
 }

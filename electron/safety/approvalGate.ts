@@ -12,13 +12,14 @@
  * a human. A pin and auto-approval are read after every inspector and spare the card only up
  * to medium risk.
  */
+import { codeLimits } from '../../shared/code';
 import type { RiskLevel } from '../../shared/contract';
 import { missingCase } from '../../shared/errors';
 import { atLeast, riskRank, sessionApprovalAllowed } from '../../shared/risk';
-import type { GateDecision, ToolCallRequest, ToolGate } from '../agent/tools';
+import { clientShown, type GateDecision, type ToolCallRequest, type ToolGate } from '../agent/tools';
 import type { AuditSink } from '../audit/auditLog';
 import { createLogger } from '../log';
-import type { ApprovalEnding, Approver } from './approvals';
+import type { ApprovalEnding, ApprovalQuestion, Approver } from './approvals';
 import { assess, collectStrings, defaultInspectors, pathCandidates, type Assessment, type Inspector } from './inspectors';
 import type { Policy, Role } from './policy';
 
@@ -150,7 +151,7 @@ export class ApprovalGate implements ToolGate {
       return conclude({ allowed: false, risk, decidedBy: 'no-approver', reasons: ['No one is there to approve it.', ...reasons] }, `${tool.name} refused: no approver`, 'refusal');
     }
 
-    const preview = await this.#preview(request);
+    const { text: preview, edit } = await this.#preview(request);
     // The preview took time: a stop that landed meanwhile has already rejected every pending
     // approval, so this one must not be asked after it.
     if (this.options.stop.locked || signal.aborted) {
@@ -168,6 +169,9 @@ export class ApprovalGate implements ToolGate {
           preview,
           args: this.#redact(JSON.stringify(request.input, null, 2) ?? '{}').slice(0, maxPreview),
           sessionApproval: sessionable,
+          callId: request.callId,
+          ...(request.client === undefined ? {} : { client: this.#redact(clientShown(request.client)).slice(0, 200) }),
+          ...(edit === undefined ? {} : { edit }),
         },
         { timeoutMs: this.options.timeoutMs ?? policy.approvalTimeoutSeconds * 1000, signal },
       );
@@ -288,14 +292,20 @@ export class ApprovalGate implements ToolGate {
     return this.#redact(text).slice(0, 200);
   }
 
-  async #preview(request: ToolCallRequest): Promise<string> {
+  async #preview(request: ToolCallRequest): Promise<{ text: string; edit?: ApprovalQuestion['edit'] }> {
     const fallback = JSON.stringify(request.input, null, 2) ?? '';
-    if (!request.tool.preview) return this.#redact(fallback).slice(0, maxPreview);
+    if (!request.tool.preview) return { text: this.#redact(fallback).slice(0, maxPreview) };
+    const call = { conversationId: request.conversationId, callId: request.callId, ...(request.client === undefined ? {} : { client: request.client }) };
     try {
-      return this.#redact(await request.tool.preview(request.input)).slice(0, maxPreview);
+      const preview = await request.tool.preview(request.input, call);
+      if (typeof preview === 'string') return { text: this.#redact(preview).slice(0, maxPreview) };
+      return {
+        text: this.#redact(preview.text).slice(0, maxPreview),
+        edit: preview.edit.slice(0, codeLimits.filesPerProposal).map((file) => ({ ...file, path: this.#redact(file.path).slice(0, codeLimits.path) })),
+      };
     } catch (error) {
       log.warn('preview failed', { tool: request.tool.name, error });
-      return this.#redact(`(The preview could not be made.)\n${fallback}`).slice(0, maxPreview);
+      return { text: this.#redact(`(The preview could not be made.)\n${fallback}`).slice(0, maxPreview) };
     }
   }
 

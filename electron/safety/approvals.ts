@@ -4,7 +4,7 @@
  * answer approves; every other ending is a denial.
  */
 import { randomUUID } from 'node:crypto';
-import type { ApprovalRequest, RequestInput, StoppedItem } from '../../shared/contract';
+import type { ApprovalDecisionInput, ApprovalRequest, RequestInput, StoppedItem } from '../../shared/contract';
 import { missingCase, SophiaError } from '../../shared/errors';
 import type { EventHub } from '../core/eventHub';
 import { createLogger } from '../log';
@@ -16,6 +16,8 @@ export type ApprovalAnswer =
   | { readonly decision: 'approve-for-session' }
   | { readonly decision: 'modify'; readonly input: unknown }
   | { readonly decision: 'cancel'; readonly reason?: string };
+
+
 
 export type ApprovalEnding = ApprovalAnswer | { readonly decision: 'timeout' } | { readonly decision: 'stopped' };
 
@@ -67,10 +69,34 @@ export class ApprovalBroker implements Approver {
     });
   }
 
-  /** The human's answer. False when the approval is no longer pending (answered, timed out, stopped). */
+  /**
+   * The human's answer from an approval card. False when the approval is no longer pending
+   * (answered, timed out, stopped). An edit's card only summarises it: the edit is approved
+   * or modified in the diff panel (`answerCall`), so here it can only be cancelled.
+   */
   answer(input: RequestInput<'approval.answer'>): boolean {
     const pending = this.#pending.get(input.approvalId);
     if (!pending) return false;
+    if (pending.request.edit && input.decision !== 'cancel') {
+      throw new SophiaError('refused', 'An edit is approved in the diff panel, where its diff is shown: open it from its card.');
+    }
+    return this.#resolve(pending, input);
+  }
+
+  /**
+   * An answer from the diff panel to the approval of one call, the (conversation, call) its
+   * proposal was made for. False when that call has no approval pending (never asked, answered,
+   * timed out, stopped): nothing else can be answered in its name.
+   */
+  answerCall(call: { readonly conversationId: string; readonly callId: string }, answer: ApprovalDecisionInput): boolean {
+    const pending = [...this.#pending.values()].find(
+      (candidate) => candidate.request.conversationId === call.conversationId && candidate.request.callId === call.callId && candidate.request.edit !== undefined,
+    );
+    if (!pending) return false;
+    return this.#resolve(pending, { ...answer, approvalId: pending.request.approvalId });
+  }
+
+  #resolve(pending: Pending, input: RequestInput<'approval.answer'>): boolean {
     switch (input.decision) {
       case 'approve':
         pending.finish({ decision: 'approve' });

@@ -57,18 +57,20 @@ export const reportFindingsTool = {
   risk: 'read-only',
 } as const satisfies ToolDefinition<typeof reportFindingsInput>;
 
-/** The key the proposal service files an input under: the schema's parse, as JSON. */
+/** An input as the schema parses it, as JSON: what the proposal service compares an approved input with. */
 export function canonicalProposal(input: unknown): string {
   return JSON.stringify(proposeEditInput.parse(input));
 }
 
 export function registerCodeTools(registry: ToolRegistry, services: { readonly proposals: ProposalService; readonly findings: FindingsService }): void {
+  // The proposal is filed under its call at the preview, and the executor applies the proposal of the call it runs for.
   registry.register(
     {
       ...proposeEditTool,
-      preview: (input) => services.proposals.preview(input, JSON.stringify(input, null, 2).slice(0, 100_000)),
+      preview: (input, call) => services.proposals.preview(input, call),
+      settled: (call, outcome) => services.proposals.settled(call, outcome),
     },
-    (input) => services.proposals.apply(input),
+    (input, context) => services.proposals.apply(input, context),
   );
   registry.register(reportFindingsTool, (input, context) => services.findings.report(context.conversationId, input.findings));
 }

@@ -12,7 +12,7 @@ import { SettingsPanel, type SettingsSectionId } from './components/SettingsPane
 import { StatusBar } from './components/StatusBar';
 import { StopBanner } from './components/StopBanner';
 import { StopButton } from './components/StopButton';
-import { ApprovalCards } from './safety/ApprovalCard';
+import { ApprovalCards, type EditCall } from './safety/ApprovalCard';
 import { SafetyButtons, SafetyDrawer, type SafetyView } from './safety/SafetyDrawer';
 import { useSafety } from './safety/useSafety';
 import { initialState, reduce } from './state/sophiaState';
@@ -29,6 +29,21 @@ export function App({ client }: { client: SophiaClient }) {
     setSettingsOpen(true);
   }, []);
   const [sideTab, setSideTab] = useState<'diff' | 'git' | 'log' | 'deploy'>('diff');
+  // The proposal an edit's approval card opened in the diff panel, the one place it is answered;
+  // `seq` counts the clicks, so a second click brings it forward again.
+  const [editFocus, setEditFocus] = useState<{ call: EditCall | undefined; seq: number }>({ call: undefined, seq: 0 });
+  const openEdit = useCallback((call: EditCall) => {
+    setSettingsOpen(false);
+    setSideTab('diff');
+    setEditFocus((previous) => ({ call, seq: previous.seq + 1 }));
+  }, []);
+  // A new proposal is shown as it arrives, as before any card was clicked.
+  const latestProposal = state.proposals.at(-1)?.proposalId;
+  const [shownProposal, setShownProposal] = useState<string | undefined>(undefined);
+  if (latestProposal !== shownProposal) {
+    setShownProposal(latestProposal);
+    if (editFocus.call) setEditFocus({ call: undefined, seq: editFocus.seq });
+  }
   useSophiaEvents(client, dispatch);
   // A new preview or deployment brings the monitor forward.
   const latestDeployment = state.deployments.at(-1)?.deploymentId;
@@ -206,7 +221,7 @@ export function App({ client }: { client: SophiaClient }) {
         </div>
       </header>
       {(locked || stopping) && <StopBanner report={state.lastStop} pending={stopping && !locked} onResume={resume} />}
-      <ApprovalCards approvals={safety.approvals} client={client} />
+      <ApprovalCards approvals={safety.approvals} client={client} conversations={state.conversations} onOpenEdit={openEdit} />
       {checklistOpen && (
         <FirstRunChecklist
           client={client}
@@ -280,7 +295,7 @@ export function App({ client }: { client: SophiaClient }) {
               ) : sideTab === 'git' ? (
                 <GitPanel client={client} conversationId={state.conversationId} onOpenSettings={() => setSettingsOpen(true)} />
               ) : (
-                <DiffPanel client={client} proposals={state.proposals} findings={state.findings} />
+                <DiffPanel client={client} proposals={state.proposals} findings={state.findings} approvals={safety.approvals} conversations={state.conversations} focus={editFocus} />
               )}
             </>
           )}

@@ -69,6 +69,28 @@ describe('code management in Chromium', () => {
     expect(await disk('sql/employees.sql')).toBe(employeesSql);
     await screenshot(page, 'proposal-diff');
 
+    // One approval surface: the edit's card says who asked, summarises the change and points to the panel; no diff, no answer of its own.
+    const card = page.getByTestId('approval-card');
+    await card.waitFor({ timeout: 30_000 });
+    expect(await card.getAttribute('data-kind')).toBe('edit');
+    expect(await card.getByTestId('approval-requester').innerText()).toMatch(/^Asked by the agent in “.*PHONE_NUMBER/);
+    expect(await card.getByTestId('approval-edit-summary').innerText()).toBe('1 file · +2 −1');
+    expect(await card.getByTestId('approval-edit-file').allInnerTexts()).toEqual(['sql/employees.sql +2 −1']);
+    expect(await card.getByRole('button', { name: /approve|modify|cancel|run/i }).count()).toBe(0);
+    expect(await card.getByTestId('approval-preview').count()).toBe(0);
+    expect(await card.locator('pre, textarea, .monaco-editor').count()).toBe(0);
+    expect(await card.innerText()).not.toContain('phone_number');
+    expect(await proposal.getByTestId('proposal-requester').innerText()).toBe(await card.getByTestId('approval-requester').innerText());
+    // The card's button brings the panel back to this proposal from another tab.
+    await page.getByTestId('tab-git').click();
+    await expect.poll(() => page.getByTestId('proposal').count()).toBe(0);
+    await card.getByTestId('approval-open-diff').click();
+    await proposalShown('Add a PHONE_NUMBER column to EMPLOYEES');
+    // The card and the panel are the same call's.
+    expect(await proposal.getAttribute('data-call-id')).toBe(await card.getAttribute('data-call-id'));
+    expect(await proposal.getAttribute('data-approval-id')).toBeTruthy();
+    await screenshot(page, 'edit-card-and-diff-panel');
+
     await proposal.getByTestId('proposal-modify').click();
     const line = proposal.locator('.editor.modified .view-line', { hasText: 'phone_number' });
     await line.click();

@@ -71,7 +71,7 @@ describe('the contract', () => {
       { type: 'model.token', conversationId: 'c', messageId: 'm', delta: 'to' },
       { type: 'tool.call', conversationId: 'c', callId: 't', tool: 'read_file', args: { path: 'a' }, risk },
       { type: 'tool.result', conversationId: 'c', callId: 't', ok: true, output: 'x' },
-      { type: 'approval.request', approvalId: 'a', conversationId: 'c', operation: 'push', risk, reasons: ['protected branch'], preview: 'diff', tool: 'git_push', args: '{}', sessionApproval: false, expiresAt: 2 },
+      { type: 'approval.request', approvalId: 'a', conversationId: 'c', operation: 'push', risk, reasons: ['protected branch'], preview: 'diff', tool: 'git_push', args: '{}', sessionApproval: false, expiresAt: 2, callId: 't' },
       { type: 'approval.resolved', approvalId: 'a', outcome: 'stopped' },
       {
         type: 'safety.status',

@@ -1,13 +1,18 @@
 /**
- * The side panel of code management: the agent's newest proposed change in the Monaco
- * DiffEditor with Approve / Modify / Add Tests / Cancel, and review findings as a list that
- * jumps to the code and exports as SARIF. Nothing here writes a file: every button is an
- * answer the main process checks and applies.
+ * The side panel of code management: a proposed change in the Monaco DiffEditor with
+ * Approve / Modify / Add Tests / Cancel (the one place an edit is answered; its approval
+ * card points here), and review findings as a list that jumps to the code and exports as
+ * SARIF. It shows the proposal an edit's card opened, else the newest. Nothing here writes a
+ * file: every button is an answer the main process checks against the approval pending for
+ * the proposal's own call, and applies.
  */
 import type { DiffOnMount, OnMount } from '@monaco-editor/react';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { Finding, FindingsReport, ProposalAnswer, ProposalView } from '../../../shared/code';
+import type { ApprovalRequest, ConversationSummary } from '../../../shared/contract';
 import type { SophiaClient } from '../client/sophiaClient';
+import type { EditCall } from '../safety/ApprovalCard';
+import { requesterLabel } from '../safety/requester';
 import { DiffEditor, Editor } from '../monaco/lazyEditors';
 import SecretFilesPanel from './SecretFilesPanel';
 import './codeManagement.css';
@@ -39,11 +44,33 @@ const editorOptions = {
   quickSuggestions: false,
 } as const;
 
-export default function DiffPanel(props: { client: SophiaClient; proposals: readonly ProposalView[]; findings: readonly FindingsReport[] }) {
-  const { client, proposals, findings } = props;
+export interface DiffPanelProps {
+  readonly client: SophiaClient;
+  readonly proposals: readonly ProposalView[];
+  readonly findings: readonly FindingsReport[];
+  /** The approvals pending now: a proposal is answerable while its call's approval is among them. */
+  readonly approvals: readonly ApprovalRequest[];
+  readonly conversations: readonly ConversationSummary[];
+  /** The proposal an edit's card opened, if any (`seq` changes on every click, to bring it forward again). */
+  readonly focus?: { readonly call: EditCall | undefined; readonly seq: number };
+}
+
+const sameCall = (a: EditCall, b: EditCall): boolean => a.conversationId === b.conversationId && a.callId === b.callId;
+
+export default function DiffPanel(props: DiffPanelProps) {
+  const { client, proposals, findings, approvals, conversations, focus } = props;
   const [jump, setJump] = useState<{ finding: Finding; content: string; language: string } | { error: string } | undefined>();
-  const proposal = proposals[proposals.length - 1];
+  const focusCall = focus?.call;
+  const focused = focusCall ? proposals.find((candidate) => sameCall(candidate, focusCall)) : undefined;
+  const proposal = focused ?? proposals[proposals.length - 1];
+  const approval = proposal ? approvals.find((candidate) => candidate.edit !== undefined && sameCall(candidate, proposal)) : undefined;
   const report = findings[findings.length - 1];
+  // A card's "Review in the diff panel" brings the proposal forward over a file opened from a finding.
+  const [shownSeq, setShownSeq] = useState(focus?.seq);
+  if (focus?.seq !== shownSeq) {
+    setShownSeq(focus?.seq);
+    setJump(undefined);
+  }
 
   const open = useCallback(
     async (finding: Finding) => {
@@ -59,7 +86,7 @@ export default function DiffPanel(props: { client: SophiaClient; proposals: read
       {jump ? (
         <CodeView jump={jump} onClose={() => setJump(undefined)} />
       ) : proposal ? (
-        <ProposalPanel key={proposal.proposalId} client={client} proposal={proposal} />
+        <ProposalPanel key={proposal.proposalId} client={client} proposal={proposal} approval={approval} asked={requesterLabel(proposal, conversations)} />
       ) : (
         !report && <div className="panel-placeholder">No proposed change yet. Changes the agent proposes appear here as a diff, and nothing is written before you approve.</div>
       )}
@@ -68,7 +95,7 @@ export default function DiffPanel(props: { client: SophiaClient; proposals: read
   );
 }
 
-function ProposalPanel({ client, proposal }: { client: SophiaClient; proposal: ProposalView }) {
+function ProposalPanel({ client, proposal, approval, asked }: { client: SophiaClient; proposal: ProposalView; approval: ApprovalRequest | undefined; asked: string }) {
   const [index, setIndex] = useState(0);
   const [modifying, setModifying] = useState(false);
   const [busy, setBusy] = useState(false);
@@ -77,7 +104,7 @@ function ProposalPanel({ client, proposal }: { client: SophiaClient; proposal: P
   // The person's text per file while modifying; kept when switching files.
   const [edits, setEdits] = useState<Readonly<Record<string, string>>>({});
   const file = proposal.files[Math.min(index, proposal.files.length - 1)];
-  const answerable = proposal.status === 'pending' && proposal.approvalId !== undefined;
+  const answerable = proposal.status === 'pending' && approval !== undefined;
 
   /** Every edit so far, the open file's current text included. */
   const allEdits = useCallback((): Record<string, string> => {
@@ -123,8 +150,11 @@ function ProposalPanel({ client, proposal }: { client: SophiaClient; proposal: P
 
   if (!file) return null;
   return (
-    <div className="proposal" data-testid="proposal" data-status={proposal.status} data-approval-id={proposal.approvalId}>
+    <div className="proposal" data-testid="proposal" data-status={proposal.status} data-call-id={proposal.callId} data-approval-id={approval?.approvalId}>
       <div className="proposal-head">
+        <div className="proposal-requester" data-testid="proposal-requester">
+          {asked}
+        </div>
         <div className="proposal-summary" data-testid="proposal-summary">
           {proposal.summary}
         </div>
@@ -217,7 +247,7 @@ function ProposalPanel({ client, proposal }: { client: SophiaClient; proposal: P
           </button>
         </div>
       )}
-      {(proposal.status === 'failed' || proposal.status === 'tests-requested') && proposal.approvalId !== undefined && (
+      {(proposal.status === 'failed' || proposal.status === 'tests-requested') && approval !== undefined && (
         <div className="proposal-actions">
           <button type="button" className="proposal-cancel" data-testid="proposal-cancel" disabled={busy} onClick={() => void answer('cancel')}>
             Cancel

@@ -1,25 +1,98 @@
 /**
- * A tool call waiting for the human: what it does, how risky and why, the diff or plan,
+ * A tool call waiting for the human: who asked, what it does, how risky and why, the plan,
  * and Approve / Modify / Cancel. "Approve for this session" appears only when the main
  * process offers it (low risk, no protected path, allowed by the policy).
+ *
+ * An edit has one approval surface, the diff panel: its card only summarises it (files,
+ * lines added and removed) and opens the panel on it, with no diff and no answer of its own.
  */
 import { useState } from 'react';
-import type { ApprovalRequest, RequestInput } from '../../../shared/contract';
+import type { ApprovalRequest, ConversationSummary, RequestInput } from '../../../shared/contract';
 import type { SophiaClient } from '../client/sophiaClient';
+import { requesterLabel } from './requester';
 import './safety.css';
 
-export function ApprovalCards({ approvals, client }: { approvals: readonly ApprovalRequest[]; client: SophiaClient }) {
+/** Which call's proposal to show: an edit's card and its proposal share (conversation, call). */
+export interface EditCall {
+  readonly conversationId: string;
+  readonly callId: string;
+}
+
+interface CardsProps {
+  readonly approvals: readonly ApprovalRequest[];
+  readonly client: SophiaClient;
+  readonly conversations: readonly ConversationSummary[];
+  /** Opens the diff panel on the proposal of this call. */
+  readonly onOpenEdit: (call: EditCall) => void;
+}
+
+export function ApprovalCards({ approvals, client, conversations, onOpenEdit }: CardsProps) {
   if (approvals.length === 0) return null;
   return (
     <section className="approval-dock" aria-label="Approvals waiting for you" data-testid="approval-dock">
-      {approvals.map((approval) => (
-        <ApprovalCard key={approval.approvalId} approval={approval} client={client} />
-      ))}
+      {approvals.map((approval) =>
+        approval.edit ? (
+          <EditCard key={approval.approvalId} approval={approval} edit={approval.edit} conversations={conversations} onOpenEdit={onOpenEdit} />
+        ) : (
+          <ApprovalCard key={approval.approvalId} approval={approval} client={client} conversations={conversations} />
+        ),
+      )}
     </section>
   );
 }
 
-export function ApprovalCard({ approval, client }: { approval: ApprovalRequest; client: SophiaClient }) {
+function CardHead({ approval, conversations }: { approval: ApprovalRequest; conversations: readonly ConversationSummary[] }) {
+  return (
+    <>
+      <header className="approval-head">
+        <span className={`risk-badge risk-${approval.risk}`} data-testid="approval-risk">
+          {approval.risk}
+        </span>
+        <strong className="approval-operation">{approval.operation}</strong>
+        <span className="approval-tool">{approval.tool}</span>
+      </header>
+      <div className="approval-requester" data-testid="approval-requester">
+        {requesterLabel(approval, conversations)}
+      </div>
+      <ul className="approval-reasons" aria-label="Why">
+        {approval.reasons.map((reason) => (
+          <li key={reason}>{reason}</li>
+        ))}
+      </ul>
+    </>
+  );
+}
+
+/** An edit's card: what it changes, and the way to the diff panel, where it is answered. */
+function EditCard(props: { approval: ApprovalRequest; edit: NonNullable<ApprovalRequest['edit']>; conversations: readonly ConversationSummary[]; onOpenEdit: (call: EditCall) => void }) {
+  const { approval, edit, conversations, onOpenEdit } = props;
+  const added = edit.reduce((sum, file) => sum + file.added, 0);
+  const removed = edit.reduce((sum, file) => sum + file.removed, 0);
+  return (
+    <article className={`approval-card approval-edit risk-${approval.risk}`} data-testid="approval-card" data-kind="edit" data-call-id={approval.callId} aria-label={`Approval: ${approval.operation}`}>
+      <CardHead approval={approval} conversations={conversations} />
+      <p className="approval-edit-summary" data-testid="approval-edit-summary">
+        {edit.length} file{edit.length === 1 ? '' : 's'} · <span className="lines-added">+{added}</span> <span className="lines-removed">−{removed}</span>
+      </p>
+      <ul className="approval-edit-files" aria-label="Files">
+        {edit.map((file) => (
+          <li key={file.path} data-testid="approval-edit-file">
+            <code>{file.path}</code>
+            {file.isNew ? ' (new)' : ''} <span className="lines-added">+{file.added}</span> <span className="lines-removed">−{file.removed}</span>
+          </li>
+        ))}
+      </ul>
+      <div className="approval-actions">
+        <button type="button" className="approve" data-testid="approval-open-diff" onClick={() => onOpenEdit({ conversationId: approval.conversationId, callId: approval.callId })}>
+          Review in the diff panel
+        </button>
+        <span className="approval-edit-hint">Approve, modify or cancel it there.</span>
+      </div>
+    </article>
+  );
+}
+
+function ApprovalCard({ approval, client, conversations }: { approval: ApprovalRequest; client: SophiaClient; conversations: readonly ConversationSummary[] }) {
   const [editing, setEditing] = useState(false);
   const [args, setArgs] = useState(approval.args);
   const [busy, setBusy] = useState(false);
@@ -36,18 +109,7 @@ export function ApprovalCard({ approval, client }: { approval: ApprovalRequest; 
   const id = approval.approvalId;
   return (
     <article className={`approval-card risk-${approval.risk}`} data-testid="approval-card" aria-label={`Approval: ${approval.operation}`}>
-      <header className="approval-head">
-        <span className={`risk-badge risk-${approval.risk}`} data-testid="approval-risk">
-          {approval.risk}
-        </span>
-        <strong className="approval-operation">{approval.operation}</strong>
-        <span className="approval-tool">{approval.tool}</span>
-      </header>
-      <ul className="approval-reasons" aria-label="Why">
-        {approval.reasons.map((reason) => (
-          <li key={reason}>{reason}</li>
-        ))}
-      </ul>
+      <CardHead approval={approval} conversations={conversations} />
       {editing ? (
         <textarea className="approval-args" aria-label="Arguments (JSON)" value={args} onChange={(event) => setArgs(event.target.value)} rows={8} spellCheck={false} />
       ) : (

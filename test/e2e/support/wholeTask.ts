@@ -95,6 +95,8 @@ async function approveCard(page: Page, expected: RegExp): Promise<string> {
   await card.waitFor({ timeout: 90_000 });
   const text = await card.innerText();
   expect(text).toMatch(expected);
+  // Every card says who asked: here the agent, in this conversation.
+  expect(await card.getByTestId('approval-requester').innerText()).toMatch(/^Asked by the agent in “.+”$/);
   await card.getByRole('button', { name: 'Approve', exact: true }).click();
   await card.waitFor({ state: 'detached' });
   return text;
@@ -115,12 +117,20 @@ export async function carryOutWholeTask(page: Page): Promise<void> {
   await expect.poll(() => failed.getAttribute('class'), { timeout: 90_000 }).toMatch(/tool-failed/);
   expect(await failed.getByTestId('tool-output').innerText()).toMatch(/AssertionError|Expected values to be strictly equal/);
 
-  // The fix, approved by the person in the diff view.
+  // The fix, approved by the person in the diff view; its card only summarises it and points there.
+  const editCard = page.getByTestId('approval-card').filter({ has: page.getByTestId('approval-open-diff') });
+  await editCard.waitFor({ timeout: 30_000 });
+  expect(await editCard.getByRole('button', { name: 'Approve', exact: true }).count()).toBe(0);
+  expect(await editCard.getByTestId('approval-preview').count()).toBe(0);
+  expect(await editCard.getByTestId('approval-requester').innerText()).toMatch(/^Asked by the agent/);
+  expect(await editCard.getByTestId('approval-edit-file').allInnerTexts()).toEqual([expect.stringMatching(/^sum\.js \+\d+ −\d+$/)]);
+  await editCard.getByTestId('approval-open-diff').click();
   const proposal = page.getByTestId('proposal');
   await expect.poll(() => proposal.getByTestId('proposal-summary').innerText().catch(() => ''), { timeout: 30_000 }).toBe('Make sum add');
   await proposal.locator('.monaco-diff-editor :is(.line-insert, .char-insert, .line-delete, .char-delete)').first().waitFor({ timeout: 30_000 });
   await proposal.getByTestId('proposal-approve').click();
   await expect.poll(() => proposal.getByTestId('proposal-status').innerText(), { timeout: 30_000 }).toBe('Applied');
+  await editCard.waitFor({ state: 'detached' });
 
   // The tests pass, then the commit, the push and the pull request, each approved.
   await approveCard(page, /node test\.js/);

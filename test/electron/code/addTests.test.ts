@@ -56,7 +56,7 @@ describe('Add Tests', () => {
     await expect(h.answer({ proposalId: proposal.proposalId, action: 'approve' })).rejects.toThrow(/Tests are being written/);
 
     const withTests = await settled(proposal.proposalId);
-    expect(withTests).toMatchObject({ status: 'pending', approvalId: proposal.approvalId, message: expect.stringContaining('Tests added to this change: tests/employees_phone.sql. Run with the SQL test runner.') });
+    expect(withTests).toMatchObject({ status: 'pending', callId: proposal.callId, message: expect.stringContaining('Tests added to this change: tests/employees_phone.sql. Run with the SQL test runner.') });
     expect(withTests?.files.map((file) => [file.path, file.isNew, file.addedTests ?? false])).toEqual([
       ['sql/employees.sql', false, false],
       ['tests/employees_phone.sql', true, true],

@@ -14,8 +14,8 @@ import { harness, makeWorkspace, type AgentHarness } from '../../support/agentFi
 
 export interface CodeHarness extends AgentHarness {
   readonly workspace: string;
-  /** Calls propose_edit and resolves once its proposal waits in the diff view. */
-  propose(input: unknown): Promise<{ proposal: ProposalView; outcome: Promise<InvokeOutcome> }>;
+  /** Calls propose_edit and resolves once its proposal waits in the diff view and its approval is asked. */
+  propose(input: unknown, call?: { conversationId?: string; callId?: string }): Promise<{ proposal: ProposalView; outcome: Promise<InvokeOutcome> }>;
   answer(answer: ProposalAnswer): Promise<{ accepted: boolean }>;
   /** The latest state of a proposal, as the renderer last saw it. */
   latest(proposalId: string): ProposalView | undefined;
@@ -34,17 +34,21 @@ export async function codeHarness(options: Partial<CoreOptions> = {}): Promise<C
   return Object.assign(h, {
     workspace,
     latest,
-    propose: async (input: unknown) => {
+    propose: async (input: unknown, call: { conversationId?: string; callId?: string } = {}) => {
       const seen = h.events.length;
       calls += 1;
-      const outcome = h.core.registry.invoke('propose_edit', input, { conversationId: 'conv-code', callId: `call-${calls}`, signal: new AbortController().signal });
+      const conversationId = call.conversationId ?? 'conv-code';
+      const callId = call.callId ?? `call-${calls}`;
+      const outcome = h.core.registry.invoke('propose_edit', input, { conversationId, callId, signal: new AbortController().signal });
+      const mine = (event: (typeof h.events)[number]): boolean =>
+        (event.type === 'proposal' && event.proposal.callId === callId && event.proposal.conversationId === conversationId) ||
+        (event.type === 'approval.request' && event.callId === callId && event.conversationId === conversationId);
       for (let i = 0; i < 500; i += 1) {
-        const event = h.events.slice(seen).find((candidate) => candidate.type === 'proposal');
-        if (event?.type === 'proposal') return { proposal: event.proposal, outcome };
+        const events = h.events.slice(seen).filter(mine);
+        const proposal = events.find((candidate) => candidate.type === 'proposal');
+        if (proposal?.type === 'proposal' && events.some((candidate) => candidate.type === 'approval.request')) return { proposal: proposal.proposal, outcome };
         const ended = await Promise.race([outcome.then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), 10))]);
-        if (ended && !h.events.slice(seen).some((candidate) => candidate.type === 'proposal')) {
-          throw new Error(`propose_edit ended without a proposal: ${JSON.stringify(await outcome)}`);
-        }
+        if (ended) throw new Error(`propose_edit ended without a proposal waiting for approval: ${JSON.stringify(await outcome)}`);
       }
       throw new Error('no proposal was shown');
     },

@@ -72,7 +72,7 @@ describe('the refusal is shown where the person answered', () => {
       { kind: 'stream', events: anthropicTurn({ text: ['Understood: nothing was written.'] }) },
     );
     const sent = h.core.agent.send('add a phone number column');
-    await expect.poll(() => ofType(h.events, 'proposal').at(-1)?.proposal.approvalId).toBeTruthy();
+    await expect.poll(() => ofType(h.events, 'approval.request').some((card) => card.tool === 'propose_edit')).toBe(true);
     const { proposalId } = ofType(h.events, 'proposal').at(-1)!.proposal;
     await h.answer({ proposalId, action: 'add-tests' });
     await settled(proposalId);
@@ -83,7 +83,7 @@ describe('the refusal is shown where the person answered', () => {
     expect(await snapshot(h.workspace)).toEqual(before);
     const result = ofType(h.events, 'tool.result').find((event) => event.conversationId === sent.conversationId);
     expect(result).toMatchObject({ ok: false, output: expect.stringContaining('more than the medium-risk card you answered covered') });
-    expect(h.latest(proposalId)).toMatchObject({ status: 'failed', message: expect.stringContaining('Not applied: Not approved (high risk') });
+    expect(h.latest(proposalId)).toMatchObject({ status: 'failed', message: expect.stringContaining('Not applied: Refused: as changed, the call is high risk and writes a protected path') });
   });
 });
 

@@ -56,13 +56,23 @@ function text(result: unknown): string {
   return content.map((part) => (part.type === 'text' ? part.text : '')).join('');
 }
 
-/** Starts the call, waits for its approval card, checks nothing ran yet, answers, returns the result. */
+/**
+ * Starts the call, waits for its approval card, checks nothing ran yet, answers, returns the
+ * result. An edit is answered where the renderer answers it, in the diff panel (`proposal.answer`),
+ * on the proposal of the card's own call.
+ */
 async function approvedCall(client: Client, name: string, args: Record<string, unknown>, check: () => void, decision: 'approve' | 'cancel' = 'approve') {
   const from = h.events.length;
   const call = client.callTool({ name, arguments: args });
   const approval = await h.nextApproval(from);
   check();
-  expect(await h.answer(approval.approvalId, decision)).toBe(true);
+  if (approval.edit) {
+    const proposal = h.core.code.proposals.list().find((candidate) => candidate.conversationId === approval.conversationId && candidate.callId === approval.callId);
+    expect(proposal).toBeDefined();
+    expect(await h.core.handlers['proposal.answer']({ proposalId: proposal!.proposalId, action: decision }, { transport: 'test' })).toEqual({ accepted: true });
+  } else {
+    expect(await h.answer(approval.approvalId, decision)).toBe(true);
+  }
   return { approval, result: (await call) as CallToolResult };
 }
 
@@ -143,6 +153,10 @@ describe('approval over MCP', () => {
       );
       expect(approval.tool).toBe('propose_edit');
       expect(approval.preview).toContain('+  return `Good morning, ${name}`;');
+      // Who asked: the outside client by the name it gave in initialize, on the card and on the proposal of the same call.
+      expect(approval).toMatchObject({ client: clientName, conversationId: clientConversationId(clientName), edit: [{ path: 'src/greet.ts', added: 1, removed: 1, isNew: false }] });
+      expect(approval.callId).toMatch(/^mcp-/);
+      expect(h.core.code.proposals.list().find((proposal) => proposal.callId === approval.callId)).toMatchObject({ client: clientName, status: 'applied' });
       expect(result.isError).toBe(false);
       expect(text(result)).toContain('-  return `Hello, ${name}`;');
       expect(text(result)).toContain('+  return `Good morning, ${name}`;');

@@ -62,10 +62,15 @@ beforeAll(async () => {
     approvalTimeoutMs: 120_000,
   });
   core.settings.update({ workspace });
-  // The person: approves each run_command and the proposed fix, from the cards the gate shows.
+  // The person: approves each run_command from its card, and the proposed fix in the diff view (its proposal, by the card's call).
   core.events.subscribe((event) => {
     events.push(event);
-    if (event.type === 'approval.request') queueMicrotask(() => core.safety.approvals.answer({ approvalId: event.approvalId, decision: 'approve' }));
+    if (event.type !== 'approval.request') return;
+    queueMicrotask(() => {
+      const proposal = event.edit && core.code.proposals.list().find((candidate) => candidate.conversationId === event.conversationId && candidate.callId === event.callId);
+      if (proposal) void core.handlers['proposal.answer']({ proposalId: proposal.proposalId, action: 'approve' }, { transport: 'test' });
+      else core.safety.approvals.answer({ approvalId: event.approvalId, decision: 'approve' });
+    });
   });
   expect((await service.start()).state).toBe('ready');
 });
