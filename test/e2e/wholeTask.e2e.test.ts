@@ -10,7 +10,7 @@
  * (wholeTaskOpenAi.e2e.test.ts carries out the same task through the OpenAI-compatible provider.)
  */
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { anthropicTurn, type AnthropicStandIn } from '../support/standIns/anthropicStandIn';
 import { screenshot, type PageProblems } from './support/chromium';
 import { openBrowserSession, type BrowserSession } from './support/session';
@@ -40,6 +40,10 @@ afterAll(async () => {
 
 describe('a whole task in one conversation', () => {
   it('the tests fail: fix it, then commit it on a new branch and open a pull request', async () => {
+    // On a failure, the app's own log says what the page could not.
+    onTestFailed(() => {
+      process.stderr.write(`--- the app's log (tail) ---\n${session.app.log().slice(-30_000)}\n`);
+    });
     model.script(
       ...wholeTaskTurns.map((turn) => ({
         kind: 'stream' as const,

@@ -7,7 +7,7 @@
  * The sandbox, the git server and the GitHub stand-in are the same real and loopback ones.
  */
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { startOpenAiStandIn, type OpenAiStandIn } from '../support/standIns/openaiStandIn';
 import { screenshot, type PageProblems } from './support/chromium';
 import { openBrowserSession, type BrowserSession } from './support/session';
@@ -39,6 +39,10 @@ afterAll(async () => {
 
 describe('a whole task in one conversation, through the OpenAI-compatible provider', () => {
   it('the tests fail: fix it, then commit it on a new branch and open a pull request', async () => {
+    // On a failure, the app's own log says what the page could not.
+    onTestFailed(() => {
+      process.stderr.write(`--- the app's log (tail) ---\n${session.app.log().slice(-30_000)}\n`);
+    });
     // Chat Completions has no thinking blocks: a note is said as text before the calls.
     model.script(...wholeTaskTurns.map((turn) => ({ kind: 'turn' as const, text: [turn.note ?? turn.text ?? ''].filter(Boolean), tools: turn.tools })));
     await expect.poll(() => page.getByTestId('status-model').innerText()).toContain('gpt-5.5');

@@ -77,6 +77,8 @@ export function seedLongConversation(dataDir: string, options: { messages: numbe
         }
       }
     })();
+    // The store writes behind (once per turn of the event loop): write it all before the database closes.
+    store.flush();
     return { conversationId, title, firstText, lastText, bigCallIds, bigOutput: (index) => bigOutputText(index, options.outputChars) };
   } finally {
     db.close();

@@ -104,7 +104,7 @@ describe('Anthropic provider', () => {
 
   it('says plainly when the key is missing or refused', async () => {
     const before = standIn.requests.length;
-    await expect(collect(provider(null).stream(request()))).rejects.toMatchObject({ failure: 'no-key', message: expect.stringContaining('Settings') });
+    await expect(collect(provider(null).stream(request()))).rejects.toMatchObject({ failure: 'no-key', message: expect.stringContaining('Credentials & role') });
     expect(standIn.requests.length).toBe(before);
     standIn.script({ kind: 'status', status: 401, errorType: 'authentication_error' });
     await expect(collect(provider('sk-ant-wrong').stream(request()))).rejects.toMatchObject({ failure: 'bad-key' });
