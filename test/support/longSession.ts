@@ -77,6 +77,8 @@ export function seedLongConversation(dataDir: string, options: { messages: numbe
         }
       }
     })();
+    // The store writes events behind (at the end of this turn of the event loop): write them before the database closes.
+    store.flush();
     return { conversationId, title, firstText, lastText, bigCallIds, bigOutput: (index) => bigOutputText(index, options.outputChars) };
   } finally {
     db.close();
