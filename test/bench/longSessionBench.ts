@@ -6,7 +6,9 @@
  * main-process and renderer heaps after reopening against before, and frame times and long
  * tasks while the whole transcript is scrolled from top to bottom. Floors in the same run:
  * the same database read of 2,000 small rows (bare better-sqlite3 + JSON.parse), and the
- * same page painting a static list of the 2,000 texts. Goals: reopen < 300 ms, main heap
+ * same page painting a static list of the 2,000 texts. Beside the wall times, the renderer's
+ * main-thread busy time (CDP Performance metrics: its tasks' time, by kind, without the idle
+ * time between them). Goals: reopen < 300 ms, main heap
  * growth < 50 MB, no long task while scrolling. Every loop is bounded in count and time.
  * The last line is the JSON figure.
  */
@@ -151,20 +153,40 @@ try {
     return (await cdp.send('Runtime.getHeapUsage')).usedSize;
   };
 
+  // The renderer's main-thread time by kind (CDP Performance metrics, in seconds): the time of
+  // its tasks, without the idle time between them (waiting for the reply, for a frame).
+  await cdp.send('Performance.enable');
+  const threadKinds = ['TaskDuration', 'ScriptDuration', 'LayoutDuration', 'RecalcStyleDuration'] as const;
+  const threadTime = async (): Promise<Record<(typeof threadKinds)[number], number>> => {
+    const { metrics } = await cdp.send('Performance.getMetrics');
+    const value = (name: string): number => (metrics.find((metric) => metric.name === name)?.value ?? 0) * 1000;
+    return { TaskDuration: value('TaskDuration'), ScriptDuration: value('ScriptDuration'), LayoutDuration: value('LayoutDuration'), RecalcStyleDuration: value('RecalcStyleDuration') };
+  };
+  const threadSpent = (before: Record<(typeof threadKinds)[number], number>, after: Record<(typeof threadKinds)[number], number>): Record<(typeof threadKinds)[number], number> =>
+    Object.fromEntries(threadKinds.map((kind) => [kind, after[kind] - before[kind]])) as Record<(typeof threadKinds)[number], number>;
+  const shownThread = (spent: readonly Record<(typeof threadKinds)[number], number>[]): string =>
+    `main-thread busy p50 ${percentile(spent.map((s) => s.TaskDuration), 50)} ms (script ${percentile(spent.map((s) => s.ScriptDuration), 50)}, layout ${percentile(spent.map((s) => s.LayoutDuration), 50)}, style ${percentile(spent.map((s) => s.RecalcStyleDuration), 50)})`;
+
   const mainBefore = mainHeap();
   const rendererBefore = await rendererHeap();
 
   const reopenTimes: number[] = [];
   const staticTimes: number[] = [];
+  const reopenThread: Record<(typeof threadKinds)[number], number>[] = [];
+  const staticThread: Record<(typeof threadKinds)[number], number>[] = [];
   const texts = Array.from({ length: messages }, (_, n) => `Message ${n}`);
   const deadline = performance.now() + 120_000;
   for (let i = 0; i < reopens && performance.now() < deadline; i += 1) {
     // Away to an empty chat, then back: each time a full conversation.open and a fresh fold.
     await page.getByRole('button', { name: '+ New chat' }).click();
     await page.waitForTimeout(200);
+    let before = await threadTime();
     reopenTimes.push((await page.evaluate(`${openAndPaint}(${JSON.stringify({ title: long.title, lastText: long.lastText })})`)) as number);
+    reopenThread.push(threadSpent(before, await threadTime()));
     await page.waitForTimeout(200);
+    before = await threadTime();
     staticTimes.push((await page.evaluate(`${paintStaticList}(${JSON.stringify(texts)})`)) as number);
+    staticThread.push(threadSpent(before, await threadTime()));
   }
   if (process.env['BENCH_PROFILE']) {
     // A CPU profile of one more reopen, for looking into where its time goes.
@@ -185,6 +207,7 @@ try {
   if (process.env['BENCH_PROFILE']) {
     await cdp.send('Profiler.start');
   }
+  const scrollBefore = await threadTime();
   const scroll = (await page.evaluate(scrollWhole)) as { frames: number[]; longTasks: number[]; maxRows: number; seconds: number; height: number; lastShown: boolean };
 
   if (process.env['BENCH_PROFILE']) {
@@ -192,6 +215,7 @@ try {
     const { writeFileSync } = await import('node:fs');
     writeFileSync(`${process.env['BENCH_PROFILE']}.scroll`, JSON.stringify(profile));
   }
+  const scrollThread = threadSpent(scrollBefore, await threadTime());
   const reopenP50 = percentile(reopenTimes, 50);
   const staticP50 = percentile(staticTimes, 50);
   const storeP50 = percentile(storeTimes, 50);
@@ -202,9 +226,11 @@ try {
     [
       `conversation: ${messages} messages, ${bigOutputs} outputs of ${outputChars.toLocaleString('en')} characters; conversation.open reply ${round(replyBytes / 1024)} KB`,
       `reopen (click → conversation.open → last message painted), ${reopenTimes.length} runs: p50 ${reopenP50} ms, max ${round(Math.max(...reopenTimes))} ms; floor (same page painting a static list of ${messages} texts): p50 ${staticP50} ms (${ratio(reopenP50, staticP50)}×)`,
+      `  renderer ${shownThread(reopenThread)} per reopen; floor ${shownThread(staticThread)}`,
       `store read of the long conversation: p50 ${storeP50} ms; floor (bare better-sqlite3 read + JSON.parse of ${messages} small rows): p50 ${floorP50} ms (${ratio(storeP50, floorP50)}×)`,
       `main heap: ${mb(mainBefore)} MB before, ${mb(mainAfter)} MB after ${reopenTimes.length} reopens (growth ${mb(mainAfter - mainBefore)} MB); renderer heap: ${mb(rendererBefore)} MB before, ${mb(rendererAfter)} MB after (growth ${mb(rendererAfter - rendererBefore)} MB)`,
       `rows mounted after reopening: ${mountedAfterOpen} of ${messages + bigOutputs}; scrolling the whole transcript (${Math.round(scroll.height).toLocaleString('en')} px, ${round(scroll.seconds)} s, ${scroll.frames.length} frames): frame p50 ${percentile(scroll.frames, 50)} ms, p95 ${framesP95} ms, max ${round(Math.max(...scroll.frames))} ms; long tasks: ${scroll.longTasks.length ? scroll.longTasks.map((d) => `${round(d)} ms`).join(', ') : 'none'}; at most ${scroll.maxRows} rows mounted; last message shown at the bottom: ${scroll.lastShown}`,
+      `  renderer main-thread busy while scrolling: ${round(scrollThread.TaskDuration)} ms (script ${round(scrollThread.ScriptDuration)}, layout ${round(scrollThread.LayoutDuration)}, style ${round(scrollThread.RecalcStyleDuration)}) over ${scroll.frames.length} frames`,
       `goals: reopen < 300 ms ${reopenP50 < 300 ? 'met' : 'NOT met'}, main heap growth < 50 MB ${mainAfter - mainBefore < 50 * 1024 * 1024 ? 'met' : 'NOT met'}, 0 long tasks while scrolling ${scroll.longTasks.length === 0 ? 'met' : 'NOT met'}`,
     ].join('\n') + '\n',
   );
@@ -214,6 +240,8 @@ try {
       reopen_p50_ms: reopenP50,
       reopen_floor_p50_ms: staticP50,
       reopen_vs_floor: ratio(reopenP50, staticP50),
+      reopen_busy_p50_ms: percentile(reopenThread.map((s) => s.TaskDuration), 50),
+      reopen_floor_busy_p50_ms: percentile(staticThread.map((s) => s.TaskDuration), 50),
       store_read_p50_ms: storeP50,
       store_floor_p50_ms: floorP50,
       open_reply_kb: round(replyBytes / 1024),
@@ -222,6 +250,7 @@ try {
       renderer_heap_mb: mb(rendererAfter),
       scroll_frame_p95_ms: framesP95,
       scroll_long_tasks: scroll.longTasks.length,
+      scroll_busy_ms: round(scrollThread.TaskDuration),
       max_rows_mounted: scroll.maxRows,
     })}\n`,
   );

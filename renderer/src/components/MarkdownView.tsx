@@ -1,17 +1,7 @@
 import { memo, useEffect, useMemo, useRef, useState, type ComponentPropsWithoutRef } from 'react';
-import Markdown, { type Components } from 'react-markdown';
-import rehypeHighlight from 'rehype-highlight';
-import remarkGfm from 'remark-gfm';
+import type { Components } from 'react-markdown';
 import { IncrementalBlocks } from '../markdown/incrementalBlocks';
-
-// rehype-highlight registers every common grammar each time a processor is made, and
-// react-markdown makes one per block it renders: a transcript mounting rows as it scrolls
-// paid that on every row. Its transformer keeps no state between trees, so it is built once.
-const highlight = (rehypeHighlight as (options?: Parameters<typeof rehypeHighlight>[0]) => ReturnType<typeof rehypeHighlight>)();
-const highlightOnce = () => highlight;
-const finishedPlugins = { remark: [remarkGfm], rehype: [highlightOnce] };
-// The open block changes every frame: no highlighting until it is finished.
-const openPlugins = { remark: [remarkGfm], rehype: [] };
+import { createMarkdownRenderer } from '../markdown/renderMarkdown';
 
 type CopyState = 'idle' | 'copied' | 'failed';
 
@@ -50,15 +40,13 @@ function CodeBlock(props: ComponentPropsWithoutRef<'pre'> & { node?: unknown }) 
 }
 
 const components: Components = { pre: CodeBlock };
+/** Every message's blocks go through one renderer: a block mounted again is not parsed again. */
+const markdown = createMarkdownRenderer(components);
 
-/** One block; raw HTML in it is shown as text, never run (react-markdown's default). */
+/** One block; raw HTML in it is dropped, never run (react-markdown with `skipHtml`). */
 const Block = memo(function Block({ raw, open }: { raw: string; open: boolean }) {
-  const plugins = open ? openPlugins : finishedPlugins;
-  return (
-    <Markdown remarkPlugins={plugins.remark} rehypePlugins={plugins.rehype} components={components} skipHtml>
-      {raw}
-    </Markdown>
-  );
+  // The open block changes every frame: no highlighting until it is finished.
+  return markdown.render(raw, !open);
 });
 
 /**
