@@ -29,6 +29,8 @@ beforeAll(async () => {
     secrets: { 'github-token': fixture.token },
     settings: fixture.settings,
     viewport: { width: 1600, height: 1000 },
+    // Its log says what happened if the task stalls (printed on a failure).
+    env: { SOPHIA_LOG_LEVEL: 'info' },
   });
   ({ model, page, watched } = session);
 });

@@ -27,6 +27,8 @@ beforeAll(async () => {
     secrets: { 'github-token': fixture.token, 'openai-api-key': openaiKey },
     settings: { ...fixture.settings, provider: 'openai', openaiBaseUrl: model.baseURL, openaiModel: 'gpt-5.5' },
     viewport: { width: 1600, height: 1000 },
+    // Its log says what happened if the task stalls (printed on a failure).
+    env: { SOPHIA_LOG_LEVEL: 'info' },
   });
   ({ page, watched } = session);
 });

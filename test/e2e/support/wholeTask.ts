@@ -98,7 +98,11 @@ async function approveCard(page: Page, expected: RegExp): Promise<string> {
   // Every card says who asked: here the agent, in this conversation.
   expect(await card.getByTestId('approval-requester').innerText()).toMatch(/^Asked by the agent in “.+”$/);
   await card.getByRole('button', { name: 'Approve', exact: true }).click();
-  await card.waitFor({ state: 'detached' });
+  await card.waitFor({ state: 'detached' }).catch(async (error: unknown) => {
+    // What the card says now (an error line, a second card) tells more than the timeout.
+    const cards = await page.getByTestId('approval-card').allInnerTexts().catch(() => []);
+    throw new Error(`the approved card stayed; the cards now read:\n${cards.join('\n---\n')}`, { cause: error });
+  });
   return text;
 }
 
