@@ -110,8 +110,10 @@ describe('git and GitHub in Chromium', () => {
       expect(text).toMatch(expected);
       seen.push(text);
       if (seen.length === 1) await screenshot(page, 'git-approval-commit');
+      // This card, by its approval id: the next card may take its place before this one is seen to go.
+      const approvalId = await card.getAttribute('data-approval-id');
       await card.getByRole('button', { name: 'Approve', exact: true }).click();
-      await card.waitFor({ state: 'detached' });
+      await page.locator(`[data-approval-id="${approvalId}"]`).waitFor({ state: 'detached' });
     }
     expect(seen[0]).toContain('feature/add-phone-number');
 

@@ -69,7 +69,7 @@ function EditCard(props: { approval: ApprovalRequest; edit: NonNullable<Approval
   const added = edit.reduce((sum, file) => sum + file.added, 0);
   const removed = edit.reduce((sum, file) => sum + file.removed, 0);
   return (
-    <article className={`approval-card approval-edit risk-${approval.risk}`} data-testid="approval-card" data-kind="edit" data-call-id={approval.callId} aria-label={`Approval: ${approval.operation}`}>
+    <article className={`approval-card approval-edit risk-${approval.risk}`} data-testid="approval-card" data-kind="edit" data-approval-id={approval.approvalId} data-call-id={approval.callId} aria-label={`Approval: ${approval.operation}`}>
       <CardHead approval={approval} conversations={conversations} />
       <p className="approval-edit-summary" data-testid="approval-edit-summary">
         {edit.length} file{edit.length === 1 ? '' : 's'} · <span className="lines-added">+{added}</span> <span className="lines-removed">−{removed}</span>
@@ -108,7 +108,7 @@ function ApprovalCard({ approval, client, conversations }: { approval: ApprovalR
 
   const id = approval.approvalId;
   return (
-    <article className={`approval-card risk-${approval.risk}`} data-testid="approval-card" aria-label={`Approval: ${approval.operation}`}>
+    <article className={`approval-card risk-${approval.risk}`} data-testid="approval-card" data-approval-id={approval.approvalId} aria-label={`Approval: ${approval.operation}`}>
       <CardHead approval={approval} conversations={conversations} />
       {editing ? (
         <textarea className="approval-args" aria-label="Arguments (JSON)" value={args} onChange={(event) => setArgs(event.target.value)} rows={8} spellCheck={false} />

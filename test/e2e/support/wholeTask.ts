@@ -97,12 +97,11 @@ async function approveCard(page: Page, expected: RegExp): Promise<string> {
   expect(text).toMatch(expected);
   // Every card says who asked: here the agent, in this conversation.
   expect(await card.getByTestId('approval-requester').innerText()).toMatch(/^Asked by the agent in “.+”$/);
+  // This card, by its approval id: the next card may take its place before the old one is seen to go.
+  const approvalId = await card.getAttribute('data-approval-id');
+  expect(approvalId).toMatch(/^[0-9a-f-]{36}$/);
   await card.getByRole('button', { name: 'Approve', exact: true }).click();
-  await card.waitFor({ state: 'detached' }).catch(async (error: unknown) => {
-    // What the card says now (an error line, a second card) tells more than the timeout.
-    const cards = await page.getByTestId('approval-card').allInnerTexts().catch(() => []);
-    throw new Error(`the approved card stayed; the cards now read:\n${cards.join('\n---\n')}`, { cause: error });
-  });
+  await page.locator(`[data-testid="approval-card"][data-approval-id="${approvalId}"]`).waitFor({ state: 'detached' });
   return text;
 }
 
