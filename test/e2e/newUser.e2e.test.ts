@@ -134,6 +134,13 @@ describe('a new user in the built app', () => {
       await page.getByTestId('tab-git').click();
     }
     expect(watched.problems.filter((problem) => problem.includes('disposed'))).toEqual([]);
+
+    // With a push address in Settings the repository has somewhere to go: not "no remote".
+    await app.request('settings.set', { gitRemoteUrl: 'https://git.example.test/team/payroll.git' });
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await expect.poll(() => page.getByTestId('git-tracking').innerText()).toBe('not pushed (to the address in Settings)');
+    expect(await page.getByTestId('git-no-remote').count()).toBe(0);
+    await app.request('settings.set', { gitRemoteUrl: '' });
   });
 
   it('the Stop banner says what was stopped, grouped and counted', async () => {

@@ -27,6 +27,8 @@ export default function GitPanel({ client, conversationId, onOpenSettings }: { c
   const [checkpoints, setCheckpoints] = useState<readonly CheckpointView[]>([]);
   const [message, setMessage] = useState<string | undefined>();
   const [busy, setBusy] = useState(false);
+  // A push address given in Settings → Git and GitHub: pushes go there when the repository has no remote.
+  const [settingsRemote, setSettingsRemote] = useState('');
 
   const refresh = useCallback(
     () =>
@@ -34,6 +36,9 @@ export default function GitPanel({ client, conversationId, onOpenSettings }: { c
         client.request('git.status', {}).then((result) => {
           if (result.ok) setStatus(result.value);
           else setMessage(result.error.message);
+        }),
+        client.request('settings.get', {}).then((result) => {
+          if (result.ok) setSettingsRemote(result.value.gitRemoteUrl);
         }),
         (conversationId ? client.request('checkpoint.list', { conversationId }) : Promise.resolve(undefined)).then((list) => {
           setCheckpoints(list?.ok ? list.value.checkpoints : []);
@@ -83,9 +88,21 @@ export default function GitPanel({ client, conversationId, onOpenSettings }: { c
             <span
               className="git-tracking"
               data-testid="git-tracking"
-              title={status.remotes.length === 0 ? 'This repository has no remote, so there is nowhere to push yet.' : undefined}
+              title={
+                status.remotes.length > 0 || status.upstream
+                  ? undefined
+                  : settingsRemote
+                    ? `Pushes go to the address in Settings → Git and GitHub: ${settingsRemote}`
+                    : 'This repository has no remote, so there is nowhere to push yet.'
+              }
             >
-              {status.upstream ? `↑${status.ahead} ↓${status.behind} ${status.upstream}` : status.remotes.length === 0 ? 'no remote' : `not pushed to ${status.remotes.includes('origin') ? 'origin' : status.remotes[0]}`}
+              {status.upstream
+                ? `↑${status.ahead} ↓${status.behind} ${status.upstream}`
+                : status.remotes.length > 0
+                  ? `not pushed to ${status.remotes.includes('origin') ? 'origin' : status.remotes[0]}`
+                  : settingsRemote
+                    ? 'not pushed (to the address in Settings)'
+                    : 'no remote'}
             </span>
           </>
         ) : (
@@ -95,7 +112,7 @@ export default function GitPanel({ client, conversationId, onOpenSettings }: { c
           Refresh
         </button>
       </div>
-      {status?.repository && status.remotes.length === 0 && (
+      {status?.repository && status.remotes.length === 0 && !settingsRemote && (
         <div className="git-message git-no-remote" role="status" data-testid="git-no-remote">
           No remote: commits stay on this machine, and push and pull requests have nowhere to go. To publish, create an empty
           repository on GitHub (or your git server), then run <code>git remote add origin &lt;its https address&gt;</code> in the
