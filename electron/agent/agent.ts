@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { limits, type EffortSetting, type NoticeKind, type PlanStep, type SophiaEvent } from '../../shared/contract';
 import { SophiaError } from '../../shared/errors';
-import { toolOutputPreview } from '../../shared/toolOutput';
+import { toolOutputLimits, toolOutputPreview } from '../../shared/toolOutput';
 import { changesState, recognizeIntent, type Intent } from '../../shared/intents';
 import type { EventHub } from '../core/eventHub';
 import type { StopController } from '../core/stopController';
@@ -273,7 +273,7 @@ export class Agent {
           // Over the model's budget the model gets the head and tail and a reference; over the
           // chat's limit the chat gets the head and tail and the length. Either way the whole
           // output is kept, before the chat hears of it, so "open full output" finds it at once.
-          if (forModel.clipped || toolOutputPreview(output).fullChars !== undefined) store.saveToolOutput(conversationId, call.callId, call.name.slice(0, limits.label), output);
+          if (forModel.clipped || output.length > toolOutputLimits.shownChars) store.saveToolOutput(conversationId, call.callId, call.name.slice(0, limits.label), output);
           return forModel.text;
         },
         onToolCall: (call, callId, definition) =>

@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { SophiaEvent } from '../../shared/contract';
+import type { ToolDefinition, ToolRegistry } from '../../electron/agent/tools';
 import { createSophiaCore, type CoreOptions, type SophiaCore } from '../../electron/app/sophiaCore';
 import { tempDataDir } from './hostFixture';
 
@@ -46,6 +47,25 @@ export function harness(options: Partial<CoreOptions> & { dataDir?: string } = {
       return { conversationId: sent.conversationId, events: events.slice(start) };
     },
   };
+}
+
+/** Calls that reached a recording stand-in, in order. */
+export type RanCalls = { tool: string; input: unknown }[];
+
+/**
+ * Executors that register `tools` as recording stand-ins in place of run_command, and leave
+ * out the real git and infrastructure tools (a harness names its own stand-ins for those).
+ */
+export function recordingExecutors(tools: readonly ToolDefinition[], ran: RanCalls): NonNullable<CoreOptions['executors']> {
+  const command = (registry: ToolRegistry): void => {
+    for (const tool of tools) {
+      registry.register(tool, async (input) => {
+        ran.push({ tool: tool.name, input });
+        return { ok: true, output: `${tool.name} ran` };
+      });
+    }
+  };
+  return { command, git: () => {}, pulumi: () => {}, snowflake: () => {} };
 }
 
 export function ofType<T extends SophiaEvent['type']>(events: readonly SophiaEvent[], type: T): Extract<SophiaEvent, { type: T }>[] {

@@ -9,13 +9,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import type { ApprovalRequest } from '../../../shared/contract';
-import type { ToolDefinition, ToolRegistry } from '../../../electron/agent/tools';
+import type { ToolDefinition } from '../../../electron/agent/tools';
 import type { CoreOptions } from '../../../electron/app/sophiaCore';
 import { startMcpHttpHost, type McpHttpHost } from '../../../electron/mcp/mcpHttpHost';
 import { runCommandTool } from '../../../electron/tools/commandTools';
 import { gitCommitTool, gitPushTool, githubOpenPullRequestTool } from '../../../electron/tools/gitTools';
 import { pulumiHistoryTool, pulumiPreviewTool } from '../../../electron/tools/pulumiTools';
-import { harness, ofType, type AgentHarness } from '../../support/agentFixture';
+import { harness, ofType, recordingExecutors, type AgentHarness, type RanCalls } from '../../support/agentFixture';
 import { testKeychain } from '../keychain/keychainSupport';
 
 export interface McpHarness extends AgentHarness {
@@ -44,22 +44,17 @@ export async function mcpHarness(options: Partial<CoreOptions> = {}): Promise<Mc
   mkdirSync(path.join(workspace, 'src'));
   writeFileSync(path.join(workspace, 'src', 'greet.ts'), 'export function greet(name: string): string {\n  return `Hello, ${name}`;\n}\n');
   const managedPolicyFile = path.join(mkdtempSync(path.join(tmpdir(), 'sophia-managed-')), 'policy.yaml');
-  const ran: { tool: string; input: unknown }[] = [];
-  const standIns = (registry: ToolRegistry): void => {
-    for (const tool of [runCommandTool, pulumiPreviewTool, pulumiHistoryTool, pulumiUpStandIn, gitCommitTool, gitPushTool, githubOpenPullRequestTool] as ToolDefinition[]) {
-      registry.register(tool, async (input) => {
-        ran.push({ tool: tool.name, input });
-        return { ok: true, output: `${tool.name} ran` };
-      });
-    }
-  };
+  const ran: RanCalls = [];
   // Recording stand-ins take the place of run_command, the git and the infrastructure tools.
   const h = harness({
     keychain: testKeychain(),
     managedPolicyFile,
     approvalTimeoutMs: 120_000,
     ...options,
-    executors: { command: standIns, git: () => {}, pulumi: () => {}, snowflake: () => {}, ...options.executors },
+    executors: {
+      ...recordingExecutors([runCommandTool, pulumiPreviewTool, pulumiHistoryTool, pulumiUpStandIn, gitCommitTool, gitPushTool, githubOpenPullRequestTool] as ToolDefinition[], ran),
+      ...options.executors,
+    },
   });
   h.core.settings.update({ workspace });
   const state = { approverPresent: true };

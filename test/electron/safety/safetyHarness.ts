@@ -2,9 +2,9 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { ToolDefinition, ToolRegistry } from '../../../electron/agent/tools';
+import type { ToolDefinition } from '../../../electron/agent/tools';
 import type { CoreOptions } from '../../../electron/app/sophiaCore';
-import { harness, type AgentHarness } from '../../support/agentFixture';
+import { harness, recordingExecutors, type AgentHarness, type RanCalls } from '../../support/agentFixture';
 import { testKeychain } from '../keychain/keychainSupport';
 import { tools } from './safetyFixtures';
 
@@ -17,7 +17,7 @@ export interface SafetyHarness extends AgentHarness {
 /** Registers the stand-in tools (git, infrastructure, shell, SQL, a "remote MCP" tool) with recording executors. */
 export function safetyHarness(options: Partial<CoreOptions> = {}): SafetyHarness {
   const managedPolicyFile = path.join(mkdtempSync(path.join(tmpdir(), 'sophia-managed-')), 'policy.yaml');
-  const ran: { tool: string; input: unknown }[] = [];
+  const ran: RanCalls = [];
   const all: ToolDefinition[] = [
     // Named apart from the real git tools the core registers, so the stand-ins record instead of pushing.
     tools.writeFile,
@@ -29,21 +29,13 @@ export function safetyHarness(options: Partial<CoreOptions> = {}): SafetyHarness
     // What a tool from an outside MCP server looks like once registered: a name, a schema, a declared risk.
     { name: 'mcp_github_create_issue', description: 'Create a GitHub issue (MCP)', input: tools.gitCommit.input, risk: 'medium' },
   ] as ToolDefinition[];
-  const standIns = (registry: ToolRegistry): void => {
-    for (const tool of all) {
-      registry.register(tool, async (input) => {
-        ran.push({ tool: tool.name, input });
-        return { ok: true, output: `${tool.name} ran` };
-      });
-    }
-  };
   // Its own recording stand-ins take the place of run_command, the git and the infrastructure tools.
   const h = harness({
     keychain: testKeychain(),
     managedPolicyFile,
     approvalTimeoutMs: 2000,
     ...options,
-    executors: { command: standIns, git: () => {}, pulumi: () => {}, snowflake: () => {}, ...options.executors },
+    executors: { ...recordingExecutors(all, ran), ...options.executors },
   });
   return Object.assign(h, { ran, managedPolicyFile });
 }
