@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { codeLimits, findingsReport, proposalAnswer, proposalView, workspaceRelativePath } from './code';
 import type { Result } from './errors';
+import { hooksConfig, hooksListing } from './hooks';
 import { intent } from './intents';
 import { mcpPin, outsideMcpServer, outsideServerId, outsideToolName } from './mcp';
 import { toolOutputLimits } from './toolOutput';
@@ -90,6 +91,8 @@ export const auditKinds = [
   'audit',
   /** A conversation deleted by the person. */
   'conversation',
+  /** A hook command run (UserPromptSubmit, PreToolUse, PostToolUse, Stop): its source, outcome, exit code, duration. */
+  'hook.run',
 ] as const;
 export const auditKind = z.enum(auditKinds);
 export type AuditKind = z.infer<typeof auditKind>;
@@ -693,6 +696,10 @@ export const requests = {
     input: empty,
     output: z.object({ inUse: sandboxSettings, overrides: z.array(z.object({ field: z.enum(sandboxSettingFields), variable: label })) }),
   },
+  /** The hooks in force, by source (managed, user, workspace); only the user's are editable. */
+  'hooks.list': { input: empty, output: hooksListing },
+  /** Replaces the user's hooks (Claude Code's `hooks` object). */
+  'hooks.save': { input: z.object({ hooks: hooksConfig }).strict(), output: hooksListing },
 } as const satisfies Record<string, { input: z.ZodType; output: z.ZodType }>;
 
 /**
@@ -751,6 +758,8 @@ export const auditedRequests = {
   'conversation.delete': true,
   'chat.retry': true,
   'conversation.toolOutput': false,
+  'hooks.list': false,
+  'hooks.save': true,
 } as const satisfies Record<Channel, boolean>;
 
 export type Channel = keyof typeof requests;

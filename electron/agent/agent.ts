@@ -53,7 +53,30 @@ export interface AgentOptions {
   readonly planMode?: () => boolean;
   /** The effort setting; 'default' sends none. */
   readonly effort?: () => EffortSetting;
+  /** The UserPromptSubmit, PostToolUse and Stop hooks (electron/hooks/); none configured runs none. */
+  readonly hooks?: TurnHooks;
 }
+
+/**
+ * The hooks around a turn, as the agent uses them. Each resolves (never throws); a hook that
+ * failed is already a block in what they return.
+ */
+export interface TurnHooks {
+  /** Before the model sees the prompt: a block stops it, with the reason; context is added to it. */
+  userPromptSubmit(conversationId: string, prompt: string, signal: AbortSignal): Promise<{ readonly block?: string; readonly context: readonly string[] }>;
+  /** After a call ran: a block goes back to the model with the result, marked failed; context is added. */
+  postToolUse(
+    conversationId: string,
+    call: { readonly callId: string; readonly tool: string; readonly input: unknown },
+    result: { readonly ok: boolean; readonly output: string },
+    signal: AbortSignal,
+  ): Promise<{ readonly block?: string; readonly context: readonly string[] }>;
+  /** The model answered: continueWith keeps it working with that reason; problem is shown. */
+  stop(conversationId: string, stopHookActive: boolean, signal: AbortSignal): Promise<{ readonly continueWith?: string; readonly problem?: string }>;
+}
+
+/** A Stop hook may keep the agent working this many times per message, so two hooks cannot loop it forever. */
+export const maxStopHookContinuations = 3;
 
 /** The notice kind of a model failure: what the chat offers to fix it. */
 function noticeOf(failure: ModelFailure): NoticeKind | undefined {
@@ -202,15 +225,32 @@ export class Agent {
   async #run(conversationId: string, text: string, userMessageId: string, signal: AbortSignal, retry = false): Promise<void> {
     const { store, registry, stop } = this.options;
     const intent = this.#intentOf(conversationId, text);
-    // A retry asks again from the stored messages: the user's message is already there.
+    const { hooks } = this.options;
+    // A retry asks again from the stored messages: the user's message is already there (and passed its hooks).
     if (!retry) {
+      let context: readonly string[] = [];
+      if (hooks) {
+        this.options.events.publish({ type: 'agent.status', conversationId, state: 'thinking', detail: 'Running your prompt hooks' });
+        const verdict = await hooks.userPromptSubmit(conversationId, text, signal);
+        if (verdict.block !== undefined) {
+          // The model never sees a blocked prompt; the person sees why.
+          this.#notice(conversationId, `Your message was not sent to the model: a UserPromptSubmit hook blocked it. ${verdict.block}`);
+          store.flush();
+          this.options.events.publish({ type: 'agent.status', conversationId, state: 'idle' });
+          return;
+        }
+        context = verdict.context;
+      }
       this.#emit(conversationId, {
         type: 'chat.message',
         message: { id: userMessageId, conversationId, role: 'user', text, createdAt: Date.now() },
       });
       // The intent is a label; the plan shown is the model's own (update_plan), not fixed text.
       this.#emit(conversationId, { type: 'agent.intent', conversationId, intent, plan: [] });
-      const userMessage: ModelMessage = { role: 'user', content: [{ type: 'text', text }] };
+      const userMessage: ModelMessage = {
+        role: 'user',
+        content: [{ type: 'text', text }, ...context.map((added) => ({ type: 'text' as const, text: `Context added by a UserPromptSubmit hook:\n${added}` }))],
+      };
       store.appendMessage(conversationId, userMessage);
     }
 
@@ -233,68 +273,91 @@ export class Agent {
     const effort = effortSetting === 'default' ? undefined : effortSetting;
     const offerable = this.options.offerable ?? (() => true);
     this.options.events.publish({ type: 'agent.status', conversationId, state: 'thinking' });
+    // One budget for the whole message, Stop-hook continuations included.
+    const spent = { modelTurns: 0, toolCalls: 0, tokens: 0 };
+    let continuations = 0;
     try {
-      const end = await runModelTurn({
-        provider,
-        registry,
-        conversationId,
-        signal,
-        budget: this.#budget,
-        usedCallIds,
-        stopped: () => stop.locked,
-        onToolError: (call, error) => {
-          if (!needsDocker(error)) return undefined;
-          // The model hears why; the person gets a notice that can check Docker again.
-          this.#notice(conversationId, `${call.name.slice(0, 80)} needs Docker: ${(error as SophiaError).message}`, 'docker');
-          return `${call.name} could not run: ${(error as SophiaError).message}`;
-        },
-        offer: () => ({ definitions: registry.definitions().filter((definition) => offerable(definition)) }),
-        request: async (tools, turn) => {
-          const system = systemPrompt(intent, this.options.workspace(), { planMode: this.options.planMode?.() === true });
-          const messages = await this.#contextFor(conversationId, provider, system, tools, turn);
-          return { system, messages, ...(effort ? { effort } : {}) };
-        },
-        keep: (message) => store.appendMessage(conversationId, message),
-        call: () => this.#callHooks(conversationId),
-        onUsage: (usage, counts, aside) => {
-          if (!aside) {
-            // What this request used, as the provider counted it (cache reads and writes are
-            // part of the prompt): the next request's count starts from it.
-            const prompt = counts.inputTokens + (counts.cacheReadTokens ?? 0) + (counts.cacheWriteTokens ?? 0);
-            this.#reported.set(conversationId, { inputTokens: prompt, seq: this.#lastSeq.get(conversationId) ?? 0 });
+      for (;;) {
+        const end = await runModelTurn({
+          provider,
+          spent,
+          registry,
+          conversationId,
+          signal,
+          budget: this.#budget,
+          usedCallIds,
+          stopped: () => stop.locked,
+          onToolError: (call, error) => {
+            if (!needsDocker(error)) return undefined;
+            // The model hears why; the person gets a notice that can check Docker again.
+            this.#notice(conversationId, `${call.name.slice(0, 80)} needs Docker: ${(error as SophiaError).message}`, 'docker');
+            return `${call.name} could not run: ${(error as SophiaError).message}`;
+          },
+          offer: () => ({ definitions: registry.definitions().filter((definition) => offerable(definition)) }),
+          request: async (tools, turn) => {
+            const system = systemPrompt(intent, this.options.workspace(), { planMode: this.options.planMode?.() === true });
+            const messages = await this.#contextFor(conversationId, provider, system, tools, turn);
+            return { system, messages, ...(effort ? { effort } : {}) };
+          },
+          keep: (message) => store.appendMessage(conversationId, message),
+          call: () => this.#callHooks(conversationId),
+          onUsage: (usage, counts, aside) => {
+            if (!aside) {
+              // What this request used, as the provider counted it (cache reads and writes are
+              // part of the prompt): the next request's count starts from it.
+              const prompt = counts.inputTokens + (counts.cacheReadTokens ?? 0) + (counts.cacheWriteTokens ?? 0);
+              this.#reported.set(conversationId, { inputTokens: prompt, seq: this.#lastSeq.get(conversationId) ?? 0 });
+            }
+            const summary = store.addUsage(conversationId, usage);
+            this.#emit(conversationId, { type: 'agent.usage', conversationId, usage: summary.usage });
+            this.options.events.publish({ type: 'conversation.updated', conversation: summary });
+          },
+          forModel: (output, call) => {
+            // Over the budget the model gets the head and tail and a reference; the whole output is kept.
+            const forModel = outputForModel(output, this.#context.toolOutputChars, call.callId);
+            // Over the model's budget the model gets the head and tail and a reference; over the
+            // chat's limit the chat gets the head and tail and the length. Either way the whole
+            // output is kept, before the chat hears of it, so "open full output" finds it at once.
+            if (forModel.clipped || output.length > toolOutputLimits.shownChars) store.saveToolOutput(conversationId, call.callId, call.name.slice(0, limits.label), output);
+            return forModel.text;
+          },
+          onToolCall: (call, callId, definition) =>
+            this.#emit(conversationId, {
+              type: 'tool.call',
+              conversationId,
+              callId,
+              tool: call.name.slice(0, limits.label),
+              args: call.input ?? null,
+              risk: definition?.risk ?? 'critical',
+            }),
+          onToolStart: (call) => this.options.events.publish({ type: 'agent.status', conversationId, state: 'running-tool', detail: call.name.slice(0, 100) }),
+          onToolResult: (callId, ok, output) => this.#emit(conversationId, { type: 'tool.result', conversationId, callId, ok, ...toolOutputPreview(output) }),
+          onToolsDone: () => {
+            if (changesState(intent)) this.options.events.publish({ type: 'agent.status', conversationId, state: 'thinking' });
+          },
+          ...(hooks ? { afterTool: (call, result) => this.#afterTool(hooks, conversationId, call, result, signal) } : {}),
+        });
+        if (end.kind === 'answered' && hooks && !signal.aborted && !stop.locked) {
+          const verdict = await hooks.stop(conversationId, continuations > 0, signal);
+          if (verdict.problem !== undefined) this.#notice(conversationId, verdict.problem);
+          if (verdict.continueWith !== undefined && !signal.aborted && !stop.locked) {
+            if (continuations >= maxStopHookContinuations) {
+              this.#notice(conversationId, `A Stop hook asked Sophia to keep going again; after ${maxStopHookContinuations} times for one message it is not followed. ${verdict.continueWith}`);
+            } else {
+              continuations += 1;
+              this.#notice(conversationId, `A Stop hook kept Sophia working: ${verdict.continueWith}`);
+              store.appendMessage(conversationId, { role: 'user', content: [{ type: 'text', text: `A Stop hook did not let you stop yet. Its reason:\n${verdict.continueWith}` }] });
+              this.options.events.publish({ type: 'agent.status', conversationId, state: 'thinking' });
+              continue;
+            }
           }
-          const summary = store.addUsage(conversationId, usage);
-          this.#emit(conversationId, { type: 'agent.usage', conversationId, usage: summary.usage });
-          this.options.events.publish({ type: 'conversation.updated', conversation: summary });
-        },
-        forModel: (output, call) => {
-          // Over the budget the model gets the head and tail and a reference; the whole output is kept.
-          const forModel = outputForModel(output, this.#context.toolOutputChars, call.callId);
-          // Over the model's budget the model gets the head and tail and a reference; over the
-          // chat's limit the chat gets the head and tail and the length. Either way the whole
-          // output is kept, before the chat hears of it, so "open full output" finds it at once.
-          if (forModel.clipped || output.length > toolOutputLimits.shownChars) store.saveToolOutput(conversationId, call.callId, call.name.slice(0, limits.label), output);
-          return forModel.text;
-        },
-        onToolCall: (call, callId, definition) =>
-          this.#emit(conversationId, {
-            type: 'tool.call',
-            conversationId,
-            callId,
-            tool: call.name.slice(0, limits.label),
-            args: call.input ?? null,
-            risk: definition?.risk ?? 'critical',
-          }),
-        onToolStart: (call) => this.options.events.publish({ type: 'agent.status', conversationId, state: 'running-tool', detail: call.name.slice(0, 100) }),
-        onToolResult: (callId, ok, output) => this.#emit(conversationId, { type: 'tool.result', conversationId, callId, ok, ...toolOutputPreview(output) }),
-        onToolsDone: () => {
-          if (changesState(intent)) this.options.events.publish({ type: 'agent.status', conversationId, state: 'thinking' });
-        },
-      });
-      if (end.kind === 'refusal') {
-        this.#notice(conversationId, 'The model declined this request (it stopped with a refusal). Rephrase it, or ask for something else.');
-      } else if (end.kind === 'max_tokens') {
-        this.#notice(conversationId, `The model's reply was cut off at its output limit (${this.#budget.maxTokensPerCall.toLocaleString('en')} tokens)${end.droppedCalls ? ', so its tool calls did not run' : ''}. Send "continue" to let it go on.`);
+        }
+        if (end.kind === 'refusal') {
+          this.#notice(conversationId, 'The model declined this request (it stopped with a refusal). Rephrase it, or ask for something else.');
+        } else if (end.kind === 'max_tokens') {
+          this.#notice(conversationId, `The model's reply was cut off at its output limit (${this.#budget.maxTokensPerCall.toLocaleString('en')} tokens)${end.droppedCalls ? ', so its tool calls did not run' : ''}. Send "continue" to let it go on.`);
+        }
+        break;
       }
     } catch (error) {
       if (error instanceof ContextFull) {
@@ -314,6 +377,20 @@ export class Agent {
       store.flush();
       this.options.events.publish({ type: 'agent.status', conversationId, state: 'idle' });
     }
+  }
+
+  /** The PostToolUse hooks over a result: a block marks it failed and tells the model why. */
+  async #afterTool(
+    hooks: TurnHooks,
+    conversationId: string,
+    call: { readonly callId: string; readonly name: string; readonly input: unknown },
+    result: { readonly ok: boolean; readonly output: string },
+    signal: AbortSignal,
+  ): Promise<{ ok: boolean; output: string }> {
+    const verdict = await hooks.postToolUse(conversationId, { callId: call.callId, tool: call.name, input: call.input }, result, signal);
+    const added = verdict.context.map((text) => `\n\nContext added by a PostToolUse hook:\n${text}`).join('');
+    if (verdict.block === undefined) return { ok: result.ok, output: result.output + added };
+    return { ok: false, output: `${result.output}${added}\n\nA PostToolUse hook objected to this result: ${verdict.block}` };
   }
 
   /** One model call as the chat sees it: its tokens as they stream, its progress notes, the answer kept. */

@@ -18,7 +18,7 @@ import type { Usage } from '../../shared/contract';
 import type { Effort, ModelContent, ModelMessage, ModelProvider, ModelRequest, ModelToolSpec, ThinkingContent } from '../models/modelProvider';
 import { callUsage, type TokenCounts } from '../models/pricing';
 import { createLogger } from '../log';
-import { argumentsProblem, type InvokeOutcome, type ToolDefinition, type ToolRegistry } from './tools';
+import { argumentsProblem, type InvokeOutcome, type ToolDefinition, type ToolOutput, type ToolRegistry } from './tools';
 
 const log = createLogger('modelTurn');
 
@@ -211,6 +211,11 @@ export interface ModelTurnOptions<Result> {
   readonly onToolResult?: (callId: string, ok: boolean, output: string) => void;
   /** The results of one model call's tool calls are kept and the turn goes on. */
   readonly onToolsDone?: () => void;
+  /**
+   * After a call ran, before the model hears of it (the PostToolUse hooks): what the model and
+   * the chat get instead of the executor's result.
+   */
+  readonly afterTool?: (call: { readonly callId: string; readonly name: string; readonly input: unknown }, result: ToolOutput) => Promise<ToolOutput>;
 }
 
 export type TurnEnd<Result> =
@@ -337,7 +342,17 @@ async function toolCall<Result>(
       return finish(false, outcome.message);
     case 'denied':
       return finish(false, `Not approved (${outcome.decision.risk} risk, decided by ${outcome.decision.decidedBy}): ${outcome.decision.reasons.join('; ') || 'no reason given'}. Do not retry it unchanged; ask the person how to proceed.`);
-    case 'executed':
-      return finish(outcome.result.ok, outcome.result.output);
+    case 'executed': {
+      if (!options.afterTool) return finish(outcome.result.ok, outcome.result.output);
+      const input = outcome.decision.modifiedInput ?? call.input;
+      let after: ToolOutput;
+      try {
+        after = await options.afterTool({ callId, name: call.name, input }, outcome.result);
+      } catch (error) {
+        log.error('after-tool step failed', { tool: call.name, error });
+        after = { ok: false, output: `${outcome.result.output}\n\n(The PostToolUse hooks could not be run on this result, so it is marked failed.)` };
+      }
+      return finish(after.ok, after.output);
+    }
   }
 }

@@ -92,7 +92,7 @@ export interface ToolCallRequest {
   readonly client?: string;
 }
 
-export type DecidedBy = 'policy' | 'user' | 'pin' | 'session-grant' | 'role' | 'plan-mode' | 'stop' | 'timeout' | 'error' | 'no-approver';
+export type DecidedBy = 'policy' | 'user' | 'pin' | 'session-grant' | 'role' | 'plan-mode' | 'stop' | 'timeout' | 'error' | 'no-approver' | 'hook';
 
 export interface GateDecision {
   readonly allowed: boolean;

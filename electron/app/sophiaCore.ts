@@ -52,6 +52,11 @@ import { onSlowLoads, slowLoads } from '../core/onDemand';
 import { stopHandlers } from '../core/stopHandlers';
 import { StopController } from '../core/stopController';
 import { appVersion } from '../core/version';
+import { UserHookStore } from '../hooks/hookConfig';
+import { HookService } from '../hooks/hookService';
+import { hooksHandlers } from '../hooks/hooksHandlers';
+import { hookTurn, preToolUseCheck } from '../hooks/hookAdapters';
+import { defaultManagedPolicyFile } from '../safety/policyService';
 
 export interface SophiaCore {
   readonly events: EventHub;
@@ -167,6 +172,17 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
       checkMirror: (mirror) => offline.check(mirror, 'building the sandbox image (from the Debian mirror)'),
     });
   stop.register('sandbox', () => sandbox.killAll());
+  // Hooks: the person's and the administrator's on the host, the workspace's in the sandbox (deny only).
+  const hooks = new HookService({
+    audit: safety.audit,
+    stop,
+    sandbox,
+    workspace,
+    user: new UserHookStore(db),
+    managedPolicyFile: options.managedPolicyFile ?? defaultManagedPolicyFile(),
+    permissionMode: () => (safety.planMode.on ? 'plan' : 'default'),
+  });
+  safety.usePreToolUse(preToolUseCheck(hooks));
   const git = new GitService({
     workspace,
     settings: () => settings.get(),
@@ -274,6 +290,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     offerable: (definition) => definition.risk === 'read-only' || (safety.policy.policy().role !== 'viewer' && !safety.planMode.on),
     planMode: () => safety.planMode.on,
     effort: () => settings.get().anthropicEffort,
+    hooks: hookTurn(hooks),
   });
   registerPlanTool(registry, (conversationId, steps) => agent.postPlan(conversationId, steps));
 
@@ -323,6 +340,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     ...codeHandlers(code, { approvals: safety.approvals, workspace }),
     ...gitHandlers(git),
     ...mcpHandlers(outsideMcp),
+    ...hooksHandlers(hooks),
     ...setupHandlers({
       settings,
       secrets,

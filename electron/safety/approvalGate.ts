@@ -8,9 +8,14 @@
  * refused and audited as such), then the inspectors (over the arguments and over where their
  * paths really land, links followed), the policy's never-allowed list and the role, then plan
  * mode (any call above read-only is refused while it is on, and again when an approval comes
- * back), then the threshold, auto-approval, the person's pin and session grants, and only then
- * a human. A pin and auto-approval are read after every inspector and spare the card only up
- * to medium risk.
+ * back), then the PreToolUse hooks, then the threshold, auto-approval, the person's pin and
+ * session grants, and only then a human. A pin and auto-approval are read after every inspector
+ * and spare the card only up to medium risk.
+ *
+ * The hooks come after every refusal of the gate's own (a refused call is not shown to them)
+ * and before anything that would spare the card: a hook's deny refuses, its "ask" takes away
+ * the threshold, auto-approval, the pin and session grants so the person is asked, and its
+ * "allow" is no opinion. A call the person modified on the card passes the hooks again.
  */
 import { codeLimits } from '../../shared/code';
 import type { RiskLevel } from '../../shared/contract';
@@ -46,7 +51,17 @@ export interface ApprovalGateOptions {
    * whoever asks and whatever was approved. A switch that cannot be read counts as on.
    */
   readonly planMode?: () => boolean;
+  /** The PreToolUse hooks (electron/hooks/). A check that throws denies. */
+  readonly preToolUse?: PreToolUseCheck;
 }
+
+/** What the PreToolUse hooks said of one call: deny refuses, ask demands a person, none leaves it to the gate. */
+export interface PreToolUseVerdict {
+  readonly decision: 'deny' | 'ask' | 'none';
+  readonly reasons: readonly string[];
+}
+
+export type PreToolUseCheck = (request: ToolCallRequest, signal: AbortSignal) => Promise<PreToolUseVerdict>;
 
 /** Why the role refuses the call, or undefined when it may go ahead (with approval if needed). */
 export function roleRefusal(role: Role, assessment: Assessment): string | undefined {
@@ -125,15 +140,25 @@ export class ApprovalGate implements ToolGate {
       );
     }
 
+    const hooks = await this.#preToolUse(request, signal);
+    if (this.options.stop.locked || signal.aborted) {
+      return conclude({ allowed: false, risk, decidedBy: 'stop', reasons: ['Sophia was stopped while the hooks ran.', ...reasons] }, `${tool.name} refused after stop`, 'refusal');
+    }
+    if (hooks.decision === 'deny') {
+      return conclude({ allowed: false, risk, decidedBy: 'hook', reasons: [...hooks.reasons.map((reason) => `Refused by a PreToolUse hook: ${reason}`), ...reasons] }, `${tool.name} refused by a hook`, 'refusal');
+    }
+    const hookAsks = hooks.decision === 'ask';
+    if (hookAsks) reasons.unshift(...hooks.reasons.map((reason) => `A PreToolUse hook asks for your approval: ${reason}`));
+
     // High and critical always ask, whatever the threshold says: the threshold tunes low and medium.
-    const needsHuman = assessment.protectedPath || atLeast(risk, 'high') || atLeast(risk, policy.approvalThreshold);
-    const autoApproved = policy.autoApprove.includes(tool.name) && !atLeast(risk, 'high') && !assessment.protectedPath;
+    const needsHuman = hookAsks || assessment.protectedPath || atLeast(risk, 'high') || atLeast(risk, policy.approvalThreshold);
+    const autoApproved = !hookAsks && policy.autoApprove.includes(tool.name) && !atLeast(risk, 'high') && !assessment.protectedPath;
     if (!needsHuman || autoApproved) {
       const why = needsHuman ? `${tool.name} is auto-approved in your settings up to medium risk` : `${risk} risk is below the approval threshold (${policy.approvalThreshold})`;
       return conclude({ allowed: true, risk, decidedBy: 'policy', reasons: [why, ...reasons] }, `${tool.name} allowed by policy`, 'approval');
     }
     // The person's pin, like auto-approval, is read after every inspector: it spares the card up to medium risk only.
-    if (tool.pin && !atLeast(risk, 'high') && !assessment.protectedPath) {
+    if (tool.pin && !hookAsks && !atLeast(risk, 'high') && !assessment.protectedPath) {
       const pinned = await this.#pinned(request, signal);
       if (this.options.stop.locked || signal.aborted) {
         return conclude({ allowed: false, risk, decidedBy: 'stop', reasons: ['Sophia was stopped before the call was decided.', ...reasons] }, `${tool.name} refused after stop`, 'refusal');
@@ -141,7 +166,8 @@ export class ApprovalGate implements ToolGate {
       if (pinned !== undefined) return conclude({ allowed: true, risk, decidedBy: 'pin', reasons: [pinned, ...reasons] }, `${tool.name} allowed by your pin`, 'approval');
     }
 
-    const sessionable = sessionApprovalAllowed(risk) && !assessment.protectedPath && policy.allowSessionApproval;
+    // A hook's "ask" is for this call: no session grant spares it, and none is given.
+    const sessionable = !hookAsks && sessionApprovalAllowed(risk) && !assessment.protectedPath && policy.allowSessionApproval;
     if (sessionable && this.#sessionGrants.get(request.conversationId)?.has(tool.name)) {
       return conclude({ allowed: true, risk, decidedBy: 'session-grant', reasons: ['Approved for this session earlier.', ...reasons] }, `${tool.name} allowed by a session approval`, 'approval');
     }
@@ -218,6 +244,18 @@ export class ApprovalGate implements ToolGate {
         if (refusedAgain) {
           return conclude({ allowed: false, risk: again.risk, decidedBy: 'policy', reasons: [`Refused: ${refusedAgain}.`, ...again.reasons] }, `${tool.name} refused after modification`, 'refusal');
         }
+        // What runs is the modified call: the hooks see it too (their "ask" is what the person just answered).
+        const hooksAgain = await this.#preToolUse({ ...request, input: ending.input }, signal);
+        if (this.options.stop.locked || signal.aborted) {
+          return conclude({ allowed: false, risk: again.risk, decidedBy: 'stop', reasons: ['Sophia was stopped while the hooks ran.', ...again.reasons] }, `${tool.name} refused after stop`, 'refusal');
+        }
+        if (hooksAgain.decision === 'deny') {
+          return conclude(
+            { allowed: false, risk: again.risk, decidedBy: 'hook', reasons: [...hooksAgain.reasons.map((reason) => `Refused by a PreToolUse hook: ${reason}`), ...again.reasons] },
+            `${tool.name} refused by a hook after modification`,
+            'refusal',
+          );
+        }
         return conclude(
           { allowed: true, risk: again.risk, decidedBy: 'user', reasons: ['Approved by you with changes.', ...again.reasons], modifiedInput: ending.input },
           `${tool.name} approved by the user with changes`,
@@ -248,6 +286,18 @@ export class ApprovalGate implements ToolGate {
       }),
     );
     return assess({ ...call, resolvedPaths }, policy, this.options.inspectors ?? defaultInspectors);
+  }
+
+  /** The PreToolUse hooks' verdict; none configured is no opinion, a check that throws denies. */
+  async #preToolUse(request: ToolCallRequest, signal: AbortSignal): Promise<PreToolUseVerdict> {
+    const check = this.options.preToolUse;
+    if (!check) return { decision: 'none', reasons: [] };
+    try {
+      return await check(request, signal);
+    } catch (error) {
+      log.error('PreToolUse hooks failed', { tool: request.tool.name, error });
+      return { decision: 'deny', reasons: ['the hooks could not be run'] };
+    }
   }
 
   /** The pin's reason when the person's pin holds for this tool now; a failing pin check is no pin. */

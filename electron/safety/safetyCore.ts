@@ -20,7 +20,7 @@ import { addLogRedactor, createLogger } from '../log';
 import type { ModelProvider, ModelRequest } from '../models/modelProvider';
 import type { SecretReader } from '../keychain/secretReader';
 import { ApprovalBroker } from './approvals';
-import { ApprovalGate } from './approvalGate';
+import { ApprovalGate, type PreToolUseCheck } from './approvalGate';
 import { defaultManagedPolicyFile, PolicyService } from './policyService';
 
 const log = createLogger('safetyCore');
@@ -70,6 +70,8 @@ export interface SafetyCore {
   wrapProvider(provider: ModelProvider): ModelProvider;
   /** Audits the requests of the channels the contract declares audited (`auditedRequests`). */
   auditRequests(handlers: Handlers): Handlers;
+  /** The PreToolUse hooks the gate runs (set once the hook service exists: it needs the sandbox). */
+  usePreToolUse(check: PreToolUseCheck): void;
   close(): void;
 }
 
@@ -90,7 +92,9 @@ export function createSafetyCore(options: SafetyOptions): SafetyCore {
   );
   const approvals = new ApprovalBroker(events);
   const planMode = { on: false };
+  let preToolUse: PreToolUseCheck | undefined;
   const gate = new ApprovalGate({
+    preToolUse: (request, signal) => (preToolUse ? preToolUse(request, signal) : Promise.resolve({ decision: 'none', reasons: [] })),
     planMode: () => planMode.on,
     policy: () => policy.policy(),
     stop,
@@ -237,6 +241,9 @@ export function createSafetyCore(options: SafetyOptions): SafetyCore {
     planMode,
     wrapProvider,
     auditRequests,
+    usePreToolUse: (check) => {
+      preToolUse = check;
+    },
     close: () => {
       unregister();
       unobserve();
