@@ -68,7 +68,8 @@ export const hookSourceView = z.object({
 });
 export type HookSourceView = z.infer<typeof hookSourceView>;
 
-export const hooksListing = z.object({ sources: z.array(hookSourceView).max(hookSources.length) });
+/** Managed, the user's, and each workspace file (`.sophia/settings.json`, `.claude/settings.json`). */
+export const hooksListing = z.object({ sources: z.array(hookSourceView).max(8) });
 export type HooksListing = z.infer<typeof hooksListing>;
 
 /** A matcher's tool names that Claude Code scripts use, and the Sophia tools they stand for. */

@@ -111,7 +111,7 @@ export class HookService {
       if (Object.keys(read.hooks).length === 0 && read.notices.length === 0) continue;
       sources.push({ source: 'workspace', file, hooks: read.hooks, notices: read.notices, editable: false });
     }
-    return { sources: sources.slice(0, 3) };
+    return { sources };
   }
 
   saveUser(hooks: HooksConfig): HooksListing {
