@@ -15,6 +15,7 @@ import type { SophiaClient } from '../client/sophiaClient';
 import { SafetyPanel } from '../safety/SafetyPanel';
 import { FolderPicker } from './FolderPicker';
 import { McpSettings } from './McpSettings';
+import { LogSourcesSettings } from './LogSourcesSettings';
 
 /** The sections of Settings, in order; each saves on its own (MCP servers and credentials at once). */
 export const settingsSections = [
@@ -451,6 +452,7 @@ export function SettingsPanel({
           <section id={sectionElementId('mcp')} aria-label="MCP servers">
             <McpSettings client={client} />
           </section>
+          <section id="settings-section-logs" aria-label="Log sources"><LogSourcesSettings client={client} /></section>
 
           <section id={sectionElementId('credentials')} className="settings-credentials" aria-label="Credentials & role" data-testid="settings-credentials">
             <fieldset>
