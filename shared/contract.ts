@@ -9,6 +9,7 @@ import { codeLimits, findingsReport, proposalAnswer, proposalView, workspaceRela
 import type { Result } from './errors';
 import { hooksConfig, hooksListing } from './hooks';
 import { intent } from './intents';
+import { logSource, logSourceList } from './logSources';
 import { mcpPin, outsideMcpServer, outsideServerId, outsideToolName } from './mcp';
 import { toolOutputLimits } from './toolOutput';
 
@@ -462,11 +463,13 @@ export const appSettings = z.object({
   externalLinkHosts: z.array(externalLinkHost).max(100),
   /** The Docker sandbox's limits, pool and image (environment variables override them). */
   sandbox: sandboxSettings,
+  /** Log sources the agent may read with read_logs; changed only through the logSources.* channels (checked, audited). */
+  logSources: logSourceList,
 });
 export type AppSettings = z.infer<typeof appSettings>;
 
 /** Settings the Settings form saves. Outside MCP servers and pins change only through their own channels (checked, audited). */
-export const settingsInput = appSettings.omit({ mcpServers: true, mcpPins: true }).partial().strict();
+export const settingsInput = appSettings.omit({ mcpServers: true, mcpPins: true, logSources: true }).partial().strict();
 
 /** One tool of an outside server, as the Settings panel shows it. */
 export const outsideToolView = z.object({
@@ -700,6 +703,15 @@ export const requests = {
   'hooks.list': { input: empty, output: hooksListing },
   /** Replaces the user's hooks (Claude Code's `hooks` object). */
   'hooks.save': { input: z.object({ hooks: hooksConfig }).strict(), output: hooksListing },
+  /** The log sources read_logs may read (Settings → Log sources). The person's alone: no tool adds, changes or widens one. */
+  'logSources.list': { input: empty, output: z.object({ sources: logSourceList }) },
+  /**
+   * Adds a log source, or replaces the one of the same name, after checking it: a file or folder
+   * that exists outside the workspace, a container Docker knows. A refusal names its field. Audited.
+   */
+  'logSources.save': { input: logSource, output: z.object({ sources: logSourceList }) },
+  /** Removes a log source: read_logs is refused it from then on. Audited. */
+  'logSources.remove': { input: z.object({ name: z.string().trim().min(1).max(64) }).strict(), output: z.object({ sources: logSourceList }) },
 } as const satisfies Record<string, { input: z.ZodType; output: z.ZodType }>;
 
 /**
@@ -760,6 +772,9 @@ export const auditedRequests = {
   'conversation.toolOutput': false,
   'hooks.list': false,
   'hooks.save': true,
+  'logSources.list': false,
+  'logSources.save': true,
+  'logSources.remove': true,
 } as const satisfies Record<Channel, boolean>;
 
 export type Channel = keyof typeof requests;

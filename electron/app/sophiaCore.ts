@@ -57,6 +57,8 @@ import { HookService } from '../hooks/hookService';
 import { hooksHandlers } from '../hooks/hooksHandlers';
 import { hookTurn, preToolUseCheck } from '../hooks/hookAdapters';
 import { defaultManagedPolicyFile } from '../safety/policyService';
+import { LogSourceService, logSourceHandlers } from '../logs/logSourceService';
+import { registerLogTools } from '../tools/logTools';
 
 export interface SophiaCore {
   readonly events: EventHub;
@@ -293,6 +295,16 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     hooks: hookTurn(hooks),
   });
   registerPlanTool(registry, (conversationId, steps) => agent.postPlan(conversationId, steps));
+  // Log sources: set by the person in Settings (their own channels), read by read_logs, redacted.
+  const logSources = new LogSourceService({
+    sources: () => settings.get().logSources,
+    saveSources: (sources) => settings.update({ logSources: sources }),
+    workspace,
+    dataDir: options.dataDir,
+    sandbox,
+    redact: (text) => redactor.redact(text),
+  });
+  registerLogTools(registry, logSources);
 
   const status = (): AppStatus => {
     const current = settings.get();
@@ -341,6 +353,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     ...gitHandlers(git),
     ...mcpHandlers(outsideMcp),
     ...hooksHandlers(hooks),
+    ...logSourceHandlers(logSources),
     ...setupHandlers({
       settings,
       secrets,

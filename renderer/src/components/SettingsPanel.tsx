@@ -16,6 +16,7 @@ import { SafetyPanel } from '../safety/SafetyPanel';
 import { FolderPicker } from './FolderPicker';
 import { HooksSettings } from './HooksSettings';
 import { McpSettings } from './McpSettings';
+import { LogSourcesSettings } from './LogSourcesSettings';
 
 /** The sections of Settings, in order; each saves on its own (MCP servers and credentials at once). */
 export const settingsSections = [
@@ -27,11 +28,12 @@ export const settingsSections = [
   { id: 'snowflake', title: 'Snowflake' },
   { id: 'links', title: 'Links' },
   { id: 'mcp', title: 'MCP servers' },
+  { id: 'logs', title: 'Log sources' },
   { id: 'credentials', title: 'Credentials & role' },
   { id: 'hooks', title: 'Hooks' },
 ] as const;
 export type SettingsSectionId = (typeof settingsSections)[number]['id'];
-type FormSection = Exclude<SettingsSectionId, 'mcp' | 'credentials' | 'hooks'>;
+type FormSection = Exclude<SettingsSectionId, 'mcp' | 'logs' | 'credentials' | 'hooks'>;
 
 /** The settings each section's Save sends, and nothing else: one section's edits never ride along with another's. */
 const sectionKeys: Record<FormSection, readonly (keyof AppSettings)[]> = {
@@ -453,6 +455,7 @@ export function SettingsPanel({
           <section id={sectionElementId('mcp')} aria-label="MCP servers">
             <McpSettings client={client} />
           </section>
+          <section id={sectionElementId('logs')} aria-label="Log sources"><LogSourcesSettings client={client} /></section>
 
           <section id={sectionElementId('credentials')} className="settings-credentials" aria-label="Credentials & role" data-testid="settings-credentials">
             <fieldset>
