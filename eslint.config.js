@@ -82,7 +82,7 @@ export const electronLayers = [
   { layer: 'building blocks: db, keychain', folders: ['db', 'keychain'] },
   { layer: 'building blocks: audit', folders: ['audit'] },
   // 2. The modules that talk to outside systems.
-  { layer: 'outside systems', folders: ['models', 'sandbox', 'git', 'github', 'infra', 'settings'], peers: true },
+  { layer: 'outside systems', folders: ['models', 'sandbox', 'git', 'github', 'infra', 'settings', 'memory'], peers: true },
   // 3. The agent (the loop and the tool registry), then code management and safety above it,
   //    each beside the other, not importing each other.
   { layer: 'agent', folders: ['agent'] },

@@ -9,6 +9,7 @@ import { codeLimits, findingsReport, proposalAnswer, proposalView, workspaceRela
 import type { Result } from './errors';
 import { intent } from './intents';
 import { mcpPin, outsideMcpServer, outsideServerId, outsideToolName } from './mcp';
+import { infraStateView, memoryEntryView, memoryListOutput, memoryRemoveInput, memoryUpdateInput } from './memory';
 import { toolOutputLimits } from './toolOutput';
 
 /** Bounds that keep a hostile payload from costing memory or time. */
@@ -90,6 +91,8 @@ export const auditKinds = [
   'audit',
   /** A conversation deleted by the person. */
   'conversation',
+  /** A memory entry kept, edited or deleted. */
+  'memory',
 ] as const;
 export const auditKind = z.enum(auditKinds);
 export type AuditKind = z.infer<typeof auditKind>;
@@ -693,6 +696,14 @@ export const requests = {
     input: empty,
     output: z.object({ inUse: sandboxSettings, overrides: z.array(z.object({ field: z.enum(sandboxSettingFields), variable: label })) }),
   },
+  /** The open workspace's learned memory entries and its project notes (AGENTS.md, CLAUDE.md), for the Memory panel. */
+  'memory.list': { input: empty, output: memoryListOutput },
+  /** The person edits a memory entry's text (or kind). Audited; a text holding a secret is refused. */
+  'memory.update': { input: memoryUpdateInput, output: z.object({ entry: memoryEntryView }) },
+  /** The person deletes a memory entry. Audited. */
+  'memory.remove': { input: memoryRemoveInput, output: z.object({ removed: z.boolean() }) },
+  /** Infrastructure state kept across restarts: stacks, deployments and outputs, plans, Snowflake recovery points. */
+  'infra.state': { input: empty, output: infraStateView },
 } as const satisfies Record<string, { input: z.ZodType; output: z.ZodType }>;
 
 /**
@@ -751,6 +762,10 @@ export const auditedRequests = {
   'conversation.delete': true,
   'chat.retry': true,
   'conversation.toolOutput': false,
+  'memory.list': false,
+  'memory.update': true,
+  'memory.remove': true,
+  'infra.state': false,
 } as const satisfies Record<Channel, boolean>;
 
 export type Channel = keyof typeof requests;
