@@ -31,6 +31,14 @@ export interface MemorySelection {
   readonly leftOut: readonly MemoryEntryView[];
 }
 
+/** Words too common to say what a request is about. */
+const stopWords = new Set('the and for with that this from into are was were has have had not but you your our out off all any can will should would could what when where which who how why its it'.split(' '));
+
+function processTerm(term: string): string | null {
+  const word = term.toLowerCase();
+  return word.length < 3 || stopWords.has(word) ? null : word;
+}
+
 /** The line an entry takes in the prompt. */
 export function entryLine(entry: MemoryEntryView): string {
   return `- [${entry.kind}] ${quoteSafe(entry.text).replace(/\n+/g, ' ')} (${entry.id})`;
@@ -41,9 +49,11 @@ export function selectMemory(entries: readonly MemoryEntryView[], request: strin
   const scores = new Map<string, number>();
   const query = request.trim();
   if (query && entries.length > 0) {
-    const search = new MiniSearch<MemoryEntryView>({ fields: ['text', 'kind'], storeFields: [], idField: 'id' });
+    const search = new MiniSearch<MemoryEntryView>({ fields: ['text', 'kind'], storeFields: [], idField: 'id', processTerm });
     search.addAll(entries);
-    for (const hit of search.search(query, { prefix: true, fuzzy: 0.2, combineWith: 'OR' })) scores.set(String(hit.id), hit.score);
+    // Prefixes and typos only for longer words: "a" must not match every word that starts with it.
+    const options = { prefix: (term: string) => term.length >= 4, fuzzy: (term: string) => (term.length >= 5 ? 0.2 : false), combineWith: 'OR' as const };
+    for (const hit of search.search(query, options)) scores.set(String(hit.id), hit.score);
   }
   const ranked = [...entries].sort(
     (a, b) => (scores.get(b.id) ?? 0) - (scores.get(a.id) ?? 0) || kindOrder[a.kind] - kindOrder[b.kind] || b.updatedAt - a.updatedAt || a.id.localeCompare(b.id),
