@@ -13,7 +13,7 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApprovalRequest } from '../../../shared/contract';
+import type { ApprovalRequest, RequestOutput } from '../../../shared/contract';
 import type { SophiaCore } from '../../../electron/app/sophiaCore';
 import { harness, ofType, type AgentHarness } from '../../support/agentFixture';
 import { tempDataDir } from '../../support/hostFixture';
@@ -59,7 +59,11 @@ function start(): AgentHarness {
 }
 
 const connection = () => ({ account: 'acme-staging', username: snowflakeStandInAccount.user, warehouse: 'DEPLOY_WH', database: 'PAYROLL', schema: 'HR', role: 'SYSADMIN', accessUrl: stand.accessUrl });
-const handle = <C extends 'memory.list' | 'infra.state'>(core: SophiaCore, channel: C) => core.handlers[channel]({}, { transport: 'test' });
+function handle(core: SophiaCore, channel: 'memory.list'): Promise<RequestOutput<'memory.list'>>;
+function handle(core: SophiaCore, channel: 'infra.state'): Promise<RequestOutput<'infra.state'>>;
+async function handle(core: SophiaCore, channel: 'memory.list' | 'infra.state'): Promise<unknown> {
+  return channel === 'memory.list' ? core.handlers['memory.list']({}, { transport: 'test' }) : core.handlers['infra.state']({}, { transport: 'test' });
+}
 
 describe('a restart keeps memory and infrastructure state', () => {
   it('memory entries, a recovery point, plans, stacks and deployments are all there after a new core opens the same sophia.db, and a restore works', async () => {
