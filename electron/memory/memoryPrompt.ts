@@ -9,8 +9,12 @@
  * request) and by recency. Entries are taken in that order while they fit the budget; one
  * that does not fit is left out and the next smaller one may still go in.
  */
-import MiniSearch from 'minisearch';
+import type MiniSearch from 'minisearch';
+import { requireOnFirstUse } from '../core/lazyRequire';
 import type { MemoryEntryView, MemoryKind, ProjectNotesView } from '../../shared/memory';
+
+// Required with the first request that has memory entries, not at start.
+const minisearch = requireOnFirstUse<typeof MiniSearch>('minisearch');
 
 export interface MemoryBudget {
   /** Tokens for the learned entries (about four characters a token). */
@@ -49,7 +53,7 @@ export function selectMemory(entries: readonly MemoryEntryView[], request: strin
   const scores = new Map<string, number>();
   const query = request.trim();
   if (query && entries.length > 0) {
-    const search = new MiniSearch<MemoryEntryView>({ fields: ['text', 'kind'], storeFields: [], idField: 'id', processTerm });
+    const search = new (minisearch())<MemoryEntryView>({ fields: ['text', 'kind'], storeFields: [], idField: 'id', processTerm });
     search.addAll(entries);
     // Prefixes and typos only for longer words: "a" must not match every word that starts with it.
     const options = { prefix: (term: string) => term.length >= 4, fuzzy: (term: string) => (term.length >= 5 ? 0.2 : false), combineWith: 'OR' as const };
