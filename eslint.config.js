@@ -84,7 +84,7 @@ export const electronLayers = [
   { layer: 'building blocks: db, keychain', folders: ['db', 'keychain'] },
   { layer: 'building blocks: audit', folders: ['audit'] },
   // 2. The modules that talk to outside systems.
-  { layer: 'outside systems', folders: ['models', 'sandbox', 'git', 'github', 'infra', 'settings', 'hooks'], peers: true },
+  { layer: 'outside systems', folders: ['models', 'sandbox', 'git', 'github', 'infra', 'settings', 'hooks', 'memory'], peers: true },
   // Log sources (files outside the workspace, containers' logs, a saved command in the sandbox), over the sandbox.
   { layer: 'log sources', folders: ['logs'] },
   // 3. The agent (the loop and the tool registry), then code management and safety above it,

@@ -11,6 +11,7 @@ import { hooksConfig, hooksListing } from './hooks';
 import { intent } from './intents';
 import { logSource, logSourceList } from './logSources';
 import { mcpPin, outsideMcpServer, outsideServerId, outsideToolName } from './mcp';
+import { infraStateView, memoryEntryView, memoryListOutput, memoryRemoveInput, memoryUpdateInput } from './memory';
 import { toolOutputLimits } from './toolOutput';
 
 /** Bounds that keep a hostile payload from costing memory or time. */
@@ -94,6 +95,8 @@ export const auditKinds = [
   'conversation',
   /** A hook command run (UserPromptSubmit, PreToolUse, PostToolUse, Stop): its source, outcome, exit code, duration. */
   'hook.run',
+  /** A memory entry kept, edited or deleted. */
+  'memory',
 ] as const;
 export const auditKind = z.enum(auditKinds);
 export type AuditKind = z.infer<typeof auditKind>;
@@ -712,6 +715,14 @@ export const requests = {
   'logSources.save': { input: logSource, output: z.object({ sources: logSourceList }) },
   /** Removes a log source: read_logs is refused it from then on. Audited. */
   'logSources.remove': { input: z.object({ name: z.string().trim().min(1).max(64) }).strict(), output: z.object({ sources: logSourceList }) },
+  /** The open workspace's learned memory entries and its project notes (AGENTS.md, CLAUDE.md), for the Memory panel. */
+  'memory.list': { input: empty, output: memoryListOutput },
+  /** The person edits a memory entry's text (or kind). Audited; a text holding a secret is refused. */
+  'memory.update': { input: memoryUpdateInput, output: z.object({ entry: memoryEntryView }) },
+  /** The person deletes a memory entry. Audited. */
+  'memory.remove': { input: memoryRemoveInput, output: z.object({ removed: z.boolean() }) },
+  /** Infrastructure state kept across restarts: stacks, deployments and outputs, plans, Snowflake recovery points. */
+  'infra.state': { input: empty, output: infraStateView },
 } as const satisfies Record<string, { input: z.ZodType; output: z.ZodType }>;
 
 /**
@@ -775,6 +786,10 @@ export const auditedRequests = {
   'logSources.list': false,
   'logSources.save': true,
   'logSources.remove': true,
+  'memory.list': false,
+  'memory.update': true,
+  'memory.remove': true,
+  'infra.state': false,
 } as const satisfies Record<Channel, boolean>;
 
 export type Channel = keyof typeof requests;

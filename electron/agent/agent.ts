@@ -55,6 +55,8 @@ export interface AgentOptions {
   readonly effort?: () => EffortSetting;
   /** The UserPromptSubmit, PostToolUse and Stop hooks (electron/hooks/); none configured runs none. */
   readonly hooks?: TurnHooks;
+  /** The system prompt's memory block for this request (project notes, learned memory); none when absent. */
+  readonly memory?: (request: string) => Promise<string>;
 }
 
 /**
@@ -222,6 +224,16 @@ export class Agent {
     });
   }
 
+  /** Memory is context, not a condition of the turn: when it cannot be read, the turn goes on without it. */
+  async #memoryBlock(request: string): Promise<string | undefined> {
+    try {
+      return await this.options.memory?.(request);
+    } catch (error) {
+      log.error('the memory block could not be built; the turn goes on without it', { error });
+      return undefined;
+    }
+  }
+
   async #run(conversationId: string, text: string, userMessageId: string, signal: AbortSignal, retry = false): Promise<void> {
     const { store, registry, stop } = this.options;
     const intent = this.#intentOf(conversationId, text);
@@ -295,7 +307,8 @@ export class Agent {
           },
           offer: () => ({ definitions: registry.definitions().filter((definition) => offerable(definition)) }),
           request: async (tools, turn) => {
-            const system = systemPrompt(intent, this.options.workspace(), { planMode: this.options.planMode?.() === true });
+            const memory = await this.#memoryBlock(text);
+            const system = systemPrompt(intent, this.options.workspace(), { planMode: this.options.planMode?.() === true, memory });
             const messages = await this.#contextFor(conversationId, provider, system, tools, turn);
             return { system, messages, ...(effort ? { effort } : {}) };
           },

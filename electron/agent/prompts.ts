@@ -25,6 +25,8 @@ const byIntent: Readonly<Record<Intent, string>> = {
 export interface PromptOptions {
   /** Plan mode: only read-only calls run; the model plans and presents instead of acting. */
   readonly planMode?: boolean;
+  /** The memory block (project notes as quoted data, learned memory within its budget), last: data, never rules. */
+  readonly memory?: string | undefined;
 }
 
 const planning = `Work through the whole task, choosing the tools it needs from all those offered. For a task of more than one step, first post your plan with update_plan (short steps), then keep it current: mark each step done or failed as you go, and post it again when the plan changes.`;
@@ -38,5 +40,5 @@ const planModeText = `Plan mode is ON: only read-only tools run, and any other c
 export function systemPrompt(intent: Intent, workspace: string, options: PromptOptions = {}): string {
   const where = workspace ? `The open workspace is ${workspace}; tool paths are relative to it.` : 'No workspace is open.';
   const hint = `The request looks like: ${intentLabels[intent]}. A hint, not a limit: ${byIntent[intent]}`;
-  return [base, planning, hint, ...(options.planMode ? [planModeText] : []), where].join('\n\n');
+  return [base, planning, hint, ...(options.planMode ? [planModeText] : []), where, ...(options.memory ? [options.memory] : [])].join('\n\n');
 }

@@ -59,6 +59,9 @@ import { hookTurn, preToolUseCheck } from '../hooks/hookAdapters';
 import { defaultManagedPolicyFile } from '../safety/policyService';
 import { LogSourceService, logSourceHandlers } from '../logs/logSourceService';
 import { registerLogTools } from '../tools/logTools';
+import { InfraStateStore } from '../infra/infraState';
+import { MemoryService, memoryHandlers } from '../memory/memoryService';
+import { registerMemoryTools } from '../tools/memoryTools';
 
 export interface SophiaCore {
   readonly events: EventHub;
@@ -78,6 +81,8 @@ export interface SophiaCore {
   readonly infra: { readonly pulumi: PulumiService; readonly snowflake: SnowflakeService };
   /** Outside MCP servers (Settings) whose tools the agent uses behind the gate, and their pins. */
   readonly mcp: { readonly outside: OutsideMcpServers };
+  /** Learned memory and project notes of the open workspace, and the infrastructure state kept across restarts. */
+  readonly memory: { readonly service: MemoryService; readonly infraState: InfraStateStore };
   status(): AppStatus;
   /**
    * Starts what must not hold up the window: the sandbox service (clean-up of containers a
@@ -253,6 +258,9 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
   });
   registerIndexTools(registry, codeIndex);
   stop.register('code-index', () => codeIndex.stopAll(), { kind: 'task', label: 'code index build' });
+  const memory = new MemoryService({ db, workspace, audit: safety.audit, redact: (text) => redactor.redact(text) });
+  registerMemoryTools(registry, memory);
+  const infraState = new InfraStateStore(db);
   executors.command(registry, sandbox, workspace);
   executors.git(registry, git);
   const pulumi = new PulumiService({
@@ -268,6 +276,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     publish: (event) => events.publish(event),
     audit: safety.audit,
     guard: () => stop.assertRunning(),
+    state: infraState,
   });
   stop.register('pulumi', () => pulumi.stopAll(), { kind: 'deployment', label: 'Pulumi operations' });
   executors.pulumi(registry, pulumi);
@@ -276,6 +285,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     publish: (event) => events.publish(event),
     audit: safety.audit,
     guard: () => stop.assertRunning(),
+    state: infraState,
   });
   stop.register('snowflake', () => snowflake.stopAll(), { kind: 'ddl', label: 'Snowflake queries' });
   executors.snowflake(registry, snowflake);
@@ -293,6 +303,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     planMode: () => safety.planMode.on,
     effort: () => settings.get().anthropicEffort,
     hooks: hookTurn(hooks),
+    memory: (request) => memory.promptBlock(request),
   });
   registerPlanTool(registry, (conversationId, steps) => agent.postPlan(conversationId, steps));
   // Log sources: set by the person in Settings (their own channels), read by read_logs, redacted.
@@ -361,6 +372,8 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
       noConversations: () => store.list().length === 0,
       ...(options.pickFolder ? { pickFolder: options.pickFolder } : {}),
     }),
+    ...memoryHandlers(memory, workspace),
+    'infra.state': () => infraState.view(),
   });
 
   return {
@@ -376,6 +389,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     code,
     infra: { pulumi, snowflake },
     mcp: { outside: outsideMcp },
+    memory: { service: memory, infraState },
     status,
     startAfterWindow,
     close: async () => {

@@ -14,6 +14,7 @@ import { StopBanner } from './components/StopBanner';
 import { StopButton } from './components/StopButton';
 import { ApprovalCards, type EditCall } from './safety/ApprovalCard';
 import { SafetyButtons, SafetyDrawer, type SafetyView } from './safety/SafetyDrawer';
+import { MemoryButton, MemoryDrawer } from './memory/MemoryDrawer';
 import { useSafety } from './safety/useSafety';
 import { initialState, reduce } from './state/sophiaState';
 import { useSophiaEvents } from './state/useSophiaEvents';
@@ -54,6 +55,8 @@ export function App({ client }: { client: SophiaClient }) {
   }
   const safety = useSafety(client, state.connection === 'open');
   const [safetyView, setSafetyView] = useState<SafetyView | undefined>(undefined);
+  // The Memory drawer takes the same place as the safety drawer: one is open at a time.
+  const [memoryOpen, setMemoryOpen] = useState(false);
 
   useEffect(() => {
     if (state.connection !== 'open') return;
@@ -197,7 +200,7 @@ export function App({ client }: { client: SophiaClient }) {
 
   return (
     // An open drawer takes its own room at the right: it never covers Settings or the panels.
-    <div className={safetyView ? 'app drawer-open' : 'app'}>
+    <div className={safetyView || memoryOpen ? 'app drawer-open' : 'app'}>
       <header className="app-header">
         <h1 className="app-title">Sophia</h1>
         <div className="header-actions">
@@ -211,9 +214,19 @@ export function App({ client }: { client: SophiaClient }) {
           >
             Settings
           </button>
+          <MemoryButton
+            open={memoryOpen}
+            onToggle={() => {
+              setSafetyView(undefined);
+              setMemoryOpen(!memoryOpen);
+            }}
+          />
           <SafetyButtons
             view={safetyView}
-            onChange={setSafetyView}
+            onChange={(view) => {
+              setMemoryOpen(false);
+              setSafetyView(view);
+            }}
             credentialsOpen={settingsOpen && settingsSection === 'credentials'}
             onCredentials={() => (settingsOpen && settingsSection === 'credentials' ? setSettingsOpen(false) : openSettings('credentials'))}
           />
@@ -301,6 +314,7 @@ export function App({ client }: { client: SophiaClient }) {
           )}
         </aside>
       </main>
+      {memoryOpen && !safetyView && <MemoryDrawer client={client} onClose={() => setMemoryOpen(false)} />}
       {safetyView && (
         <SafetyDrawer view={safetyView} client={client} status={safety.status} conversationId={state.conversationId} onClose={() => setSafetyView(undefined)} />
       )}

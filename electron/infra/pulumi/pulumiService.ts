@@ -21,6 +21,7 @@ import type { SecretReader } from '../../keychain/secretReader';
 import { estimateCost, loadPricing, type PricedChange } from '../pricing';
 import { EngineEventFolder, summaryText } from './engineEvents';
 import type { OfflineGuard } from '../../models/offlineGuard';
+import type { InfraStateStore } from '../infraState';
 
 const log = createLogger('pulumiService');
 
@@ -47,6 +48,8 @@ export interface PulumiServiceOptions {
   readonly guard: () => void;
   /** How long an approved preview may be applied without previewing again (15 minutes). */
   readonly planMaxAgeMs?: number;
+  /** Where previews, stacks and deployments are kept across restarts (`sophia.db`); in memory only without it. */
+  readonly state?: InfraStateStore;
 }
 
 /** A preview as approved: what it showed, and what it was made from. */
@@ -91,7 +94,10 @@ export class PulumiService {
   readonly #running = new Map<string, Running>();
   #command: Promise<PulumiCommand> | undefined;
 
-  constructor(private readonly options: PulumiServiceOptions) {}
+  constructor(private readonly options: PulumiServiceOptions) {
+    // Previews made before a restart: still checked against the program, configuration, stack and age before an up.
+    for (const record of options.state?.plans('pulumi', planRecordOf) ?? []) this.#plans.set(record.plan.deploymentId, record);
+  }
 
   /** The plan of a preview this launch made, for the approval card. */
   plan(planId: string): DeploymentPlan | undefined {
@@ -101,6 +107,7 @@ export class PulumiService {
   async listStacks(): Promise<StackInfo[]> {
     const workspace = await this.#workspace();
     const stacks = await workspace.listStacks();
+    this.options.state?.saveStacks(workspace.workDir, stacks);
     return stacks.map((stack) => ({ name: stack.name, current: stack.current, lastUpdate: stack.lastUpdate, resourceCount: stack.resourceCount, updateInProgress: stack.updateInProgress }));
   }
 
@@ -163,14 +170,14 @@ export class PulumiService {
     const target = await (await automation()).Stack.select(name, workspace);
     const stale = await this.#staleness(record, workspace.workDir, target);
     if (stale) {
-      this.#plans.delete(planId);
+      this.#forget(planId);
       log.info('approved preview is stale; previewing again', { planId, stack: name, reason: stale });
       this.options.audit.record({ kind: 'infrastructure', actor: 'system', summary: `Preview ${planId} of ${name} was stale (${stale}); previewed again instead of deploying`, data: { planId, stack: name, reason: stale } });
       const plan = await this.preview(name);
       return { kind: 'stale', reason: stale, plan };
     }
     // One approval, one deployment.
-    this.#plans.delete(planId);
+    this.#forget(planId);
     const deploymentId = `up-${randomUUID().slice(0, 12)}`;
     const folder = new EngineEventFolder((step) => this.options.publish({ type: 'deployment.resource', deploymentId, step }));
     this.options.audit.record({ kind: 'infrastructure', actor: 'system', summary: `Deploying ${name} from approved preview ${planId}: ${record.plan.summary}`, data: { planId, deploymentId, stack: name, counts: record.plan.counts } });
@@ -188,12 +195,14 @@ export class PulumiService {
         outputs: Object.entries(outputs).slice(0, 200).map(([key, value]) => ({ name: key.slice(0, 200), value: value.slice(0, 2000), secret: value === '[secret]' })),
       });
       const summary = summaryText(folder.counts ?? record.plan.counts, 'done');
+      this.#keepDeployment({ id: deploymentId, target: name, projectDir: workspace.workDir, phase: 'update', status: 'succeeded', summary, outputs });
       this.#publishPhase(deploymentId, 'update', 'succeeded', summary, name);
       return { kind: 'succeeded', deploymentId, summary, outputs, message: `Deployed ${name}: ${summary}.` };
     } catch (error) {
       const cancelled = running?.stopped === true || folder.cancelled;
       const message = cancelled ? 'Cancelled by the emergency stop; resources already changed stay as they are.' : commandMessage(error);
       const summary = summaryText(folder.counts ?? { create: 0, update: 0, delete: 0, replace: 0, same: 0 }, 'done');
+      this.#keepDeployment({ id: deploymentId, target: name, projectDir: workspace.workDir, phase: 'update', status: cancelled ? 'cancelled' : 'failed', summary: `${message} (${summary})`, outputs: {} });
       this.#publishPhase(deploymentId, 'update', cancelled ? 'cancelled' : 'failed', `${message} (${summary})`, name);
       return { kind: cancelled ? 'cancelled' : 'failed', deploymentId, summary, outputs: {}, message };
     }
@@ -211,6 +220,7 @@ export class PulumiService {
     try {
       await this.#track({ deploymentId, stack: name, phase: 'refresh', target }, (signal) => target.refresh({ onEvent: (event) => folder.fold(event), signal, color: 'never' }));
       const summary = `${folder.steps.length} resource(s) refreshed`;
+      this.#keepDeployment({ id: deploymentId, target: name, projectDir: workspace.workDir, phase: 'refresh', status: 'succeeded', summary, outputs: {} });
       this.#publishPhase(deploymentId, 'refresh', 'succeeded', summary, name);
       return { deploymentId, summary, ok: true, message: `Refreshed ${name}: ${summary}.` };
     } catch (error) {
@@ -297,10 +307,29 @@ export class PulumiService {
 
   #remember(record: PlanRecord): void {
     this.#plans.set(record.plan.deploymentId, record);
+    this.#persist(() => this.options.state?.savePlan('pulumi', record.plan.deploymentId, record.stack, record, record.createdAt));
     while (this.#plans.size > maxPlans) {
       const oldest = this.#plans.keys().next().value;
       if (oldest === undefined) break;
-      this.#plans.delete(oldest);
+      this.#forget(oldest);
+    }
+  }
+
+  #forget(planId: string): void {
+    this.#plans.delete(planId);
+    this.#persist(() => this.options.state?.deletePlan(planId));
+  }
+
+  #keepDeployment(record: { id: string; target: string; projectDir: string; phase: string; status: string; summary: string; outputs: Record<string, string> }): void {
+    this.#persist(() => this.options.state?.saveDeployment({ ...record, system: 'pulumi', at: Date.now() }));
+  }
+
+  /** Keeping the state is a record, not a condition: a write that fails is logged and the operation's outcome stands. */
+  #persist(write: () => void): void {
+    try {
+      write();
+    } catch (error) {
+      log.error('infrastructure state could not be saved', { error });
     }
   }
 
@@ -373,6 +402,15 @@ export class PulumiService {
   #publishPhase(deploymentId: string, phase: DeploymentPhase, status: 'running' | 'succeeded' | 'failed' | 'cancelled', message: string, target: string): void {
     this.options.publish({ type: 'deployment.event', deploymentId, phase, status, message: message.slice(0, 60_000), target: target.slice(0, 200) });
   }
+}
+
+/** A preview record read back from the database, or undefined when it is not one. */
+function planRecordOf(value: unknown): PlanRecord | undefined {
+  const record = value as Partial<PlanRecord> | null;
+  if (!record || typeof record !== 'object') return undefined;
+  if (typeof record.stack !== 'string' || typeof record.projectDir !== 'string' || typeof record.fingerprint !== 'string' || typeof record.createdAt !== 'number') return undefined;
+  if (!record.plan || typeof record.plan.deploymentId !== 'string' || !/^plan-[a-f0-9-]{1,40}$/.test(record.plan.deploymentId)) return undefined;
+  return record as PlanRecord;
 }
 
 function checkStack(stack: string): string {

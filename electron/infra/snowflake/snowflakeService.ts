@@ -7,13 +7,14 @@
  * puts a table back from its recovery point in one step.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import type { DeploymentPlan, DeploymentStep, SnowflakeEnvironment, SophiaEvent, StoppedItem } from '../../../shared/contract';
+import { snowflakeEnvironments, type DeploymentPlan, type DeploymentStep, type SnowflakeEnvironment, type SophiaEvent, type StoppedItem } from '../../../shared/contract';
 import { SophiaError } from '../../../shared/errors';
 import type { AuditSink } from '../../audit/auditLog';
 import { createLogger } from '../../log';
 import { parseDdl, type DdlError, type DdlStatement } from './ddl';
 import { shadowDryRun, type TableDefinition } from './shadowDryRun';
 import type { Row, SnowflakeClient, SnowflakeSession } from './snowflakeClient';
+import { defaultRetentionDays, type InfraStateStore } from '../infraState';
 
 const log = createLogger('snowflakeService');
 
@@ -22,6 +23,8 @@ export interface SnowflakeServiceOptions {
   readonly publish: (event: SophiaEvent) => void;
   readonly audit: AuditSink;
   readonly guard: () => void;
+  /** Where DDL plans, applied DDL and recovery points are kept across restarts (`sophia.db`); in memory only without it. */
+  readonly state?: InfraStateStore;
 }
 
 export interface RecoveryPoint {
@@ -34,6 +37,12 @@ export interface RecoveryPoint {
   readonly at: string;
   readonly line: number;
   readonly sql: string;
+  /** The table's Time Travel retention in days; `retentionKnown` false when Snowflake did not say and the default was assumed. */
+  readonly retentionDays: number;
+  readonly retentionKnown: boolean;
+  readonly createdAt: number;
+  /** When the table was put back from it (by this point), or null. */
+  readonly restoredAt: number | null;
 }
 
 interface PlanRecord {
@@ -69,14 +78,34 @@ export class SnowflakeService {
   readonly #recoveries = new Map<string, RecoveryPoint>();
   #cancelled = false;
 
-  constructor(private readonly options: SnowflakeServiceOptions) {}
+  constructor(private readonly options: SnowflakeServiceOptions) {
+    // Plans made before a restart: apply still runs exactly the planned DDL (its hash), nothing else.
+    for (const record of options.state?.plans('snowflake', planRecordOf) ?? []) this.#plans.set(record.plan.deploymentId, record);
+  }
 
   planOf(planId: string): { plan: DeploymentPlan; environment: SnowflakeEnvironment; statements: readonly DdlStatement[]; destructive: ReadonlyMap<number, string> } | undefined {
     return this.#plans.get(planId);
   }
 
+  /** A recovery point of this launch or, from the database, of an earlier one. */
   recovery(id: string): RecoveryPoint | undefined {
-    return this.#recoveries.get(id);
+    const known = this.#recoveries.get(id);
+    if (known) return known;
+    const stored = this.#persisted(() => this.options.state?.recoveryPoint(id));
+    if (stored && isEnvironment(stored.environment)) {
+      const point: RecoveryPoint = { ...stored, environment: stored.environment };
+      this.#recoveries.set(id, point);
+      return point;
+    }
+    return undefined;
+  }
+
+  /** Every recovery point kept, newest first. */
+  recoveries(): RecoveryPoint[] {
+    const stored = this.#persisted(() => this.options.state?.recoveryPoints()) ?? [];
+    const byId = new Map<string, RecoveryPoint>(stored.filter((point) => isEnvironment(point.environment)).map((point) => [point.id, point as RecoveryPoint]));
+    for (const point of this.#recoveries.values()) byId.set(point.id, point);
+    return [...byId.values()].sort((a, b) => b.createdAt - a.createdAt);
   }
 
   /** Parses, classifies and dry-runs; nothing of the DDL is sent to Snowflake. */
@@ -123,8 +152,10 @@ export class SnowflakeService {
     this.options.publish({ type: 'deployment.plan', plan });
     this.options.publish({ type: 'deployment.event', deploymentId, phase: 'ddl', status: errors.length ? 'failed' : 'succeeded', message: `Plan for ${environment}: ${summary}`, target: environment });
     if (errors.length === 0) {
-      this.#plans.set(deploymentId, { plan, environment, hash: hashOf(ddl), statements: parsed.statements, destructive, existing });
-      while (this.#plans.size > maxPlans) this.#plans.delete(this.#plans.keys().next().value ?? '');
+      const record: PlanRecord = { plan, environment, hash: hashOf(ddl), statements: parsed.statements, destructive, existing };
+      this.#plans.set(deploymentId, record);
+      this.#persisted(() => this.options.state?.savePlan('snowflake', deploymentId, environment, storedPlan(record), plan.at));
+      while (this.#plans.size > maxPlans) this.#forget(this.#plans.keys().next().value ?? '');
     }
     return { plan, errors };
   }
@@ -136,7 +167,7 @@ export class SnowflakeService {
     if (!record) throw new SophiaError('bad_request', `There is no DDL plan ${planId.slice(0, 64)}: run snowflake_plan first.`);
     if (record.environment !== environment) throw new SophiaError('bad_request', `Plan ${planId} is for ${record.environment}, not ${environment}.`);
     if (record.hash !== hashOf(ddl)) throw new SophiaError('bad_request', 'The DDL differs from the planned DDL: plan it again (snowflake_plan) so it is validated and dry-run.');
-    this.#plans.delete(planId);
+    this.#forget(planId);
     this.#cancelled = false;
     const deploymentId = `ddl-${randomUUID().slice(0, 12)}`;
     const publishStep = (statement: DdlStatement, status: DeploymentStep['status'], extra: Partial<DeploymentStep> = {}) =>
@@ -176,6 +207,7 @@ export class SnowflakeService {
           const cancelled = this.#cancelled;
           const message = cancelled ? `Line ${statement.line} cancelled by the emergency stop.` : `Line ${statement.line}: Snowflake refused it: ${errorText(error)}`;
           publishStep(statement, 'failed', { durationMs: Date.now() - started, message });
+          this.#keepDeployment(deploymentId, environment, cancelled ? 'cancelled' : 'failed', `${message} ${applied} statement(s) applied before it.`);
           phase(cancelled ? 'cancelled' : 'failed', `${message} ${applied} statement(s) applied before it.`);
           return { ok: false, message, applied, recoveries };
         }
@@ -184,6 +216,7 @@ export class SnowflakeService {
       }
       const undo = recoveries.length ? ` Recovery point(s): ${recoveries.map((point) => `${point.id} (${point.table} -> ${point.clone})`).join(', ')}.` : '';
       const message = `Applied ${applied} statement(s) to ${environment}.${undo}`;
+      this.#keepDeployment(deploymentId, environment, 'succeeded', message);
       phase('succeeded', message);
       return { ok: true, message, applied, recoveries };
     } catch (error) {
@@ -198,11 +231,15 @@ export class SnowflakeService {
   /** Puts the table back as it was at the recovery point: `CREATE OR REPLACE TABLE t CLONE <clone>`. */
   async restore(recoveryId: string): Promise<{ ok: boolean; message: string }> {
     this.options.guard();
-    const point = this.#recoveries.get(recoveryId);
-    if (!point) throw new SophiaError('bad_request', `There is no recovery point ${recoveryId.slice(0, 64)} in this session.`);
+    const point = this.recovery(recoveryId);
+    if (!point) throw new SophiaError('bad_request', `There is no recovery point ${recoveryId.slice(0, 64)}.`);
     const session = await this.options.client.connect(point.environment);
     try {
       await session.execute(restoreSql(point));
+      const restoredAt = Date.now();
+      this.#recoveries.set(point.id, { ...point, restoredAt });
+      this.#persisted(() => this.options.state?.markRestored(point.id, restoredAt));
+      this.#keepDeployment(`restore-${point.id}`, point.environment, 'succeeded', `Restored ${point.table} from ${point.clone}`);
       this.options.audit.record({ kind: 'infrastructure', actor: 'system', summary: `Restored ${point.table} on ${point.environment} from ${point.clone}`, data: point });
       this.options.publish({ type: 'deployment.event', deploymentId: `restore-${randomUUID().slice(0, 12)}`, phase: 'rollback', status: 'succeeded', message: `Restored ${point.table} from ${point.clone} (as of ${point.at})`, target: point.environment });
       return { ok: true, message: `Restored ${point.table} from ${point.clone}, as it was at ${point.at} before line ${point.line}.` };
@@ -220,13 +257,33 @@ export class SnowflakeService {
   }
 
   async #recoveryPoint(session: SnowflakeSession, environment: SnowflakeEnvironment, table: string, statement: DdlStatement): Promise<RecoveryPoint> {
-    const rows = await session.execute('SELECT CURRENT_TIMESTAMP()');
+    // The timestamp Time Travel reaches, and how long it reaches it: the table's RETENTION_TIME in days.
+    const literal = `'${table.replace(/'/g, "''").toUpperCase()}'`;
+    const rows = await session.execute(
+      `SELECT CURRENT_TIMESTAMP(), (SELECT RETENTION_TIME FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_SCHEMA = CURRENT_SCHEMA() AND TABLE_NAME = ${literal}) AS RETENTION_DAYS`,
+    );
     const at = String(Object.values(rows[0] ?? {})[0] ?? '');
     if (!at) throw new Error('Snowflake returned no timestamp');
+    const reported = Number(rows[0]?.['RETENTION_DAYS']);
+    const retentionKnown = rows[0]?.['RETENTION_DAYS'] !== null && rows[0]?.['RETENTION_DAYS'] !== undefined && Number.isInteger(reported) && reported >= 0;
     const clone = `${table}_SOPHIA_${stamp()}_L${statement.line}`;
     await session.execute(`CREATE TABLE ${clone} CLONE ${table}`);
-    const point: RecoveryPoint = { id: `rp-${randomUUID().slice(0, 12)}`, environment, table, clone, at, line: statement.line, sql: statement.sql };
+    const point: RecoveryPoint = {
+      id: `rp-${randomUUID().slice(0, 12)}`,
+      environment,
+      table,
+      clone,
+      at,
+      line: statement.line,
+      sql: statement.sql,
+      retentionDays: retentionKnown ? reported : defaultRetentionDays,
+      retentionKnown,
+      createdAt: Date.now(),
+      restoredAt: null,
+    };
     this.#recoveries.set(point.id, point);
+    // The only way back from the statement: kept before the statement runs. A point that cannot be kept is no point.
+    this.options.state?.saveRecoveryPoint(point);
     this.options.audit.record({ kind: 'infrastructure', actor: 'system', summary: `Recovery point ${point.id}: ${table} cloned to ${clone} before line ${statement.line}`, data: point });
     log.info('recovery point recorded', { id: point.id, table, clone });
     return point;
@@ -260,6 +317,39 @@ export class SnowflakeService {
     }
     return [...byTable.entries()].map(([name, columns]) => ({ name, columns }));
   }
+
+  #forget(planId: string): void {
+    this.#plans.delete(planId);
+    this.#persisted(() => this.options.state?.deletePlan(planId));
+  }
+
+  #keepDeployment(id: string, environment: SnowflakeEnvironment, status: string, summary: string): void {
+    this.#persisted(() => this.options.state?.saveDeployment({ id, system: 'snowflake', target: environment, phase: 'ddl', status, summary, outputs: {}, at: Date.now() }));
+  }
+
+  /** Keeping the state is a record, not a condition (except for a recovery point): a failed write is logged. */
+  #persisted<T>(work: () => T): T | undefined {
+    try {
+      return work();
+    } catch (error) {
+      log.error('infrastructure state could not be read or saved', { error });
+      return undefined;
+    }
+  }
+}
+
+const isEnvironment = (value: string): value is SnowflakeEnvironment => (snowflakeEnvironments as readonly string[]).includes(value);
+
+/** A plan record as JSON: its maps and sets as arrays. */
+function storedPlan(record: PlanRecord): unknown {
+  return { ...record, destructive: [...record.destructive.entries()], existing: [...record.existing] };
+}
+
+function planRecordOf(value: unknown): PlanRecord | undefined {
+  const raw = value as { plan?: DeploymentPlan; environment?: string; hash?: string; statements?: DdlStatement[]; destructive?: [number, string][]; existing?: string[] } | null;
+  if (!raw || typeof raw !== 'object' || !raw.plan || typeof raw.plan.deploymentId !== 'string' || typeof raw.hash !== 'string') return undefined;
+  if (typeof raw.environment !== 'string' || !isEnvironment(raw.environment) || !Array.isArray(raw.statements) || !Array.isArray(raw.destructive) || !Array.isArray(raw.existing)) return undefined;
+  return { plan: raw.plan, environment: raw.environment, hash: raw.hash, statements: raw.statements, destructive: new Map(raw.destructive), existing: new Set(raw.existing) };
 }
 
 export function restoreSql(point: RecoveryPoint): string {

@@ -34,4 +34,22 @@ describe('app database migrations', () => {
     expect(db.prepare('SELECT COUNT(*) AS n FROM conversation_compactions').get()).toEqual({ n: 0 });
     db.close();
   });
+
+  it('memory and infrastructure state: a database from before it gains the tables, its conversations untouched, and a bad kind is refused', async () => {
+    const file = path.join(await mkdtemp(path.join(os.tmpdir(), 'sophia-appdb-')), 'sophia.db');
+    const index = appMigrations.findIndex((migration) => migration.name === 'memory and infrastructure state');
+    expect(index).toBeGreaterThan(0);
+    const old = openDatabase(file, { migrations: appMigrations.slice(0, index) });
+    old.prepare('INSERT INTO conversations (id, title, created_at, updated_at) VALUES (?, ?, ?, ?)').run('c1', 'older conversation', 1000, 1000);
+    old.close();
+
+    const db = openAppDatabase(file);
+    expect(schemaVersion(db)).toBe(appMigrations.length);
+    expect(new ConversationStore(db).list().map((item) => item.id)).toEqual(['c1']);
+    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((row) => row.name);
+    expect(tables).toEqual(expect.arrayContaining(['memory_entries', 'infra_plans', 'infra_stacks', 'infra_deployments', 'snowflake_recovery_points']));
+    db.prepare('INSERT INTO memory_entries (id, workspace, kind, text, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)').run('mem-000000000001', '/ws', 'decision', 'kept', 1, 1);
+    expect(() => db.prepare('INSERT INTO memory_entries (id, workspace, kind, text, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)').run('mem-000000000002', '/ws', 'instruction', 'x', 1, 1)).toThrow(/CHECK constraint/);
+    db.close();
+  });
 });

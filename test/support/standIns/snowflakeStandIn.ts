@@ -8,7 +8,8 @@
  * with 000604 "SQL execution canceled", and `POST /session?delete=true`.
  *
  * It keeps a small catalogue (tables and their columns) and understands the statements
- * Sophia sends: INFORMATION_SCHEMA.COLUMNS lookups, CURRENT_TIMESTAMP, CREATE TABLE (also
+ * Sophia sends: INFORMATION_SCHEMA.COLUMNS lookups, CURRENT_TIMESTAMP (with a table's
+ * INFORMATION_SCHEMA.TABLES.RETENTION_TIME beside it), CREATE TABLE (also
  * CLONE), ALTER TABLE ADD/DROP COLUMN and SET DATA TYPE, DROP, UNDROP and TRUNCATE TABLE.
  * It lives in test/, never in the product.
  */
@@ -32,6 +33,8 @@ export interface SnowflakeStandIn {
   hold: RegExp | undefined;
   /** Statements matching this fail with "insufficient privileges". */
   refuse: RegExp | undefined;
+  /** Each table's DATA_RETENTION_TIME_IN_DAYS, as INFORMATION_SCHEMA.TABLES.RETENTION_TIME reports it (1 when not set). */
+  readonly retention: Map<string, number>;
   readonly aborted: string[];
   readonly loginCount: () => number;
   close(): Promise<void>;
@@ -78,6 +81,7 @@ export async function startSnowflakeStandIn(initial: Record<string, StandInColum
   const dropped = new Map<string, StandInColumn[]>();
   const statements: string[] = [];
   const aborted: string[] = [];
+  const retention = new Map<string, number>();
   let logins = 0;
   const held = new Map<string, { sql: string; respond: (body: Record<string, unknown>) => void; waiting?: ServerResponse }>();
 
@@ -96,6 +100,11 @@ export async function startSnowflakeStandIn(initial: Record<string, StandInColum
       };
       const rows = [...tables.entries()].filter(([table]) => wanted.includes(table)).flatMap(([table, columns]) => columns.map((column) => [table, column.name, ...described(column.type), column.nullable ? 'YES' : 'NO']));
       return resultOf(queryId, ['TABLE_NAME', 'COLUMN_NAME', 'DATA_TYPE', 'CHARACTER_MAXIMUM_LENGTH', 'NUMERIC_PRECISION', 'NUMERIC_SCALE', 'IS_NULLABLE'], rows);
+    }
+    if ((m = /^SELECT CURRENT_TIMESTAMP\(\), \(SELECT RETENTION_TIME FROM INFORMATION_SCHEMA\.TABLES WHERE .* TABLE_NAME = '([^']+)'\) AS RETENTION_DAYS$/i.exec(text))) {
+      const table = m[1]!.toUpperCase();
+      const days = tables.has(table) ? String(retention.get(table) ?? 1) : null;
+      return resultOf(queryId, ['CURRENT_TIMESTAMP()', 'RETENTION_DAYS'], [[new Date().toISOString(), days]]);
     }
     if (/^SELECT CURRENT_TIMESTAMP\(\)/i.test(text)) return resultOf(queryId, ['CURRENT_TIMESTAMP()'], [[new Date().toISOString()]]);
     const missing = (table: string) => sqlError('002003', `SQL compilation error:\nTable '${table}' does not exist or not authorized.`, '42S02', queryId);
@@ -228,6 +237,7 @@ export async function startSnowflakeStandIn(initial: Record<string, StandInColum
     dropped,
     hold: undefined,
     refuse: undefined,
+    retention,
     aborted,
     loginCount: () => logins,
     close: () =>
