@@ -67,6 +67,13 @@ const electronPackages = [
   '@vscode/tree-sitter-wasm',
   'minisearch',
   'ignore',
+  // OpenTelemetry (electron/telemetry/ only, loaded when telemetry is on): the API, the SDK and the OTLP/HTTP protobuf exporters.
+  '@opentelemetry/api',
+  '@opentelemetry/sdk-trace',
+  '@opentelemetry/sdk-metrics',
+  '@opentelemetry/resources',
+  '@opentelemetry/exporter-trace-otlp-proto',
+  '@opentelemetry/exporter-metrics-otlp-proto',
 ];
 
 /**
@@ -83,6 +90,8 @@ export const electronLayers = [
   { layer: 'building blocks: audit', folders: ['audit'] },
   // 2. The modules that talk to outside systems.
   { layer: 'outside systems', folders: ['models', 'sandbox', 'git', 'github', 'infra', 'settings'], peers: true },
+  // 2b. OpenTelemetry export: spans and metrics of the agent, over OTLP (the span context itself is in core/spans.ts).
+  { layer: 'telemetry', folders: ['telemetry'] },
   // 3. The agent (the loop and the tool registry), then code management and safety above it,
   //    each beside the other, not importing each other.
   { layer: 'agent', folders: ['agent'] },

@@ -10,6 +10,7 @@ import { SophiaError } from '../../shared/errors';
 import { toolOutputLimits, toolOutputPreview } from '../../shared/toolOutput';
 import { changesState, recognizeIntent, type Intent } from '../../shared/intents';
 import type { EventHub } from '../core/eventHub';
+import type { Telemetry } from '../telemetry/telemetry';
 import type { StopController } from '../core/stopController';
 import { createLogger } from '../log';
 import { ModelError, type ModelFailure, type ModelMessage, type ModelProvider, type ModelToolSpec } from '../models/modelProvider';
@@ -53,6 +54,8 @@ export interface AgentOptions {
   readonly planMode?: () => boolean;
   /** The effort setting; 'default' sends none. */
   readonly effort?: () => EffortSetting;
+  /** OpenTelemetry: each turn is an `invoke_agent` span (nothing when telemetry is off). */
+  readonly telemetry?: Pick<Telemetry, 'turn'>;
 }
 
 /** The notice kind of a model failure: what the chat offers to fix it. */
@@ -199,7 +202,12 @@ export class Agent {
     });
   }
 
-  async #run(conversationId: string, text: string, userMessageId: string, signal: AbortSignal, retry = false): Promise<void> {
+  #run(conversationId: string, text: string, userMessageId: string, signal: AbortSignal, retry = false): Promise<void> {
+    const turn = () => this.#turn(conversationId, text, userMessageId, signal, retry);
+    return this.options.telemetry ? this.options.telemetry.turn({ conversationId, userText: text }, turn) : turn();
+  }
+
+  async #turn(conversationId: string, text: string, userMessageId: string, signal: AbortSignal, retry = false): Promise<void> {
     const { store, registry, stop } = this.options;
     const intent = this.#intentOf(conversationId, text);
     // A retry asks again from the stored messages: the user's message is already there.

@@ -52,6 +52,7 @@ import { onSlowLoads, slowLoads } from '../core/onDemand';
 import { stopHandlers } from '../core/stopHandlers';
 import { StopController } from '../core/stopController';
 import { appVersion } from '../core/version';
+import { Telemetry } from '../telemetry/telemetry';
 
 export interface SophiaCore {
   readonly events: EventHub;
@@ -71,6 +72,8 @@ export interface SophiaCore {
   readonly infra: { readonly pulumi: PulumiService; readonly snowflake: SnowflakeService };
   /** Outside MCP servers (Settings) whose tools the agent uses behind the gate, and their pins. */
   readonly mcp: { readonly outside: OutsideMcpServers };
+  /** OpenTelemetry export of turns, model and tool calls, approvals and sandbox runs (off by default). */
+  readonly telemetry: Telemetry;
   status(): AppStatus;
   /**
    * Starts what must not hold up the window: the sandbox service (clean-up of containers a
@@ -127,6 +130,8 @@ export interface CoreOptions {
   readonly indexWorker?: URL;
   /** The desktop app's folder dialog (Electron's `dialog.showOpenDialog`); the browser host has none. Undefined: cancelled. */
   readonly pickFolder?: (defaultPath: string | undefined) => Promise<string | undefined>;
+  /** How often telemetry metrics are pushed when telemetry is on (tests make it short); 60 s by default. */
+  readonly telemetryMetricIntervalMs?: number;
 }
 
 export function createSophiaCore(options: CoreOptions): SophiaCore {
@@ -208,7 +213,16 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
   const secretFiles = new SecretFileGrants({ workspace, audit: safety.audit });
   registerWorkspaceTools(registry, workspace, secretFiles.allows);
   registerToolOutputTool(registry, store);
-  const provider = async () => safety.wrapProvider(await createProvider(settings.get(), secrets, options.endpoints));
+  const telemetry = new Telemetry({
+    settings: () => settings.get().telemetry,
+    secrets,
+    redactor,
+    version: appVersion,
+    model: () => ({ provider: settings.get().provider, name: selectedModel(settings.get()) }),
+    ...(options.telemetryMetricIntervalMs ? { metricIntervalMs: options.telemetryMetricIntervalMs } : {}),
+  });
+  // The chat span sees the request as it is sent: after the redaction the safety wrapper does.
+  const provider = async () => safety.wrapProvider(telemetry.wrapProvider(await createProvider(settings.get(), secrets, options.endpoints)));
   const code = {
     proposals: new ProposalService({
       publish: (event) => events.publish(event),
@@ -274,6 +288,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     offerable: (definition) => definition.risk === 'read-only' || (safety.policy.policy().role !== 'viewer' && !safety.planMode.on),
     planMode: () => safety.planMode.on,
     effort: () => settings.get().anthropicEffort,
+    telemetry,
   });
   registerPlanTool(registry, (conversationId, steps) => agent.postPlan(conversationId, steps));
 
@@ -323,6 +338,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     ...codeHandlers(code, { approvals: safety.approvals, workspace }),
     ...gitHandlers(git),
     ...mcpHandlers(outsideMcp),
+    'telemetry.status': () => telemetry.status(),
     ...setupHandlers({
       settings,
       secrets,
@@ -345,6 +361,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     code,
     infra: { pulumi, snowflake },
     mcp: { outside: outsideMcp },
+    telemetry,
     status,
     startAfterWindow,
     close: async () => {
@@ -355,6 +372,8 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
       code.proposals.close();
       codeIndex.close();
       await outsideMcp.close();
+      // The last spans and metrics go out before the app ends (an unreachable endpoint costs at most its timeout).
+      await telemetry.close();
       safety.close();
       store.flush();
       db.close();

@@ -15,6 +15,7 @@ import type { SophiaClient } from '../client/sophiaClient';
 import { SafetyPanel } from '../safety/SafetyPanel';
 import { FolderPicker } from './FolderPicker';
 import { McpSettings } from './McpSettings';
+import { TelemetrySettings } from './TelemetrySettings';
 
 /** The sections of Settings, in order; each saves on its own (MCP servers and credentials at once). */
 export const settingsSections = [
@@ -27,9 +28,10 @@ export const settingsSections = [
   { id: 'links', title: 'Links' },
   { id: 'mcp', title: 'MCP servers' },
   { id: 'credentials', title: 'Credentials & role' },
+  { id: 'telemetry', title: 'Telemetry' },
 ] as const;
 export type SettingsSectionId = (typeof settingsSections)[number]['id'];
-type FormSection = Exclude<SettingsSectionId, 'mcp' | 'credentials'>;
+type FormSection = Exclude<SettingsSectionId, 'mcp' | 'credentials' | 'telemetry'>;
 
 /** The settings each section's Save sends, and nothing else: one section's edits never ride along with another's. */
 const sectionKeys: Record<FormSection, readonly (keyof AppSettings)[]> = {
@@ -458,6 +460,10 @@ export function SettingsPanel({
               <p className="settings-note">Each credential is saved to the OS keychain as soon as you press its own Save; a role applies at once.</p>
               <SafetyPanel client={client} status={safetyStatus} />
             </fieldset>
+          </section>
+
+          <section id={sectionElementId('telemetry')} aria-label="Telemetry">
+            <TelemetrySettings client={client} />
           </section>
         </>
       )}
