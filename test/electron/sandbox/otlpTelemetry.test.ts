@@ -43,6 +43,8 @@ let core: SophiaCore;
 let workspace: string;
 const events: SophiaEvent[] = [];
 const { service } = newService();
+// A turn creates and removes a container; on a loaded 2-core machine that alone can take a minute.
+const turnTimeoutMs = 300_000;
 
 /** Content a run puts everywhere it can: the prompt, a tool's arguments, a file, the answer. */
 function markers(tag: string) {
@@ -141,7 +143,7 @@ describe('OpenTelemetry over OTLP', () => {
     expect(loadStarted('@opentelemetry/sdk')).toBe(false);
     expect(sdkModules()).toEqual([]);
     expect(core.telemetry.status()).toMatchObject({ enabled: false, loaded: false, exportedSpans: 0 });
-  });
+  }, turnTimeoutMs);
 
   it('sends the span tree of a tool-using turn and its metrics, with no content when capture is off', async () => {
     core.settings.update({ telemetry: { enabled: true, endpoint: receiver.url, captureContent: false } });
@@ -249,7 +251,7 @@ describe('OpenTelemetry over OTLP', () => {
         expect(span.attributes[key], `${span.name} ${key}`).toBeUndefined();
       }
     }
-  });
+  }, turnTimeoutMs);
 
   it('with content capture on, sends the content with keychain values still cut', async () => {
     core.settings.update({ telemetry: { enabled: true, endpoint: receiver.url, captureContent: true } });
@@ -276,7 +278,7 @@ describe('OpenTelemetry over OTLP', () => {
     expect(received.includes(Buffer.from(keychainCanary))).toBe(false);
     expect(received.includes(Buffer.from(headerValue))).toBe(false);
     expect(String(root.attributes['gen_ai.input.messages'])).toContain('[redacted:github-token]');
-  });
+  }, turnTimeoutMs);
 
   it('an endpoint that fails is counted and logged, and never breaks a turn', async () => {
     receiver.status = 400;
@@ -287,5 +289,5 @@ describe('OpenTelemetry over OTLP', () => {
     await expect.poll(() => core.telemetry.status().failures).toBeGreaterThan(0);
     expect(core.telemetry.status().lastFailure).toBeTruthy();
     receiver.status = 200;
-  });
+  }, turnTimeoutMs);
 });
