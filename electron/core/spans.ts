@@ -58,9 +58,27 @@ const noSpan: OpenSpan = {
   end: () => undefined,
 };
 
+/** A recorder's span whose every method swallows its own failure: telemetry never breaks the work it watches. */
+function guarded(span: OpenSpan): OpenSpan {
+  const quietly = (act: () => void): void => {
+    try {
+      act();
+    } catch {
+      // A span that cannot be recorded is left out; the work goes on.
+    }
+  };
+  return {
+    captureContent: span.captureContent,
+    set: (attributes) => quietly(() => span.set(attributes)),
+    content: (attributes) => quietly(() => span.content(attributes)),
+    end: (error) => quietly(() => span.end(error)),
+  };
+}
+
 /** The span work runs inside now, if a recorded turn is under way. */
 export function currentSpan(): OpenSpan | undefined {
-  return active.getStore()?.span;
+  const span = active.getStore()?.span;
+  return span && guarded(span);
 }
 
 /**
@@ -72,15 +90,17 @@ export async function inSpan<T>(spec: SpanSpec, work: (span: OpenSpan) => Promis
   const parent = active.getStore();
   const using = recorder ?? parent?.recorder;
   if (!using) return work(noSpan);
-  let span: OpenSpan;
+  let raw: OpenSpan;
   try {
-    span = using.start(spec, parent?.span);
+    raw = using.start(spec, parent?.span);
   } catch {
     // Telemetry never breaks the work it watches.
     return work(noSpan);
   }
+  // Children see the recorder's own span as their parent; the work gets one that cannot throw.
+  const span = guarded(raw);
   try {
-    const result = await active.run({ recorder: using, span }, () => work(span));
+    const result = await active.run({ recorder: using, span: raw }, () => work(span));
     span.end();
     return result;
   } catch (error) {
@@ -97,7 +117,7 @@ export function startSpan(spec: SpanSpec): OpenSpan {
   const parent = active.getStore();
   if (!parent) return noSpan;
   try {
-    return parent.recorder.start(spec, parent.span);
+    return guarded(parent.recorder.start(spec, parent.span));
   } catch {
     return noSpan;
   }
