@@ -69,6 +69,13 @@ const electronPackages = [
   'ignore',
   // read_logs' filter: RE2's JavaScript port, linear-time matching whatever the pattern (no ReDoS).
   're2js',
+  // OpenTelemetry (electron/telemetry/ only, loaded when telemetry is on): the API, the SDK and the OTLP/HTTP protobuf exporters.
+  '@opentelemetry/api',
+  '@opentelemetry/sdk-trace',
+  '@opentelemetry/sdk-metrics',
+  '@opentelemetry/resources',
+  '@opentelemetry/exporter-trace-otlp-proto',
+  '@opentelemetry/exporter-metrics-otlp-proto',
 ];
 
 /**
@@ -87,6 +94,8 @@ export const electronLayers = [
   { layer: 'outside systems', folders: ['models', 'sandbox', 'git', 'github', 'infra', 'settings', 'hooks', 'memory'], peers: true },
   // Log sources (files outside the workspace, containers' logs, a saved command in the sandbox), over the sandbox.
   { layer: 'log sources', folders: ['logs'] },
+  // 2b. OpenTelemetry export: spans and metrics of the agent, over OTLP (the span context itself is in core/spans.ts).
+  { layer: 'telemetry', folders: ['telemetry'] },
   // 3. The agent (the loop and the tool registry), then code management and safety above it,
   //    each beside the other, not importing each other.
   { layer: 'agent', folders: ['agent'] },

@@ -73,6 +73,8 @@ export const secretNames = [
   'snowflake-private-key',
   'pulumi-access-token',
   'pulumi-config-passphrase',
+  /** Headers for the OTLP telemetry endpoint, `Name=value,Name2=value2` (an API key, say). */
+  'otlp-headers',
 ] as const;
 export const secretName = z.enum(secretNames);
 export type SecretName = z.infer<typeof secretName>;
@@ -423,6 +425,32 @@ export const sandboxVariables: Readonly<Record<keyof SandboxSettings, string>> =
   debianMirror: 'SOPHIA_DEBIAN_MIRROR',
 };
 
+/**
+ * OpenTelemetry export (Settings → Telemetry): off by default. The headers live in the
+ * keychain (`otlp-headers`); content is sent only when `captureContent` is on.
+ */
+export const telemetrySettings = z.object({
+  enabled: z.boolean(),
+  /** The OTLP/HTTP base address, e.g. http://localhost:4318 (`/v1/traces` and `/v1/metrics` are added). */
+  endpoint: z.union([z.literal(''), z.url({ protocol: /^https?$/ }).max(500)]),
+  /** Prompt and completion text, tool arguments and results go out too (keychain values still cut). */
+  captureContent: z.boolean(),
+});
+export type TelemetrySettings = z.infer<typeof telemetrySettings>;
+
+/** What the telemetry exporter has done since start. */
+export const telemetryStatus = z.object({
+  enabled: z.boolean(),
+  /** The OpenTelemetry SDK is loaded (it is only once a turn ran with telemetry on). */
+  loaded: z.boolean(),
+  exportedSpans: z.number().int().nonnegative(),
+  exportedMetricBatches: z.number().int().nonnegative(),
+  failures: z.number().int().nonnegative(),
+  lastFailure: z.string().max(400).optional(),
+  lastFailureAt: z.number().int().nonnegative().optional(),
+});
+export type TelemetryStatus = z.infer<typeof telemetryStatus>;
+
 /** Settings the user changes; secrets are not among them (they live in the OS keychain). */
 export const appSettings = z.object({
   provider: z.enum(providerIds),
@@ -468,6 +496,8 @@ export const appSettings = z.object({
   sandbox: sandboxSettings,
   /** Log sources the agent may read with read_logs; changed only through the logSources.* channels (checked, audited). */
   logSources: logSourceList,
+  /** OpenTelemetry export; off by default. */
+  telemetry: telemetrySettings,
 });
 export type AppSettings = z.infer<typeof appSettings>;
 
@@ -723,6 +753,8 @@ export const requests = {
   'memory.remove': { input: memoryRemoveInput, output: z.object({ removed: z.boolean() }) },
   /** Infrastructure state kept across restarts: stacks, deployments and outputs, plans, Snowflake recovery points. */
   'infra.state': { input: empty, output: infraStateView },
+  /** What the OpenTelemetry exporter has sent and whether its last export failed. */
+  'telemetry.status': { input: empty, output: telemetryStatus },
 } as const satisfies Record<string, { input: z.ZodType; output: z.ZodType }>;
 
 /**
@@ -790,6 +822,7 @@ export const auditedRequests = {
   'memory.update': true,
   'memory.remove': true,
   'infra.state': false,
+  'telemetry.status': false,
 } as const satisfies Record<Channel, boolean>;
 
 export type Channel = keyof typeof requests;

@@ -10,6 +10,7 @@ import { SophiaError } from '../../shared/errors';
 import { toolOutputLimits, toolOutputPreview } from '../../shared/toolOutput';
 import { changesState, recognizeIntent, type Intent } from '../../shared/intents';
 import type { EventHub } from '../core/eventHub';
+import type { Telemetry } from '../telemetry/telemetry';
 import type { StopController } from '../core/stopController';
 import { createLogger } from '../log';
 import { ModelError, type ModelFailure, type ModelMessage, type ModelProvider, type ModelToolSpec } from '../models/modelProvider';
@@ -57,6 +58,8 @@ export interface AgentOptions {
   readonly hooks?: TurnHooks;
   /** The system prompt's memory block for this request (project notes, learned memory); none when absent. */
   readonly memory?: (request: string) => Promise<string>;
+  /** OpenTelemetry: each turn is an `invoke_agent` span (nothing when telemetry is off). */
+  readonly telemetry?: Pick<Telemetry, 'turn'>;
 }
 
 /**
@@ -234,7 +237,12 @@ export class Agent {
     }
   }
 
-  async #run(conversationId: string, text: string, userMessageId: string, signal: AbortSignal, retry = false): Promise<void> {
+  #run(conversationId: string, text: string, userMessageId: string, signal: AbortSignal, retry = false): Promise<void> {
+    const turn = () => this.#turn(conversationId, text, userMessageId, signal, retry);
+    return this.options.telemetry ? this.options.telemetry.turn({ conversationId, userText: text }, turn) : turn();
+  }
+
+  async #turn(conversationId: string, text: string, userMessageId: string, signal: AbortSignal, retry = false): Promise<void> {
     const { store, registry, stop } = this.options;
     const intent = this.#intentOf(conversationId, text);
     const { hooks } = this.options;

@@ -7,6 +7,7 @@
 import type { z } from 'zod';
 import { riskLevels, type RiskLevel } from '../../shared/contract';
 import { createLogger } from '../log';
+import { inSpan, sophiaSpans, type OpenSpan } from '../core/spans';
 
 const log = createLogger('tools');
 
@@ -176,7 +177,7 @@ export class ToolRegistry {
    * explicit allow. A gate that throws is a denial.
    */
   async invoke(name: string, args: unknown, context: ToolContext): Promise<InvokeOutcome> {
-    const outcome = await this.#invoke(name, args, context);
+    const outcome = await inSpan(toolSpan(name, context), async (span) => toolSpanEnd(span, args, await this.#invoke(name, args, context)));
     const settled = this.#tools.get(name)?.definition.settled;
     if (settled) {
       try {
@@ -209,7 +210,7 @@ export class ToolRegistry {
     };
     let decision: GateDecision;
     try {
-      decision = await this.gate.decide(request, context.signal);
+      decision = await inSpan(approvalSpan(request), async (span) => approvalSpanEnd(span, performance.now(), await this.gate.decide(request, context.signal)));
     } catch (error) {
       decision = {
         allowed: false,
@@ -237,4 +238,44 @@ export class ToolRegistry {
     const result = this.hooks.redactOutput ? { ...raw, output: this.hooks.redactOutput(raw.output) } : raw;
     return { kind: 'executed', decision, result };
   }
+}
+
+/** `execute_tool {tool}` (GenAI semantic conventions): the arguments only with content capture on. */
+function toolSpan(name: string, context: ToolContext) {
+  return {
+    name: `execute_tool ${name.slice(0, 80)}`,
+    attributes: {
+      'gen_ai.operation.name': 'execute_tool',
+      'gen_ai.tool.name': name.slice(0, 80),
+      'gen_ai.tool.call.id': context.callId,
+      'gen_ai.tool.type': 'function',
+      'gen_ai.conversation.id': context.conversationId,
+      ...(context.client === undefined ? {} : { 'sophia.client': context.client.slice(0, 80) }),
+    },
+  };
+}
+
+function toolSpanEnd(span: OpenSpan, args: unknown, outcome: InvokeOutcome): InvokeOutcome {
+  span.content(() => ({ 'gen_ai.tool.call.arguments': JSON.stringify(args) ?? '' }));
+  span.set({
+    'sophia.tool.outcome': outcome.kind,
+    ...(outcome.kind === 'executed' && outcome.result.ok ? {} : { 'error.type': outcome.kind === 'executed' ? 'tool_error' : outcome.kind === 'denied' ? 'denied' : 'invalid_input' }),
+  });
+  span.content(() => (outcome.kind === 'executed' ? { 'gen_ai.tool.call.result': outcome.result.output } : {}));
+  return outcome;
+}
+
+/** The gate deciding one call: how long it took (a person answering, when asked) and what it decided. */
+function approvalSpan(request: ToolCallRequest) {
+  return { name: sophiaSpans.approval, attributes: { 'gen_ai.tool.name': request.tool.name, 'gen_ai.tool.call.id': request.callId, 'sophia.approval.declared_risk': request.tool.risk } };
+}
+
+function approvalSpanEnd(span: OpenSpan, started: number, decision: GateDecision): GateDecision {
+  span.set({
+    'sophia.approval.wait_ms': Math.round(performance.now() - started),
+    'sophia.approval.decision': !decision.allowed ? 'denied' : decision.modifiedInput !== undefined ? 'modified' : 'approved',
+    'sophia.approval.risk': decision.risk,
+    'sophia.approval.decided_by': decision.decidedBy,
+  });
+  return decision;
 }

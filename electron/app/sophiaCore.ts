@@ -62,6 +62,7 @@ import { registerLogTools } from '../tools/logTools';
 import { InfraStateStore } from '../infra/infraState';
 import { MemoryService, memoryHandlers } from '../memory/memoryService';
 import { registerMemoryTools } from '../tools/memoryTools';
+import { Telemetry } from '../telemetry/telemetry';
 
 export interface SophiaCore {
   readonly events: EventHub;
@@ -83,6 +84,8 @@ export interface SophiaCore {
   readonly mcp: { readonly outside: OutsideMcpServers };
   /** Learned memory and project notes of the open workspace, and the infrastructure state kept across restarts. */
   readonly memory: { readonly service: MemoryService; readonly infraState: InfraStateStore };
+  /** OpenTelemetry export of turns, model and tool calls, approvals and sandbox runs (off by default). */
+  readonly telemetry: Telemetry;
   status(): AppStatus;
   /**
    * Starts what must not hold up the window: the sandbox service (clean-up of containers a
@@ -139,6 +142,8 @@ export interface CoreOptions {
   readonly indexWorker?: URL;
   /** The desktop app's folder dialog (Electron's `dialog.showOpenDialog`); the browser host has none. Undefined: cancelled. */
   readonly pickFolder?: (defaultPath: string | undefined) => Promise<string | undefined>;
+  /** How often telemetry metrics are pushed when telemetry is on (tests make it short); 60 s by default. */
+  readonly telemetryMetricIntervalMs?: number;
 }
 
 export function createSophiaCore(options: CoreOptions): SophiaCore {
@@ -231,7 +236,16 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
   const secretFiles = new SecretFileGrants({ workspace, audit: safety.audit });
   registerWorkspaceTools(registry, workspace, secretFiles.allows);
   registerToolOutputTool(registry, store);
-  const provider = async () => safety.wrapProvider(await createProvider(settings.get(), secrets, options.endpoints));
+  const telemetry = new Telemetry({
+    settings: () => settings.get().telemetry,
+    secrets,
+    redactor,
+    version: appVersion,
+    model: () => ({ provider: settings.get().provider, name: selectedModel(settings.get()) }),
+    ...(options.telemetryMetricIntervalMs ? { metricIntervalMs: options.telemetryMetricIntervalMs } : {}),
+  });
+  // The chat span sees the request as it is sent: after the redaction the safety wrapper does.
+  const provider = async () => safety.wrapProvider(telemetry.wrapProvider(await createProvider(settings.get(), secrets, options.endpoints)));
   const code = {
     proposals: new ProposalService({
       publish: (event) => events.publish(event),
@@ -304,6 +318,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     effort: () => settings.get().anthropicEffort,
     hooks: hookTurn(hooks),
     memory: (request) => memory.promptBlock(request),
+    telemetry,
   });
   registerPlanTool(registry, (conversationId, steps) => agent.postPlan(conversationId, steps));
   // Log sources: set by the person in Settings (their own channels), read by read_logs, redacted.
@@ -365,6 +380,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     ...mcpHandlers(outsideMcp),
     ...hooksHandlers(hooks),
     ...logSourceHandlers(logSources),
+    'telemetry.status': () => telemetry.status(),
     ...setupHandlers({
       settings,
       secrets,
@@ -390,6 +406,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     infra: { pulumi, snowflake },
     mcp: { outside: outsideMcp },
     memory: { service: memory, infraState },
+    telemetry,
     status,
     startAfterWindow,
     close: async () => {
@@ -400,6 +417,8 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
       code.proposals.close();
       codeIndex.close();
       await outsideMcp.close();
+      // The last spans and metrics go out before the app ends (an unreachable endpoint costs at most its timeout).
+      await telemetry.close();
       safety.close();
       store.flush();
       db.close();

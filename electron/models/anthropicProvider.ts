@@ -152,6 +152,7 @@ export function createAnthropicProvider(options: AnthropicOptions): ModelProvide
     // Thinking blocks arrive as text and signature deltas; each is kept whole once it closes.
     const thinkingBlocks = new Map<number, { thinking: string; signature: string } | { data: string }>();
     let usage = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 };
+    let answered: { model?: string; responseId?: string } = {};
     try {
       const caps = await capabilities(request.signal);
       const tools: Anthropic.Tool[] = request.tools.map((tool) => ({
@@ -183,6 +184,7 @@ export function createAnthropicProvider(options: AnthropicOptions): ModelProvide
       for await (const event of events) {
         switch (event.type) {
           case 'message_start': {
+            answered = { model: event.message.model, responseId: event.message.id };
             const start = event.message.usage;
             usage = {
               inputTokens: start.input_tokens,
@@ -262,7 +264,7 @@ export function createAnthropicProvider(options: AnthropicOptions): ModelProvide
               cacheWriteTokens: delta.cache_creation_input_tokens ?? usage.cacheWriteTokens,
             };
             yield { type: 'usage', ...usage };
-            yield { type: 'done', stopReason: event.delta.stop_reason ?? 'end_turn' };
+            yield { type: 'done', stopReason: event.delta.stop_reason ?? 'end_turn', ...answered };
             break;
           }
           case 'message_stop':

@@ -64,7 +64,7 @@ export type ModelStreamEvent =
    * Why the model stopped: `end_turn`, `tool_use`, `max_tokens` (cut off), `pause_turn` (the
    * server paused a long turn; send the turn back to continue), `refusal` (declined), ...
    */
-  | { readonly type: 'done'; readonly stopReason: string };
+  | { readonly type: 'done'; readonly stopReason: string; /** The model that answered and the response's id, when the API says (telemetry). */ readonly model?: string; readonly responseId?: string };
 
 export interface ModelProvider {
   readonly id: ProviderId;

@@ -22,6 +22,7 @@ export const secretLabels: Record<SecretName, string> = {
   'snowflake-private-key': 'Snowflake private key (PEM)',
   'pulumi-access-token': 'Pulumi access token',
   'pulumi-config-passphrase': 'Pulumi config passphrase',
+  'otlp-headers': 'OTLP telemetry headers (Name=value,Name2=value2)',
 };
 
 /** The keychain account a secret is stored under. */

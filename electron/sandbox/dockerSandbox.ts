@@ -21,6 +21,7 @@ import type * as TarStream from 'tar-stream';
 import { limits, type SophiaEvent } from '../../shared/contract';
 import { SophiaError } from '../../shared/errors';
 import { requireOnFirstUse } from '../core/lazyRequire';
+import { inSpan, sophiaSpans } from '../core/spans';
 import { createLogger } from '../log';
 import { statusCodeOf } from './dockerClient';
 import { DockerFrameParser, encodeCommand, shellQuote } from './dockerStream';
@@ -354,7 +355,13 @@ export class DockerSandbox implements Sandbox {
 
   exec(command: string | readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
     const text = typeof command === 'string' ? command : shellQuote(command);
-    return this.#enqueue(() => this.#run(text, options)).then((outcome) => outcome.result);
+    return inSpan({ name: sophiaSpans.sandboxRun, attributes: { 'sophia.sandbox.task_id': this.taskId, 'sophia.sandbox.access': this.access } }, async (span) => {
+      span.content(() => ({ 'sophia.sandbox.command': text }));
+      const { result } = await this.#enqueue(() => this.#run(text, options));
+      span.set({ 'sophia.sandbox.exit_code': result.exitCode ?? -1, 'sophia.sandbox.duration_ms': result.durationMs, 'sophia.sandbox.timed_out': result.timedOut, 'sophia.sandbox.stopped': result.stopped });
+      if (result.exitCode !== 0) span.set({ 'error.type': result.timedOut ? 'timeout' : result.stopped ? 'stopped' : 'exit_code' });
+      return result;
+    });
   }
 
   async copyIn(directory: string, files: readonly SandboxFile[]): Promise<void> {

@@ -39,6 +39,8 @@ export const defaultSettings: AppSettings = {
   sandbox: { image: '', poolSize: 2, memoryMb: 1024, cpus: 1, pids: 256, debianMirror: '' },
   logSources: [],
   externalLinkHosts: ['github.com', 'docs.github.com', 'docs.anthropic.com', 'www.pulumi.com', 'docs.snowflake.com', 'ollama.com', 'modelcontextprotocol.io'],
+  // Off until the person turns it on, and then without content unless they ask for it.
+  telemetry: { enabled: false, endpoint: '', captureContent: false },
 };
 
 /**

@@ -17,6 +17,7 @@ import { FolderPicker } from './FolderPicker';
 import { HooksSettings } from './HooksSettings';
 import { McpSettings } from './McpSettings';
 import { LogSourcesSettings } from './LogSourcesSettings';
+import { TelemetrySettings } from './TelemetrySettings';
 
 /** The sections of Settings, in order; each saves on its own (MCP servers and credentials at once). */
 export const settingsSections = [
@@ -31,9 +32,10 @@ export const settingsSections = [
   { id: 'logs', title: 'Log sources' },
   { id: 'credentials', title: 'Credentials & role' },
   { id: 'hooks', title: 'Hooks' },
+  { id: 'telemetry', title: 'Telemetry' },
 ] as const;
 export type SettingsSectionId = (typeof settingsSections)[number]['id'];
-type FormSection = Exclude<SettingsSectionId, 'mcp' | 'logs' | 'credentials' | 'hooks'>;
+type FormSection = Exclude<SettingsSectionId, 'mcp' | 'logs' | 'credentials' | 'hooks' | 'telemetry'>;
 
 /** The settings each section's Save sends, and nothing else: one section's edits never ride along with another's. */
 const sectionKeys: Record<FormSection, readonly (keyof AppSettings)[]> = {
@@ -467,6 +469,10 @@ export function SettingsPanel({
 
           <section id={sectionElementId('hooks')} aria-label="Hooks">
             <HooksSettings client={client} />
+          </section>
+
+          <section id={sectionElementId('telemetry')} aria-label="Telemetry">
+            <TelemetrySettings client={client} />
           </section>
         </>
       )}

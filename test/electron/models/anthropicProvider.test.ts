@@ -36,7 +36,7 @@ describe('Anthropic provider', () => {
     const events = await collect(provider().stream(request()));
     expect(events.filter((e) => e.type === 'text').map((e) => (e as { delta: string }).delta).join('')).toBe('Hello there');
     expect(events).toContainEqual({ type: 'usage', inputTokens: 12, outputTokens: 3, cacheReadTokens: 0, cacheWriteTokens: 0 });
-    expect(events.at(-1)).toEqual({ type: 'done', stopReason: 'end_turn' });
+    expect(events.at(-1)).toEqual({ type: 'done', stopReason: 'end_turn', model: 'claude-sonnet-5-5', responseId: expect.stringMatching(/^msg_/) });
     const sent = standIn.requests.at(-1);
     // SDK 1.x sends the key as a bearer token (older versions used x-api-key).
     expect(sent?.headers['authorization'] ?? sent?.headers['x-api-key']).toContain('sk-ant-test-key');
@@ -57,7 +57,7 @@ describe('Anthropic provider', () => {
     const call = events.find((e) => e.type === 'tool_call');
     expect(call).toMatchObject({ type: 'tool_call', name: 'read_file', input: { path: 'sql/employees.sql' } });
     expect(call && 'error' in call ? call.error : undefined).toBeUndefined();
-    expect(events.at(-1)).toEqual({ type: 'done', stopReason: 'tool_use' });
+    expect(events.at(-1)).toEqual({ type: 'done', stopReason: 'tool_use', model: 'claude-sonnet-5-5', responseId: expect.stringMatching(/^msg_/) });
   });
 
   it('reports a malformed tool call instead of guessing its arguments', async () => {
