@@ -9,6 +9,7 @@ import { Agent, type StepBudget } from '../agent/agent';
 import { agentHandlers } from '../agent/agentHandlers';
 import { ConversationStore } from '../agent/conversationStore';
 import { registerPlanTool } from '../agent/planTool';
+import { registerDiagnosisTool } from '../agent/diagnosisTool';
 import { ToolRegistry, type ToolGate } from '../agent/tools';
 import { openAppDatabase } from '../db/appDatabase';
 import type { SqliteDatabase } from '../db/sqlite';
@@ -208,6 +209,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
   const secretFiles = new SecretFileGrants({ workspace, audit: safety.audit });
   registerWorkspaceTools(registry, workspace, secretFiles.allows);
   registerToolOutputTool(registry, store);
+  registerDiagnosisTool(registry, store);
   const provider = async () => safety.wrapProvider(await createProvider(settings.get(), secrets, options.endpoints));
   const code = {
     proposals: new ProposalService({
