@@ -67,6 +67,8 @@ const electronPackages = [
   '@vscode/tree-sitter-wasm',
   'minisearch',
   'ignore',
+  // read_logs' filter: RE2's JavaScript port, linear-time matching whatever the pattern (no ReDoS).
+  're2js',
 ];
 
 /**
@@ -83,6 +85,8 @@ export const electronLayers = [
   { layer: 'building blocks: audit', folders: ['audit'] },
   // 2. The modules that talk to outside systems.
   { layer: 'outside systems', folders: ['models', 'sandbox', 'git', 'github', 'infra', 'settings'], peers: true },
+  // Log sources (files outside the workspace, containers' logs, a saved command in the sandbox), over the sandbox.
+  { layer: 'log sources', folders: ['logs'] },
   // 3. The agent (the loop and the tool registry), then code management and safety above it,
   //    each beside the other, not importing each other.
   { layer: 'agent', folders: ['agent'] },

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { codeLimits, findingsReport, proposalAnswer, proposalView, workspaceRelativePath } from './code';
 import type { Result } from './errors';
 import { intent } from './intents';
+import { logSource, logSourceList } from './logSources';
 import { mcpPin, outsideMcpServer, outsideServerId, outsideToolName } from './mcp';
 import { toolOutputLimits } from './toolOutput';
 
@@ -459,11 +460,13 @@ export const appSettings = z.object({
   externalLinkHosts: z.array(externalLinkHost).max(100),
   /** The Docker sandbox's limits, pool and image (environment variables override them). */
   sandbox: sandboxSettings,
+  /** Log sources the agent may read with read_logs; changed only through the logSources.* channels (checked, audited). */
+  logSources: logSourceList,
 });
 export type AppSettings = z.infer<typeof appSettings>;
 
 /** Settings the Settings form saves. Outside MCP servers and pins change only through their own channels (checked, audited). */
-export const settingsInput = appSettings.omit({ mcpServers: true, mcpPins: true }).partial().strict();
+export const settingsInput = appSettings.omit({ mcpServers: true, mcpPins: true, logSources: true }).partial().strict();
 
 /** One tool of an outside server, as the Settings panel shows it. */
 export const outsideToolView = z.object({
@@ -693,6 +696,15 @@ export const requests = {
     input: empty,
     output: z.object({ inUse: sandboxSettings, overrides: z.array(z.object({ field: z.enum(sandboxSettingFields), variable: label })) }),
   },
+  /** The log sources read_logs may read (Settings → Log sources). The person's alone: no tool adds, changes or widens one. */
+  'logSources.list': { input: empty, output: z.object({ sources: logSourceList }) },
+  /**
+   * Adds a log source, or replaces the one of the same name, after checking it: a file or folder
+   * that exists outside the workspace, a container Docker knows. A refusal names its field. Audited.
+   */
+  'logSources.save': { input: logSource, output: z.object({ sources: logSourceList }) },
+  /** Removes a log source: read_logs is refused it from then on. Audited. */
+  'logSources.remove': { input: z.object({ name: z.string().trim().min(1).max(64) }).strict(), output: z.object({ sources: logSourceList }) },
 } as const satisfies Record<string, { input: z.ZodType; output: z.ZodType }>;
 
 /**
@@ -751,6 +763,9 @@ export const auditedRequests = {
   'conversation.delete': true,
   'chat.retry': true,
   'conversation.toolOutput': false,
+  'logSources.list': false,
+  'logSources.save': true,
+  'logSources.remove': true,
 } as const satisfies Record<Channel, boolean>;
 
 export type Channel = keyof typeof requests;

@@ -53,6 +53,8 @@ import { onSlowLoads, slowLoads } from '../core/onDemand';
 import { stopHandlers } from '../core/stopHandlers';
 import { StopController } from '../core/stopController';
 import { appVersion } from '../core/version';
+import { LogSourceService, logSourceHandlers } from '../logs/logSourceService';
+import { registerLogTools } from '../tools/logTools';
 
 export interface SophiaCore {
   readonly events: EventHub;
@@ -278,6 +280,16 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     effort: () => settings.get().anthropicEffort,
   });
   registerPlanTool(registry, (conversationId, steps) => agent.postPlan(conversationId, steps));
+  // Log sources: set by the person in Settings (their own channels), read by read_logs, redacted.
+  const logSources = new LogSourceService({
+    sources: () => settings.get().logSources,
+    saveSources: (sources) => settings.update({ logSources: sources }),
+    workspace,
+    dataDir: options.dataDir,
+    sandbox,
+    redact: (text) => redactor.redact(text),
+  });
+  registerLogTools(registry, logSources);
 
   const status = (): AppStatus => {
     const current = settings.get();
@@ -325,6 +337,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     ...codeHandlers(code, { approvals: safety.approvals, workspace }),
     ...gitHandlers(git),
     ...mcpHandlers(outsideMcp),
+    ...logSourceHandlers(logSources),
     ...setupHandlers({
       settings,
       secrets,

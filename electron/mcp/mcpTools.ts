@@ -257,6 +257,8 @@ function codeSpecs(registry: ToolRegistry): McpToolSpec[] {
       },
     });
   }
+  // The log sources the person set up in Sophia's Settings (troubleshooting evidence); read-only there too.
+  specs.push(same(registry, 'read_logs', 'read_logs', 'Read logs'));
   return specs.filter((spec): spec is McpToolSpec => spec !== undefined);
 }
 

@@ -59,7 +59,7 @@ describe('the built MCP stdio bridge against the running built app', () => {
   it('`node out/main/mcp.js code` lists the code-management tools', async () => {
     const { server, tools } = await listThroughBridge('code');
     expect(server?.name).toBe('sophia-code-management');
-    expect(tools.map((tool) => tool.name)).toEqual(['review_code', 'edit_code', 'generate_code', 'search_code', 'run_tests', 'commit_and_open_pr']);
+    expect(tools.map((tool) => tool.name)).toEqual(['review_code', 'edit_code', 'generate_code', 'search_code', 'run_tests', 'commit_and_open_pr', 'read_logs']);
     expect(tools.find((tool) => tool.name === 'review_code')?.annotations?.readOnlyHint).toBe(true);
     expect(tools.find((tool) => tool.name === 'commit_and_open_pr')?.annotations?.readOnlyHint).toBe(false);
   }, 60_000);

@@ -85,7 +85,7 @@ for (const transport of ['http', 'stdio'] as const) {
       try {
         const { tools } = await client.listTools();
         const byName = new Map(tools.map((tool) => [tool.name, tool]));
-        expect([...byName.keys()].sort()).toEqual(['commit_and_open_pr', 'edit_code', 'generate_code', 'review_code', 'run_tests', 'search_code']);
+        expect([...byName.keys()].sort()).toEqual(['commit_and_open_pr', 'edit_code', 'generate_code', 'read_logs', 'review_code', 'run_tests', 'search_code']);
         expect(byName.get('review_code')?.annotations).toMatchObject({ readOnlyHint: true, destructiveHint: false });
         expect(byName.get('search_code')?.annotations).toMatchObject({ readOnlyHint: true });
         expect(byName.get('edit_code')?.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: false });
