@@ -52,13 +52,22 @@ export interface CheckedLine {
 
 const squash = (text: string): string => text.replace(/\s+/g, ' ').trim();
 
+/** The log lines of a read_logs output: what follows its header (which ends at a `---` line). */
+function logLines(output: string): string[] {
+  const lines = output.split(/\r?\n/);
+  const end = lines.indexOf('---');
+  return (end < 0 ? lines : lines.slice(end + 1)).map(squash);
+}
+
 /**
- * Each quoted line is found when, whitespace squashed, it is part of one line of a read_logs
- * output for the same source. A line spanning two lines, or made up, is not found.
+ * Each quoted line is found when, whitespace squashed, it is part of one log line of a
+ * read_logs output for the same source (names compared regardless of case, as read_logs
+ * finds them); the output's header does not count. A line spanning two lines, or made up, is
+ * not found.
  */
 export function checkEvidence(evidence: DiagnosisInput['evidence'], reads: readonly LogRead[]): CheckedLine[] {
   return evidence.flatMap((group) => {
-    const lines = reads.filter((read) => read.source === group.source).flatMap((read) => read.output.split(/\r?\n/).map(squash));
+    const lines = reads.filter((read) => read.source.toLowerCase() === group.source.toLowerCase()).flatMap((read) => logLines(read.output));
     return group.lines.map((line) => {
       const wanted = squash(line);
       return { source: group.source, line, found: wanted.length > 0 && lines.some((candidate) => candidate.includes(wanted)) };

@@ -7,6 +7,12 @@ describe('troubleshooting evidence', () => {
     expect(checked.map((line) => line.found)).toEqual([true, false]);
   });
 
+  it("read_logs's header does not count; source names compare regardless of case", () => {
+    const output = 'Log source: notion-sync (file; /var/log/x)\nFilter: ERROR\n---\n10:00 ERROR boom';
+    const checked = checkEvidence([{ source: 'Notion-Sync', lines: ['ERROR boom', 'Filter: ERROR', 'Log source: notion-sync'] }], [{ source: 'notion-sync', output }]);
+    expect(checked.map((line) => line.found)).toEqual([true, false, false]);
+  });
+
   it('the verdict round-trips, and text ending otherwise carries none', () => {
     const text = diagnosisResult([
       { source: 's', line: 'l1', found: true },

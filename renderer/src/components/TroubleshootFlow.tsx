@@ -32,7 +32,7 @@ function Quoted({ lines }: { lines: readonly QuotedLine[] }) {
       {lines.map((quote, index) => (
         <li key={`${index}:${quote.line}`} className={quote.found === false ? 'flow-quote flow-quote-missing' : 'flow-quote'} data-testid="flow-quote" data-found={quote.found === undefined ? 'unchecked' : String(quote.found)}>
           <code>{quote.line}</code>
-          <span className="flow-quote-source">{quote.source}</span>
+          {lines.some((other) => other.source !== quote.source) && <span className="flow-quote-source">{quote.source}</span>}
           {quote.found === false && <span className="flow-quote-flag">not found in what was read</span>}
         </li>
       ))}
