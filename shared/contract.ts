@@ -73,6 +73,8 @@ export const secretNames = [
   'pulumi-config-passphrase',
 ] as const;
 export const secretName = z.enum(secretNames);
+/** A run secret's name: the environment variable a sandboxed command sees it as. */
+export const runSecretName = z.string().regex(/^[A-Z_][A-Z0-9_]{0,63}$/, 'A run secret name is capitals, digits and _, starting with a letter or _ (say NOTION_TOKEN).');
 export type SecretName = z.infer<typeof secretName>;
 
 export const auditKinds = [
@@ -91,6 +93,8 @@ export const auditKinds = [
   'audit',
   /** A conversation deleted by the person. */
   'conversation',
+  /** A connection through a sandboxed run's egress proxy, allowed or refused. */
+  'egress',
 ] as const;
 export const auditKind = z.enum(auditKinds);
 export type AuditKind = z.infer<typeof auditKind>;
@@ -144,6 +148,11 @@ export const approvalRequestEvent = z.object({
     .array(z.object({ path: z.string().max(codeLimits.path), added: z.number().int().nonnegative(), removed: z.number().int().nonnegative(), isNew: z.boolean() }))
     .max(codeLimits.filesPerProposal)
     .optional(),
+  /**
+   * What a sandboxed command is granted beyond its sandbox, named on the card: network egress
+   * to these host:port pairs, and these run secrets as environment variables (names only).
+   */
+  grants: z.object({ hosts: z.array(label).max(8), secrets: z.array(runSecretName).max(8) }).optional(),
 });
 export type ApprovalRequest = z.infer<typeof approvalRequestEvent>;
 
@@ -705,6 +714,19 @@ export const requests = {
   'logSources.save': { input: logSource, output: z.object({ sources: logSourceList }) },
   /** Removes a log source: read_logs is refused it from then on. Audited. */
   'logSources.remove': { input: z.object({ name: z.string().trim().min(1).max(64) }).strict(), output: z.object({ sources: logSourceList }) },
+  /** Run secrets (env vars for one approved sandboxed command): names and whether set, never values. */
+  'runSecrets.list': {
+    input: empty,
+    output: z.object({
+      keychain: z.object({ available: z.boolean(), message: z.string().max(2000) }),
+      secrets: z.array(z.object({ name: runSecretName, set: z.boolean() })).max(64),
+    }),
+  },
+  'runSecrets.set': {
+    input: z.object({ name: runSecretName, value: z.string().min(1).max(16 * 1024) }).strict(),
+    output: z.object({ name: runSecretName, set: z.literal(true) }),
+  },
+  'runSecrets.remove': { input: z.object({ name: runSecretName }).strict(), output: z.object({ name: runSecretName, set: z.literal(false) }) },
 } as const satisfies Record<string, { input: z.ZodType; output: z.ZodType }>;
 
 /**
@@ -766,6 +788,10 @@ export const auditedRequests = {
   'logSources.list': false,
   'logSources.save': true,
   'logSources.remove': true,
+  'runSecrets.list': false,
+  // Audited by name only: the value is never part of the entry (see safetyCore's auditRequests).
+  'runSecrets.set': true,
+  'runSecrets.remove': true,
 } as const satisfies Record<Channel, boolean>;
 
 export type Channel = keyof typeof requests;

@@ -27,7 +27,8 @@ import { registerToolOutputTool } from '../agent/toolOutputTool';
 import type { ContextBudget } from '../agent/contextWindow';
 import { registerCodeTools, registerIndexTools, canonicalProposal } from '../tools/codeTools';
 import { CodeIndexService } from '../code/indexService';
-import { registerCommandTools } from '../tools/commandTools';
+import { registerCommandTools, type CommandGrants } from '../tools/commandTools';
+import { EgressProxies } from '../sandbox/egressProxy';
 import { codeHandlers } from '../code/codeHandlers';
 import { FindingsService } from '../code/findingsService';
 import { ProposalService } from '../code/proposalService';
@@ -93,7 +94,7 @@ export interface CoreExecutors {
   /** The approval gate every tool call passes; the safety core's by default. Checkpoints wrap it either way. */
   readonly gate: ToolGate;
   /** run_command, in the sandbox. */
-  readonly command: (registry: ToolRegistry, sandbox: SandboxService, workspace: () => string) => void;
+  readonly command: (registry: ToolRegistry, sandbox: SandboxService, workspace: () => string, grants?: CommandGrants) => void;
   /** The git and GitHub tools. */
   readonly git: (registry: ToolRegistry, git: GitService) => void;
   /** The Pulumi tools. */
@@ -170,6 +171,9 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
       checkMirror: (mirror) => offline.check(mirror, 'building the sandbox image (from the Debian mirror)'),
     });
   stop.register('sandbox', () => sandbox.killAll());
+  // Egress proxies of sandboxed runs: the stop closes each and every connection it holds.
+  const egress = new EgressProxies();
+  stop.register('egress', () => egress.closeAll(), { kind: 'task', label: 'sandbox egress proxies' });
   const git = new GitService({
     workspace,
     settings: () => settings.get(),
@@ -239,7 +243,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
   });
   registerIndexTools(registry, codeIndex);
   stop.register('code-index', () => codeIndex.stopAll(), { kind: 'task', label: 'code index build' });
-  executors.command(registry, sandbox, workspace);
+  executors.command(registry, sandbox, workspace, { egress, readSecrets: (names) => safety.runSecrets.readForRun(names), audit: safety.audit });
   executors.git(registry, git);
   const pulumi = new PulumiService({
     projectDir: () => {
