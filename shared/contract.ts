@@ -152,7 +152,7 @@ export const approvalRequestEvent = z.object({
    * What a sandboxed command is granted beyond its sandbox, named on the card: network egress
    * to these host:port pairs, and these run secrets as environment variables (names only).
    */
-  grants: z.object({ hosts: z.array(label).max(8), secrets: z.array(runSecretName).max(8) }).optional(),
+  grants: z.object({ hosts: z.array(label).max(8), secrets: z.array(label).max(8) }).optional(),
 });
 export type ApprovalRequest = z.infer<typeof approvalRequestEvent>;
 

@@ -15,6 +15,7 @@ import type { SophiaClient } from '../client/sophiaClient';
 import { SafetyPanel } from '../safety/SafetyPanel';
 import { FolderPicker } from './FolderPicker';
 import { McpSettings } from './McpSettings';
+import { RunSecretsSettings } from './RunSecretsSettings';
 
 /** The sections of Settings, in order; each saves on its own (MCP servers and credentials at once). */
 export const settingsSections = [
@@ -459,6 +460,7 @@ export function SettingsPanel({
               <SafetyPanel client={client} status={safetyStatus} />
             </fieldset>
           </section>
+          <RunSecretsSettings client={client} />
         </>
       )}
       {children}
