@@ -1,6 +1,6 @@
 /**
- * A local Docker container's logs, through dockerode (`container.logs` with since, until,
- * tail and timestamps). The window is Docker's own (each line's log time); the filter and
+ * A local Docker container's logs, through dockerode (Docker's logs endpoint with since, until,
+ * tail and timestamps, read as a stream; see `logStream`). The window is Docker's own (each line's log time); the filter and
  * the tail are applied here, on the stream, keeping only the last `tail` matches. Docker
  * applies its `tail` before `since`/`until`, so it is used alone only without a filter and
  * an end time; otherwise the log is scanned back at most `dockerScanLines` lines.
@@ -25,8 +25,31 @@ export async function checkContainer(docker: Docker, container: string): Promise
   }
 }
 
-function seconds(ms: number): number {
-  return Math.floor(ms / 1000);
+/**
+ * `GET /containers/{id}/logs` as a stream without following: dockerode's `logs` streams only
+ * when it follows (and a followed running container never ends), and buffers the whole answer
+ * otherwise. The same request through its modem, read as it arrives, in bounded memory.
+ */
+function logStream(container: Docker.Container, options: Record<string, unknown>, signal: AbortSignal): Promise<NodeJS.ReadableStream> {
+  const { modem } = container as unknown as { modem: { dial(request: object, done: (error: unknown, data: unknown) => void): void } };
+  return new Promise((resolve, reject) => {
+    modem.dial(
+      {
+        path: `/containers/${container.id}/logs?`,
+        method: 'GET',
+        abortSignal: signal,
+        isStream: true,
+        statusCodes: { 200: true, 404: 'no such container', 500: 'server error' },
+        options,
+      },
+      (error, data) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(data as NodeJS.ReadableStream)),
+    );
+  });
+}
+
+/** Docker's form of a moment: seconds since the epoch, with a fraction. */
+function seconds(ms: number): string {
+  return (ms / 1000).toFixed(3);
 }
 
 export async function readDockerSource(docker: Docker, container: string, query: LogQuery): Promise<LogReadResult> {
@@ -57,18 +80,16 @@ export async function readDockerSource(docker: Docker, container: string, query:
     }
   };
   try {
-    // `follow` with `until` set gives a stream that ends at `until`: read in bounded memory, not as one buffer.
     const stream = await withTimeout(
-      handle.logs({
-        follow: true,
+      logStream(handle, {
+        follow: false,
         stdout: true,
         stderr: true,
         timestamps: true,
         tail,
-        until: seconds(query.window.until ?? query.now) + 1,
+        ...(query.window.until === undefined ? {} : { until: seconds(query.window.until) }),
         ...(query.window.since === undefined ? {} : { since: seconds(query.window.since) }),
-        abortSignal: abort.signal,
-      }),
+      }, abort.signal),
       dockerTimeoutMs,
       'Asking Docker for the logs',
     );

@@ -16,6 +16,7 @@ import { SafetyPanel } from '../safety/SafetyPanel';
 import { FolderPicker } from './FolderPicker';
 import { McpSettings } from './McpSettings';
 import { RunSecretsSettings } from './RunSecretsSettings';
+import { LogSourcesSettings } from './LogSourcesSettings';
 
 /** The sections of Settings, in order; each saves on its own (MCP servers and credentials at once). */
 export const settingsSections = [
@@ -452,6 +453,7 @@ export function SettingsPanel({
           <section id={sectionElementId('mcp')} aria-label="MCP servers">
             <McpSettings client={client} />
           </section>
+          <section id="settings-section-logs" aria-label="Log sources"><LogSourcesSettings client={client} /></section>
 
           <section id={sectionElementId('credentials')} className="settings-credentials" aria-label="Credentials & role" data-testid="settings-credentials">
             <fieldset>

@@ -105,6 +105,18 @@ describe('log sources in Settings (the person\'s channels)', () => {
     expect(core.settings.get().logSources).toHaveLength(2);
   });
 
+  it('expands ~ to the home folder when it saves', async () => {
+    const home = process.env['HOME'];
+    process.env['HOME'] = logs;
+    try {
+      const saved = await core.handlers['logSources.save']({ name: 'home', kind: 'file', path: '~/plain.log' }, ctx);
+      expect(saved.sources.find((source) => source.name === 'home')).toEqual({ name: 'home', kind: 'file', path: path.join(logs, 'plain.log') });
+    } finally {
+      process.env['HOME'] = home;
+    }
+    await core.handlers['logSources.remove']({ name: 'home' }, ctx);
+  });
+
   it('refuses a missing file, a path inside the workspace and a missing container, naming the field', async () => {
     const missing = await saveError({ name: 'gone', kind: 'file', path: path.join(logs, 'nope.log') });
     expect(missing.message).toContain('does not exist');

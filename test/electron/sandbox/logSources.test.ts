@@ -103,6 +103,28 @@ describe('a Docker container as a log source', () => {
     expect(probe.output).toContain('Lines: 0 matched');
   });
 
+  it('reads a running container that has gone quiet without waiting for more', async () => {
+    const running = await docker.createContainer({
+      name: `${containerName}-running`,
+      Image: (await ensureSandboxImage(docker)).image,
+      User: '65534:65534',
+      Cmd: ['/bin/sh', '-c', 'echo "worker ready"; sleep 600'],
+      HostConfig: { NetworkMode: 'none', CapDrop: ['ALL'], SecurityOpt: ['no-new-privileges'] },
+      Labels: { 'sophia.test': 'logSources' },
+    });
+    try {
+      await running.start();
+      await waitFor(async () => (await running.logs({ stdout: true, follow: false })).toString().includes('worker ready'), 30_000, 'the first line');
+      await logs.save({ name: 'worker', kind: 'docker', container: `${containerName}-running` });
+      const result = await read({ source: 'worker' });
+      expect(result.ok).toBe(true);
+      expect(bodyOf(result.output)).toEqual([expect.stringMatching(/worker ready$/)]);
+    } finally {
+      await running.remove({ force: true });
+      await logs.remove('worker');
+    }
+  });
+
   it('says so when the container is gone', async () => {
     await container.remove({ force: true });
     const gone = await read({ source: 'api' });
