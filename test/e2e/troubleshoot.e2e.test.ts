@@ -72,10 +72,27 @@ beforeAll(async () => {
   writeFileSync(logFile, failureLog(notion.databaseId));
   session = await openBrowserSession({ settings: { workspace }, viewport: { width: 1600, height: 1000 }, env: { SOPHIA_LOG_LEVEL: 'info' } });
   ({ model, page, watched } = session);
-  // Where a person puts them: a log source, and the token as a run secret (into the keychain).
-  await session.app.request('logSources.save', { name: 'notion-sync', kind: 'file', path: logFile });
-  await session.app.request('runSecrets.set', { name: 'NOTION_TOKEN', value: token });
 });
+
+/** Where a person puts them, in Settings: the log file as a log source, the token as a run secret (into the keychain). */
+async function setUpInSettings(): Promise<void> {
+  await page.getByRole('button', { name: 'Settings', exact: true }).click();
+  const logs = page.getByTestId('settings-log-sources');
+  await logs.scrollIntoViewIfNeeded();
+  await logs.getByLabel('Name').fill('notion-sync');
+  await logs.getByRole('radio', { name: /File or folder/ }).check();
+  await logs.getByLabel('Path of the log file or folder').fill(logFile);
+  await logs.getByRole('button', { name: 'Add log source' }).click();
+  await logs.getByTestId('log-source-notion-sync').waitFor();
+  const secrets = page.getByTestId('settings-run-secrets');
+  await secrets.scrollIntoViewIfNeeded();
+  await secrets.getByLabel('Run secret name').fill('NOTION_TOKEN');
+  await secrets.getByLabel('Run secret value').fill(token);
+  await secrets.getByRole('button', { name: 'Save run secret' }).click();
+  await expect.poll(() => secrets.getByTestId('run-secret-NOTION_TOKEN').innerText()).toContain('Set');
+  await page.getByRole('button', { name: 'Close' }).first().click();
+  await page.getByTestId('settings-run-secrets').waitFor({ state: 'detached' });
+}
 
 afterAll(async () => {
   await session?.close();
@@ -134,6 +151,7 @@ describe('troubleshooting reaches the failing system', () => {
       ].map((turn) => ({ kind: 'stream' as const, events: anthropicTurn(turn) })),
     );
 
+    await setUpInSettings();
     const input = page.getByTestId('composer-input');
     await input.fill(request);
     await input.press('Enter');
@@ -143,7 +161,13 @@ describe('troubleshooting reaches the failing system', () => {
     await approveCard([/read_logs|notion-sync/]);
     await expect.poll(() => statusOf('evidence'), { timeout: 60_000 }).toBe('done');
 
-    // 2. Reproduction: the card names the host and the secret (never its value); the run fails with the 429.
+    // 2. Reproduction: a high-risk card that names the host and the secret (never its value); the run fails with the 429.
+    const grants = page.getByTestId('approval-card').getByTestId('approval-grants');
+    await grants.waitFor({ timeout: 90_000 });
+    expect(await grants.getByTestId('approval-grant-host').allInnerTexts()).toEqual([expect.stringContaining(grant)]);
+    expect(await grants.getByTestId('approval-grant-secret').allInnerTexts()).toEqual([expect.stringContaining('NOTION_TOKEN')]);
+    expect(await page.getByTestId('approval-card').getByTestId('approval-risk').innerText()).toMatch(/high|critical/i);
+    await screenshot(page, 'troubleshoot-egress-card');
     const card = await approveCard([new RegExp(grant.replace(/\./g, '\\.')), /NOTION_TOKEN/]);
     expect(card).not.toContain(token);
     await expect.poll(() => statusOf('reproduction'), { timeout: 120_000 }).toBe('done');
