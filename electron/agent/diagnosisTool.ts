@@ -11,6 +11,8 @@ import type { ToolRegistry } from './tools';
 
 /** The log tool whose results count as evidence read. */
 export const logReadTool = 'read_logs';
+/** The tool whose call a diagnosis may name as its reproduction. */
+export const reproductionTool = 'run_command';
 
 /** Every successful read_logs call of the conversation: the source it named and its whole output. */
 export function logReadsOf(store: ConversationStore, conversationId: string): LogRead[] {
@@ -42,8 +44,14 @@ export function registerDiagnosisTool(registry: ToolRegistry, store: Conversatio
       describe: (input) => `report the diagnosis (${input.evidence.reduce((sum, group) => sum + group.lines.length, 0)} quoted lines)`,
     },
     async (input, context) => {
+      const events = input.reproduction === undefined ? [] : store.events(context.conversationId);
       const checked = checkEvidence(input.evidence, logReadsOf(store, context.conversationId));
-      return { ok: true, output: diagnosisResult(checked) };
+      const named = input.reproduction !== undefined && events.some((event) => event.type === 'tool.call' && event.callId === input.reproduction && event.tool === reproductionTool);
+      // The verdict stays the last line: the chat reads it from there.
+      const note = input.reproduction !== undefined && !named ? `Note: ${input.reproduction.slice(0, 64)} is not a run_command call of this conversation, so no reproduction is shown for it.\n` : '';
+      const result = diagnosisResult(checked);
+      const cut = result.lastIndexOf('\n');
+      return { ok: true, output: `${result.slice(0, cut + 1)}${note}${result.slice(cut + 1)}` };
     },
   );
 }

@@ -32,7 +32,7 @@ function setUp() {
   };
   const diagnose = (conversationId: string, evidence: unknown) =>
     registry.invoke('report_diagnosis', { cause: 'The sync does not wait after a 429.', evidence }, { conversationId, callId: `d-${Math.random().toString(36).slice(2)}`, signal: new AbortController().signal });
-  return { store, read, diagnose };
+  return { store, read, diagnose, registry };
 }
 
 const log = ['2026-12-02T10:00:01Z INFO sync started', '2026-12-02T10:00:02Z ERROR HTTP 429 rate_limited from /v1/databases/db1/query', '2026-12-02T10:00:02Z ERROR sync failed'].join('\n');
@@ -62,6 +62,20 @@ describe('report_diagnosis', () => {
     store.saveToolOutput('conv-a', 'r1', 'read_logs', long);
     const outcome = await diagnose('conv-a', [{ source: 'notion-sync', lines: ['INFO line 1500'] }]);
     expect(outcome.kind === 'executed' && parseDiagnosisResult(outcome.result.output)).toEqual([true]);
+  });
+
+  it('says when the reproduction it names is not a run_command of this conversation', async () => {
+    const { store, read, registry } = setUp();
+    read('conv-a', 'r1', 'notion-sync', log);
+    store.appendEvent('conv-a', { type: 'tool.call', conversationId: 'conv-a', callId: 'x1', tool: 'run_command', args: { command: 'python3 sync.py' }, risk: 'medium' });
+    const report = (reproduction: string) =>
+      registry.invoke('report_diagnosis', { cause: 'c', evidence: [{ source: 'notion-sync', lines: ['ERROR sync failed'] }], reproduction }, { conversationId: 'conv-a', callId: `d-${reproduction}`, signal: new AbortController().signal });
+    const good = await report('x1');
+    const bad = await report('r1');
+    expect(good.kind === 'executed' && good.result.output).not.toContain('Note:');
+    expect(bad.kind === 'executed' && bad.result.output).toContain('r1 is not a run_command call of this conversation');
+    // The verdict is still the last line.
+    expect(bad.kind === 'executed' && parseDiagnosisResult(bad.result.output)).toEqual([true]);
   });
 
   it('refuses a report without evidence (schema)', async () => {
