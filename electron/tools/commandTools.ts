@@ -58,7 +58,10 @@ export const runCommandTool = {
   input: runCommandInput,
   // Runs code from the workspace, though in a hardened container: the person is asked.
   risk: 'medium',
-  describe: (input) => `run in the sandbox${input.egress ? ' with network egress' : ''}${input.secrets ? ' with secrets' : ''}: ${input.command}`.slice(0, 200),
+  describe: (input) => {
+    const grants = [input.egress ? 'network egress' : '', input.secrets ? 'secrets' : ''].filter(Boolean).join(' and ');
+    return `run in the sandbox${grants ? ` with ${grants}` : ''}: ${input.command}`.slice(0, 200);
+  },
   preview: (input) => {
     const lines = [`$ ${input.command}`];
     if (input.egress) lines.push(`Network egress for this run only, through Sophia's proxy, to: ${input.egress.join(', ')}`);
@@ -95,7 +98,7 @@ while [ ! -e ${forwarderDirectory}/ready ]; do
   fi
   sleep 0.05
 done
-cd /workspace 2>/dev/null || cd /tmp
+cd /workspace || exit 1
 /bin/sh -c "$1"
 sophia_status=$?
 kill "$sophia_forwarder" 2>/dev/null
