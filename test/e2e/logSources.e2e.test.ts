@@ -50,8 +50,9 @@ afterAll(async () => {
 describe('log sources and read_logs, in Chromium', () => {
   it('adds a log file outside the workspace in Settings; a missing file and a workspace file are refused beside the field', async () => {
     await page.getByRole('button', { name: 'Settings', exact: true }).click();
+    await page.getByRole('navigation', { name: 'Settings sections' }).getByRole('button', { name: 'Log sources' }).click();
     const section = page.getByTestId('settings-log-sources');
-    await section.scrollIntoViewIfNeeded();
+    await section.waitFor();
     await section.getByLabel('Name').fill('notion-sync');
     await section.getByRole('radio', { name: /File or folder/ }).check();
     const pathField = section.getByLabel('Path of the log file or folder');

@@ -28,10 +28,11 @@ export const settingsSections = [
   { id: 'snowflake', title: 'Snowflake' },
   { id: 'links', title: 'Links' },
   { id: 'mcp', title: 'MCP servers' },
+  { id: 'logs', title: 'Log sources' },
   { id: 'credentials', title: 'Credentials & role' },
 ] as const;
 export type SettingsSectionId = (typeof settingsSections)[number]['id'];
-type FormSection = Exclude<SettingsSectionId, 'mcp' | 'credentials'>;
+type FormSection = Exclude<SettingsSectionId, 'mcp' | 'logs' | 'credentials'>;
 
 /** The settings each section's Save sends, and nothing else: one section's edits never ride along with another's. */
 const sectionKeys: Record<FormSection, readonly (keyof AppSettings)[]> = {
@@ -453,7 +454,7 @@ export function SettingsPanel({
           <section id={sectionElementId('mcp')} aria-label="MCP servers">
             <McpSettings client={client} />
           </section>
-          <section id="settings-section-logs" aria-label="Log sources"><LogSourcesSettings client={client} /></section>
+          <section id={sectionElementId('logs')} aria-label="Log sources"><LogSourcesSettings client={client} /></section>
 
           <section id={sectionElementId('credentials')} className="settings-credentials" aria-label="Credentials & role" data-testid="settings-credentials">
             <fieldset>
