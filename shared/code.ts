@@ -63,6 +63,8 @@ export const proposalAnswer = z.discriminatedUnion('action', [
     .strict(),
   z.object({ proposalId: id, action: z.literal('add-tests') }).strict(),
   z.object({ proposalId: id, action: z.literal('cancel') }).strict(),
+  /** Troubleshooting's "Try a different approach": cancels the fix; the model is told the diagnosis was rejected, and why. */
+  z.object({ proposalId: id, action: z.literal('different-approach'), reason: z.string().max(2000) }).strict(),
 ]);
 export type ProposalAnswer = z.infer<typeof proposalAnswer>;
 

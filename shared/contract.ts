@@ -77,6 +77,8 @@ export const secretNames = [
   'otlp-headers',
 ] as const;
 export const secretName = z.enum(secretNames);
+/** A run secret's name: the environment variable a sandboxed command sees it as. */
+export const runSecretName = z.string().regex(/^[A-Z_][A-Z0-9_]{0,63}$/, 'A run secret name is capitals, digits and _, starting with a letter or _ (say NOTION_TOKEN).');
 export type SecretName = z.infer<typeof secretName>;
 
 export const auditKinds = [
@@ -99,6 +101,8 @@ export const auditKinds = [
   'hook.run',
   /** A memory entry kept, edited or deleted. */
   'memory',
+  /** A connection through a sandboxed run's egress proxy, allowed or refused. */
+  'egress',
 ] as const;
 export const auditKind = z.enum(auditKinds);
 export type AuditKind = z.infer<typeof auditKind>;
@@ -152,6 +156,11 @@ export const approvalRequestEvent = z.object({
     .array(z.object({ path: z.string().max(codeLimits.path), added: z.number().int().nonnegative(), removed: z.number().int().nonnegative(), isNew: z.boolean() }))
     .max(codeLimits.filesPerProposal)
     .optional(),
+  /**
+   * What a sandboxed command is granted beyond its sandbox, named on the card: network egress
+   * to these host:port pairs, and these run secrets as environment variables (names only).
+   */
+  grants: z.object({ hosts: z.array(label).max(8), secrets: z.array(label).max(8) }).optional(),
 });
 export type ApprovalRequest = z.infer<typeof approvalRequestEvent>;
 
@@ -755,6 +764,19 @@ export const requests = {
   'infra.state': { input: empty, output: infraStateView },
   /** What the OpenTelemetry exporter has sent and whether its last export failed. */
   'telemetry.status': { input: empty, output: telemetryStatus },
+  /** Run secrets (env vars for one approved sandboxed command): names and whether set, never values. */
+  'runSecrets.list': {
+    input: empty,
+    output: z.object({
+      keychain: z.object({ available: z.boolean(), message: z.string().max(2000) }),
+      secrets: z.array(z.object({ name: runSecretName, set: z.boolean() })).max(64),
+    }),
+  },
+  'runSecrets.set': {
+    input: z.object({ name: runSecretName, value: z.string().min(1).max(16 * 1024) }).strict(),
+    output: z.object({ name: runSecretName, set: z.literal(true) }),
+  },
+  'runSecrets.remove': { input: z.object({ name: runSecretName }).strict(), output: z.object({ name: runSecretName, set: z.literal(false) }) },
 } as const satisfies Record<string, { input: z.ZodType; output: z.ZodType }>;
 
 /**
@@ -823,6 +845,10 @@ export const auditedRequests = {
   'memory.remove': true,
   'infra.state': false,
   'telemetry.status': false,
+  'runSecrets.list': false,
+  // Audited by name only: the value is never part of the entry (see safetyCore's auditRequests).
+  'runSecrets.set': true,
+  'runSecrets.remove': true,
 } as const satisfies Record<Channel, boolean>;
 
 export type Channel = keyof typeof requests;

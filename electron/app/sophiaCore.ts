@@ -9,6 +9,7 @@ import { Agent, type StepBudget } from '../agent/agent';
 import { agentHandlers } from '../agent/agentHandlers';
 import { ConversationStore } from '../agent/conversationStore';
 import { registerPlanTool } from '../agent/planTool';
+import { registerDiagnosisTool } from '../agent/diagnosisTool';
 import { ToolRegistry, type ToolGate } from '../agent/tools';
 import { openAppDatabase } from '../db/appDatabase';
 import type { SqliteDatabase } from '../db/sqlite';
@@ -26,7 +27,8 @@ import { registerToolOutputTool } from '../agent/toolOutputTool';
 import type { ContextBudget } from '../agent/contextWindow';
 import { registerCodeTools, registerIndexTools, canonicalProposal } from '../tools/codeTools';
 import { CodeIndexService } from '../code/indexService';
-import { registerCommandTools } from '../tools/commandTools';
+import { registerCommandTools, type CommandGrants } from '../tools/commandTools';
+import { EgressProxies } from '../sandbox/egressProxy';
 import { codeHandlers } from '../code/codeHandlers';
 import { FindingsService } from '../code/findingsService';
 import { ProposalService } from '../code/proposalService';
@@ -105,7 +107,7 @@ export interface CoreExecutors {
   /** The approval gate every tool call passes; the safety core's by default. Checkpoints wrap it either way. */
   readonly gate: ToolGate;
   /** run_command, in the sandbox. */
-  readonly command: (registry: ToolRegistry, sandbox: SandboxService, workspace: () => string) => void;
+  readonly command: (registry: ToolRegistry, sandbox: SandboxService, workspace: () => string, grants?: CommandGrants) => void;
   /** The git and GitHub tools. */
   readonly git: (registry: ToolRegistry, git: GitService) => void;
   /** The Pulumi tools. */
@@ -195,6 +197,9 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     permissionMode: () => (safety.planMode.on ? 'plan' : 'default'),
   });
   safety.usePreToolUse(preToolUseCheck(hooks));
+  // Egress proxies of sandboxed runs: the stop closes each and every connection it holds.
+  const egress = new EgressProxies();
+  stop.register('egress', () => egress.closeAll(), { kind: 'task', label: 'sandbox egress proxies' });
   const git = new GitService({
     workspace,
     settings: () => settings.get(),
@@ -246,6 +251,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
   });
   // The chat span sees the request as it is sent: after the redaction the safety wrapper does.
   const provider = async () => safety.wrapProvider(telemetry.wrapProvider(await createProvider(settings.get(), secrets, options.endpoints)));
+  registerDiagnosisTool(registry, store);
   const code = {
     proposals: new ProposalService({
       publish: (event) => events.publish(event),
@@ -275,7 +281,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
   const memory = new MemoryService({ db, workspace, audit: safety.audit, redact: (text) => redactor.redact(text) });
   registerMemoryTools(registry, memory);
   const infraState = new InfraStateStore(db);
-  executors.command(registry, sandbox, workspace);
+  executors.command(registry, sandbox, workspace, { egress, readSecrets: (names) => safety.runSecrets.readForRun(names), audit: safety.audit });
   executors.git(registry, git);
   const pulumi = new PulumiService({
     projectDir: () => {

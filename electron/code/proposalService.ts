@@ -24,6 +24,7 @@ import type * as JsDiff from 'diff';
 import { codeLimits, languageOf, type ProposalAnswer, type ProposalFile, type ProposalView } from '../../shared/code';
 import type { ApprovalDecisionInput, SophiaEvent } from '../../shared/contract';
 import { SophiaError } from '../../shared/errors';
+import { differentApproachReason } from '../../shared/troubleshoot';
 import { clientShown, type EditFileSummary, type InvokeOutcome, type ToolCallRef, type ToolOutput } from '../agent/tools';
 import { createLogger } from '../log';
 import { StaleFilesError, writeAllOrNone, type FileWrite } from './atomicWrite';
@@ -244,6 +245,12 @@ export class ProposalService {
         const accepted = approvals.answerCall(call, { decision: 'cancel', reason: 'Cancelled in the diff view.' });
         proposal.tests?.abort();
         if (accepted) this.#update(proposal, { status: 'cancelled' });
+        return { accepted };
+      }
+      case 'different-approach': {
+        const accepted = approvals.answerCall(call, { decision: 'cancel', reason: differentApproachReason(answer.reason) });
+        proposal.tests?.abort();
+        if (accepted) this.#update(proposal, { status: 'cancelled', message: 'Rejected with "Try a different approach".' });
         return { accepted };
       }
       case 'add-tests': {

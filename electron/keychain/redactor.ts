@@ -15,6 +15,28 @@ const tokenShapes: readonly RegExp[] = [
 
 export const redactedMark = '[redacted]';
 
+/** base64 (standard and URL-safe) fragments of a value at each of the three byte alignments it can sit at inside a longer encoded text. */
+function base64Fragments(value: string): string[] {
+  const bytes = Buffer.from(value, 'utf8');
+  const fragments: string[] = [];
+  for (let offset = 0; offset < 3; offset++) {
+    const encoded = Buffer.concat([Buffer.alloc(offset), bytes]).toString('base64');
+    // Only the characters made of the value's bits alone.
+    const fragment = encoded.slice(Math.ceil((offset * 4) / 3), Math.floor(((offset + bytes.length) * 4) / 3));
+    if (fragment.length >= 8) fragments.push(fragment, fragment.replace(/\+/g, '-').replace(/\//g, '_'));
+  }
+  return fragments;
+}
+
+/**
+ * The forms a secret's value takes in output: itself, JSON-escaped, URL-encoded, and base64
+ * (as in an `Authorization: Basic` header, at any alignment). Each at least 4 characters.
+ */
+export function secretEncodings(value: string): string[] {
+  const forms = new Set<string>([value, JSON.stringify(value).slice(1, -1), encodeURIComponent(value), ...base64Fragments(value)]);
+  return [...forms].filter((form) => form.length >= minLength);
+}
+
 export class SecretRedactor {
   readonly #values = new Map<string, string>();
   #pattern: RegExp | undefined;
@@ -26,6 +48,13 @@ export class SecretRedactor {
     // A JSON-encoded copy of the value looks different when it has quotes or backslashes.
     const encoded = JSON.stringify(value).slice(1, -1);
     if (encoded !== value) this.#values.set(encoded, name);
+    this.#pattern = undefined;
+  }
+
+  /** Remembers a value and its encodings (`secretEncodings`): for secrets handed to a sandboxed command. */
+  addWithEncodings(name: string, value: string): void {
+    if (value.length < minLength) return;
+    for (const form of secretEncodings(value)) this.#values.set(form, name);
     this.#pattern = undefined;
   }
 

@@ -154,6 +154,19 @@ function same(registry: ToolRegistry, mcpName: string, registryName: string, tit
   };
 }
 
+/**
+ * run_tests without run_command's `egress` and `secrets`: an MCP client (another agent, outside
+ * the app) cannot ask for network egress or a run secret. Those stay with Sophia's own agent,
+ * where the person sees the conversation that asks for them. A client that sends them is
+ * refused by the (strict) schema.
+ */
+function withoutGrants(spec: McpToolSpec | undefined): McpToolSpec | undefined {
+  if (!spec) return undefined;
+  const shape = spec.input.shape as Record<string, unknown>;
+  if (!('egress' in shape) && !('secrets' in shape)) return spec;
+  return { ...spec, input: spec.input.omit({ egress: true, secrets: true }) };
+}
+
 const reviewPath = z.string().min(1).max(4096);
 
 function codeSpecs(registry: ToolRegistry): McpToolSpec[] {
@@ -229,7 +242,7 @@ function codeSpecs(registry: ToolRegistry): McpToolSpec[] {
   }
 
   specs.push(same(registry, 'search_code', 'search_code', 'Search code'));
-  specs.push(same(registry, 'run_tests', 'run_command', 'Run tests in the sandbox'));
+  specs.push(withoutGrants(same(registry, 'run_tests', 'run_command', 'Run tests in the sandbox')));
 
   const commitInput = objectInput(registry, 'git_commit');
   const prInput = objectInput(registry, 'github_open_pull_request');

@@ -25,7 +25,7 @@ import { clientShown, type GateDecision, type ToolCallRequest, type ToolGate } f
 import type { AuditSink } from '../audit/auditLog';
 import { createLogger } from '../log';
 import type { ApprovalEnding, ApprovalQuestion, Approver } from './approvals';
-import { assess, collectStrings, defaultInspectors, pathCandidates, type Assessment, type Inspector } from './inspectors';
+import { assess, collectStrings, defaultInspectors, pathCandidates, sandboxGrants, type Assessment, type Inspector } from './inspectors';
 import type { Policy, Role } from './policy';
 
 const log = createLogger('approvalGate');
@@ -184,6 +184,7 @@ export class ApprovalGate implements ToolGate {
       return conclude({ allowed: false, risk, decidedBy: 'stop', reasons: ['Sophia was stopped before the approval was asked.', ...reasons] }, `${tool.name} refused after stop`, 'refusal');
     }
     let ending: ApprovalEnding;
+    const grants = sandboxGrants(request.input);
     try {
       ending = await approver.ask(
         {
@@ -198,6 +199,10 @@ export class ApprovalGate implements ToolGate {
           callId: request.callId,
           ...(request.client === undefined ? {} : { client: this.#redact(clientShown(request.client)).slice(0, 200) }),
           ...(edit === undefined ? {} : { edit }),
+          // Named on the card, each one: the hosts a run may reach and the secrets it gets (names, never values).
+          ...(grants === undefined
+            ? {}
+            : { grants: { hosts: grants.hosts.slice(0, 8).map((host) => this.#redact(host).slice(0, 200)), secrets: grants.secrets.slice(0, 8).map((name) => name.slice(0, 64)) } }),
         },
         { timeoutMs: this.options.timeoutMs ?? policy.approvalTimeoutSeconds * 1000, signal },
       );

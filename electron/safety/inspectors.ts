@@ -416,6 +416,38 @@ const neverAllowed: Inspector = {
   },
 };
 
+/**
+ * What a call asks for beyond its sandbox: network egress (`egress`: host:port pairs) and run
+ * secrets (`secrets`: names), read from the top level of its arguments whatever the tool.
+ * The approval card names each; undefined when the call asks for neither.
+ */
+export function sandboxGrants(input: unknown): { readonly hosts: string[]; readonly secrets: string[] } | undefined {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return undefined;
+  const record = input as Record<string, unknown>;
+  const list = (value: unknown): string[] | undefined => (value === undefined ? undefined : Array.isArray(value) ? value.map((item) => String(item)) : [String(value)]);
+  const hosts = list(record['egress']);
+  const secrets = list(record['secrets']);
+  if ((hosts === undefined || hosts.length === 0) && (secrets === undefined || secrets.length === 0)) return undefined;
+  return { hosts: hosts ?? [], secrets: secrets ?? [] };
+}
+
+/**
+ * 10. Egress and run secrets: a sandboxed run that may reach hosts outside, or gets a
+ * credential, can send the workspace (or the credential) anywhere its granted hosts accept
+ * it. At least high: the person reads the hosts and names on the card, every time.
+ */
+const sandboxGrantsInspector: Inspector = {
+  name: 'sandbox-grants',
+  inspect: (call) => {
+    const grants = sandboxGrants(call.input);
+    if (!grants) return [];
+    const findings: Finding[] = [];
+    if (grants.hosts.length > 0) findings.push({ risk: 'high', reason: `opens network egress to ${grants.hosts.slice(0, 8).join(', ').slice(0, 150)}` });
+    if (grants.secrets.length > 0) findings.push({ risk: 'high', reason: `gives the command the run secret${grants.secrets.length > 1 ? 's' : ''} ${grants.secrets.slice(0, 8).join(', ').slice(0, 150)}` });
+    return findings;
+  },
+};
+
 export const defaultInspectors: readonly Inspector[] = [
   declaredRisk,
   protectedBranches,
@@ -426,6 +458,7 @@ export const defaultInspectors: readonly Inspector[] = [
   protectedPaths,
   neverAllowed,
   secretFiles,
+  sandboxGrantsInspector,
 ];
 
 /** Runs every inspector; the strictest finding wins. An inspector that throws makes the call critical. */

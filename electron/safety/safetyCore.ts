@@ -16,6 +16,7 @@ import type { CallContext, Handlers } from '../../shared/handlers';
 import { OsKeychain, type Keychain } from '../keychain/keychain';
 import type { SecretRedactor } from '../keychain/redactor';
 import { SecretStore } from './secretStore';
+import { RunSecretStore } from './runSecrets';
 import { addLogRedactor, createLogger } from '../log';
 import type { ModelProvider, ModelRequest } from '../models/modelProvider';
 import type { SecretReader } from '../keychain/secretReader';
@@ -50,7 +51,10 @@ type SafetyChannel =
   | 'secrets.set'
   | 'secrets.remove'
   | 'audit.query'
-  | 'audit.verify';
+  | 'audit.verify'
+  | 'runSecrets.list'
+  | 'runSecrets.set'
+  | 'runSecrets.remove';
 
 export interface SafetyCore {
   readonly audit: AuditLog;
@@ -58,6 +62,8 @@ export interface SafetyCore {
   readonly approvals: ApprovalBroker;
   readonly policy: PolicyService;
   readonly secrets: SecretStore;
+  /** Credentials for one approved sandboxed command (run_command's `secrets`). */
+  readonly runSecrets: RunSecretStore;
   readonly keychain: Keychain;
   readonly redactor: SecretRedactor;
   /** For the model providers: reads credentials from the keychain, never throws. */
@@ -86,6 +92,8 @@ export function createSafetyCore(options: SafetyOptions): SafetyCore {
   const audit = AuditLog.open(auditFile, { headKey: headKey.key, keyProblem: headKey.problem, anchor: keychainAnchorStore(keychain, auditFile), redact });
   const secrets = new SecretStore(keychain, redactor, audit);
   secrets.loadIntoRedactor();
+  const runSecrets = new RunSecretStore(keychain, redactor, audit);
+  runSecrets.loadIntoRedactor();
   const policy = new PolicyService(
     { userFile: path.join(options.dataDir, 'policy.yaml'), managedFile: options.managedPolicyFile ?? defaultManagedPolicyFile(), workspace: options.workspace },
     audit,
@@ -202,6 +210,15 @@ export function createSafetyCore(options: SafetyOptions): SafetyCore {
     },
     'audit.query': (input) => ({ entries: audit.query(input) }),
     'audit.verify': () => audit.verify(),
+    'runSecrets.list': () => runSecrets.list(),
+    'runSecrets.set': (input) => {
+      runSecrets.set(input.name, input.value);
+      return { name: input.name, set: true as const };
+    },
+    'runSecrets.remove': (input) => {
+      runSecrets.remove(input.name);
+      return { name: input.name, set: false as const };
+    },
   };
 
   const wrapProvider = (provider: ModelProvider): ModelProvider => ({
@@ -219,7 +236,7 @@ export function createSafetyCore(options: SafetyOptions): SafetyCore {
       const handler = all[channel] as (input: unknown, context: CallContext) => unknown;
       wrapped[channel] = (input: unknown, context: CallContext) => {
         // A secret's value is never part of the entry, redacted or not.
-        const shown = channel === 'secrets.set' ? { name: (input as { name: string }).name } : input;
+        const shown = channel === 'secrets.set' || channel === 'runSecrets.set' ? { name: (input as { name: string }).name } : input;
         audit.record({ kind: 'request', actor: context.transport, summary: `${channel} requested`, data: { channel, input: shown }, conversationId: conversationOf(input) });
         return handler(input, context);
       };
@@ -233,6 +250,7 @@ export function createSafetyCore(options: SafetyOptions): SafetyCore {
     approvals,
     policy,
     secrets,
+    runSecrets,
     keychain,
     redactor,
     secretReader,

@@ -27,7 +27,8 @@ import { statusCodeOf } from './dockerClient';
 import { DockerFrameParser, encodeCommand, shellQuote } from './dockerStream';
 import { containerSpec, type ContainerSpecInput } from './hardening';
 import { masksKey } from './secretMasks';
-import type { ExecOptions, ExecResult, OutputStream, Sandbox, SandboxFile, WorkspaceAccess } from './sandbox';
+import { cutAll, cutPartialTail, StreamCutter } from './outputRedaction';
+import type { ExecOptions, ExecResult, OutputStream, Redaction, Sandbox, SandboxFile, WorkspaceAccess } from './sandbox';
 
 const log = createLogger('dockerSandbox');
 // tar-stream is required with the first file copied in or out of a sandbox, not at start.
@@ -146,7 +147,7 @@ export interface ReadyExec {
 export async function startStub(
   box: SandboxContainer,
   user: SandboxUser,
-  options: { readonly signal?: AbortSignal; readonly timeoutMs?: number } = {},
+  options: { readonly signal?: AbortSignal; readonly timeoutMs?: number; readonly env?: readonly string[] } = {},
 ): Promise<ReadyExec> {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const deadline = new AbortController();
@@ -160,6 +161,7 @@ export async function startStub(
       AttachStderr: true,
       Tty: false,
       User: `${user.uid}:${user.gid}`,
+      ...(options.env && options.env.length > 0 ? { Env: [...options.env] } : {}),
       abortSignal: signal,
     });
     const socket = (await exec.start({ hijack: true, stdin: true, abortSignal: signal })) as Duplex;
@@ -225,6 +227,7 @@ class OutputCollector {
   #pendingChars = 0;
   #streamedBytes = 0;
   #timer: NodeJS.Timeout | undefined;
+  readonly #cutters: Record<OutputStream, StreamCutter> | undefined;
   truncated = false;
   firstOutputAt: number | undefined;
 
@@ -232,7 +235,18 @@ class OutputCollector {
     private readonly emit: (stream: OutputStream, chunk: string) => void,
     private readonly onOutput: ExecOptions['onOutput'],
     private readonly binaryStdout: boolean,
-  ) {}
+    private readonly redactions: readonly Redaction[] = [],
+  ) {
+    this.#cutters = redactions.length > 0 ? { stdout: new StreamCutter(redactions), stderr: new StreamCutter(redactions) } : undefined;
+  }
+
+  /** The kept output as text, with the redactions cut (a value cut in half by the limit, too). */
+  keptText(stream: OutputStream): string {
+    const text = this.kept(stream).toString('utf8');
+    if (this.redactions.length === 0) return text;
+    const cut = cutAll(text, this.redactions);
+    return this.truncated ? cutPartialTail(cut, this.redactions) : cut;
+  }
 
   add(stream: OutputStream, payload: Buffer): void {
     this.firstOutputAt ??= performance.now();
@@ -255,7 +269,12 @@ class OutputCollector {
     this.#keptBytes[stream] += piece.length;
   }
 
-  #forward(stream: OutputStream, text: string): void {
+  #forward(stream: OutputStream, raw: string): void {
+    const text = this.#cutters ? this.#cutters[stream].push(raw) : raw;
+    if (text.length > 0) this.#forwardShown(stream, text);
+  }
+
+  #forwardShown(stream: OutputStream, text: string): void {
     if (this.onOutput) {
       try {
         this.onOutput(stream, text);
@@ -295,6 +314,8 @@ class OutputCollector {
       if (this.binaryStdout && stream === 'stdout') continue;
       const rest = this.#decoders[stream].decode();
       if (rest.length > 0) this.#forward(stream, rest);
+      const held = this.#cutters?.[stream].end() ?? '';
+      if (held.length > 0) this.#forwardShown(stream, held);
     }
     this.flush();
   }
@@ -431,9 +452,12 @@ export class DockerSandbox implements Sandbox {
     const { taskId, publish, box } = this.#options;
     const timeoutMs = Math.min(execLimits.maxTimeoutMs, Math.max(execLimits.minTimeoutMs, options.timeoutMs ?? execLimits.defaultTimeoutMs));
 
+    // A command with its own environment gets its own exec: the warm stub has none.
+    const env = options.env ? Object.entries(options.env).map(([name, value]) => `${name}=${value}`) : undefined;
+    const ownExec = env !== undefined && env.length > 0;
     let stub: ReadyExec;
     try {
-      stub = await this.#takeStub();
+      stub = ownExec ? await startStub(box, this.#options.user, { signal: this.#lifetime.signal, env }) : await this.#takeStub();
     } catch (error) {
       if (this.destroyed) throw new SophiaError('stopped', 'The sandbox was removed before the command started.');
       log.error('could not start a command', { container: box.id.slice(0, 12), error });
@@ -452,6 +476,7 @@ export class DockerSandbox implements Sandbox {
       (stream, chunk) => publish({ type: 'container.output', taskId, execId, stream, chunk }),
       options.onOutput,
       options.binaryStdout === true,
+      options.redactions ?? [],
     );
     const parser = new DockerFrameParser((stream, payload) => collector.add(stream, payload));
     const { socket } = stub;
@@ -487,15 +512,15 @@ export class DockerSandbox implements Sandbox {
     const truncated = collector.truncated;
     publish({ type: 'container.ended', taskId, execId, exitCode, durationMs, timedOut, stopped, truncated });
     log.debug('command ended', { taskId, execId, exitCode, durationMs, timedOut, stopped });
-    if (!this.destroyed) this.#ready = primeStub(box, this.#options.user, this.#lifetime.signal);
+    if (!this.destroyed && !ownExec) this.#ready = primeStub(box, this.#options.user, this.#lifetime.signal);
     const stdoutBytes = collector.kept('stdout');
     return {
       stdoutBytes,
       result: {
         execId,
         exitCode,
-        stdout: options.binaryStdout === true ? '' : stdoutBytes.toString('utf8'),
-        stderr: collector.kept('stderr').toString('utf8'),
+        stdout: options.binaryStdout === true ? '' : collector.keptText('stdout'),
+        stderr: collector.keptText('stderr'),
         durationMs,
         timedOut,
         stopped,

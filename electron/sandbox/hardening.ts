@@ -70,7 +70,12 @@ export interface ContainerSpecInput {
   readonly limits: SandboxLimits;
   /** Secret files and folders of the workspace, covered inside the container (see `secretMasks.ts`). */
   readonly masked?: readonly SecretMask[];
+  /** An egress proxy's socket directory, mounted read-only at `/run/sophia-egress` (see `egressProxy.ts`). */
+  readonly egressDirectory?: string;
 }
+
+/** Where an egress proxy's socket directory appears inside the container. */
+export const egressMountPoint = '/run/sophia-egress';
 
 export function containerSpec(input: ContainerSpecInput): Docker.ContainerCreateOptions {
   const { limits } = input;
@@ -96,6 +101,10 @@ export function containerSpec(input: ContainerSpecInput): Docker.ContainerCreate
           : { Type: 'tmpfs', Source: '', Target: target, ReadOnly: true, TmpfsOptions: { SizeBytes: 4096, Mode: 0o555 } },
       );
     }
+  }
+  if (input.egressDirectory !== undefined) {
+    // Read-only: connecting to a Unix socket writes nothing to the file system.
+    mounts.push({ Type: 'bind', Source: input.egressDirectory, Target: egressMountPoint, ReadOnly: true, BindOptions: { Propagation: 'rprivate' } });
   }
   return {
     name: input.name,

@@ -16,6 +16,11 @@ export interface AcquireOptions {
   readonly workspace?: string;
   /** `read-write` only for a step the user approved to write. Default `read-only`. */
   readonly access?: WorkspaceAccess;
+  /**
+   * A host directory holding an egress proxy's socket (see `egressProxy.ts`), bind-mounted
+   * read-only at `/run/sophia-egress`. Such a sandbox is always a new container, never a warm one.
+   */
+  readonly egressDirectory?: string;
 }
 
 export type OutputStream = 'stdout' | 'stderr';
@@ -27,6 +32,21 @@ export interface ExecOptions {
   readonly stdin?: string | Uint8Array;
   /** Called with each decoded chunk as it arrives. */
   readonly onOutput?: (stream: OutputStream, chunk: string) => void;
+  /**
+   * Environment variables for this one command only (run secrets, the proxy address): given to
+   * its own `docker exec`, never to the container or a file.
+   */
+  readonly env?: Readonly<Record<string, string>>;
+  /**
+   * Texts cut from the command's output before anyone sees it (the result, the execution
+   * log, `onOutput`), each replaced by `[redacted:label]`; also across chunk boundaries.
+   */
+  readonly redactions?: readonly Redaction[];
+}
+
+export interface Redaction {
+  readonly text: string;
+  readonly label: string;
 }
 
 export interface ExecResult {

@@ -172,7 +172,8 @@ export class DockerSandboxService implements SandboxService {
     const masked = workspace === undefined ? [] : await findSecretMasks(workspace);
     let box: SandboxContainer;
     let ready: Promise<ReadyExec | undefined> | undefined;
-    let warm = access === 'read-only' && workspace === this.#poolWorkspace() ? this.#pool.take() : undefined;
+    // A run with egress gets a new container with the proxy's socket mounted; warm ones have no such mount.
+    let warm = access === 'read-only' && options.egressDirectory === undefined && workspace === this.#poolWorkspace() ? this.#pool.take() : undefined;
     if (warm && warm.box.masksKey !== masksKey(masked)) {
       void this.#discard(warm.box).catch((error: unknown) => log.warn('could not remove a warm sandbox that no longer hides the secret files', { error }));
       warm = undefined;
@@ -193,6 +194,7 @@ export class DockerSandboxService implements SandboxService {
         access,
         limits: this.#limits,
         masked,
+        ...(options.egressDirectory === undefined ? {} : { egressDirectory: options.egressDirectory }),
       });
     }
     if (this.#generation !== generation || this.#stopped) {

@@ -17,6 +17,8 @@ import { SafetyButtons, SafetyDrawer, type SafetyView } from './safety/SafetyDra
 import { MemoryButton, MemoryDrawer } from './memory/MemoryDrawer';
 import { useSafety } from './safety/useSafety';
 import { initialState, reduce } from './state/sophiaState';
+import { deriveFlow, showsFlow } from './state/troubleshooting';
+import { TroubleshootFlow } from './components/TroubleshootFlow';
 import { useSophiaEvents } from './state/useSophiaEvents';
 
 export function App({ client }: { client: SophiaClient }) {
@@ -197,6 +199,8 @@ export function App({ client }: { client: SophiaClient }) {
   );
 
   const locked = state.status?.locked ?? false;
+  // The troubleshooting flow, derived from the chat's tool calls and the proposals as they come.
+  const flow = useMemo(() => (showsFlow(state.items) ? deriveFlow(state.items, state.proposals) : undefined), [state.items, state.proposals]);
 
   return (
     // An open drawer takes its own room at the right: it never covers Settings or the panels.
@@ -266,6 +270,7 @@ export function App({ client }: { client: SophiaClient }) {
             planMode={state.planMode}
             onPlanMode={setPlanMode}
             readToolOutput={readToolOutput}
+            head={flow && conversationId && <TroubleshootFlow flow={flow} client={client} onShowDiff={(callId) => openEdit({ conversationId, callId })} />}
           />
         </NoticeActionsContext.Provider>
         <aside className="side-panel" aria-label="Changes">

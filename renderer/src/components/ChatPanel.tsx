@@ -1,5 +1,5 @@
 import { defaultRangeExtractor, useVirtualizer, type Range } from '@tanstack/react-virtual';
-import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type FormEvent, type KeyboardEvent, type RefObject } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type FormEvent, type KeyboardEvent, type ReactNode, type RefObject } from 'react';
 import { limits } from '../../../shared/contract';
 import { intentLabels } from '../../../shared/intents';
 import type { ChatItem } from '../state/sophiaState';
@@ -45,8 +45,10 @@ export function ChatPanel(props: {
   onPlanMode: (on: boolean) => void;
   /** Reads a long tool output of this conversation page by page ("open full output"). */
   readToolOutput?: ToolOutputReader;
+  /** Shown at the head of the chat: the troubleshooting flow, in a troubleshooting conversation. */
+  head?: ReactNode;
 }) {
-  const { items, error, disabled, agentState, agentDetail, answering = false, onSend, onCancel, planMode, onPlanMode, readToolOutput } = props;
+  const { items, error, disabled, agentState, agentDetail, answering = false, onSend, onCancel, planMode, onPlanMode, readToolOutput, head } = props;
   const [draft, setDraft] = useState('');
   const [sending, setSending] = useState(false);
   const pinned = useRef(true);
@@ -74,6 +76,7 @@ export function ChatPanel(props: {
 
   return (
     <section className="chat" aria-label="Chat">
+      {head}
       {/* Another conversation gets a transcript of its own: it opens at its end, with no sizes measured for the one before. */}
       <Transcript key={items[0] ? `${items[0].kind}:${items[0].id}` : ''} items={items} pinned={pinned} readToolOutput={readToolOutput} />
       <div className="chat-footer">

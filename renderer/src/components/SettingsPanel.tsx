@@ -16,6 +16,7 @@ import { SafetyPanel } from '../safety/SafetyPanel';
 import { FolderPicker } from './FolderPicker';
 import { HooksSettings } from './HooksSettings';
 import { McpSettings } from './McpSettings';
+import { RunSecretsSettings } from './RunSecretsSettings';
 import { LogSourcesSettings } from './LogSourcesSettings';
 import { TelemetrySettings } from './TelemetrySettings';
 
@@ -466,6 +467,7 @@ export function SettingsPanel({
               <SafetyPanel client={client} status={safetyStatus} />
             </fieldset>
           </section>
+          <RunSecretsSettings client={client} />
 
           <section id={sectionElementId('hooks')} aria-label="Hooks">
             <HooksSettings client={client} />

@@ -92,6 +92,38 @@ function EditCard(props: { approval: ApprovalRequest; edit: NonNullable<Approval
   );
 }
 
+/** What a sandboxed run gets beyond its sandbox, each named: the hosts it may reach, the secrets it is given (names only). */
+function GrantList({ grants }: { grants: NonNullable<ApprovalRequest['grants']> }) {
+  return (
+    <div className="approval-grants" data-testid="approval-grants" role="group" aria-label="Granted for this run only">
+      {grants.hosts.length > 0 && (
+        <div>
+          <strong>Network egress, this run only:</strong>
+          <ul aria-label="Hosts">
+            {grants.hosts.map((host) => (
+              <li key={host} data-testid="approval-grant-host">
+                <code>{host}</code>
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
+      {grants.secrets.length > 0 && (
+        <div>
+          <strong>Secrets given to the command (values never shown):</strong>
+          <ul aria-label="Secrets">
+            {grants.secrets.map((name) => (
+              <li key={name} data-testid="approval-grant-secret">
+                <code>{name}</code>
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
+    </div>
+  );
+}
+
 function ApprovalCard({ approval, client, conversations }: { approval: ApprovalRequest; client: SophiaClient; conversations: readonly ConversationSummary[] }) {
   const [editing, setEditing] = useState(false);
   const [args, setArgs] = useState(approval.args);
@@ -110,6 +142,7 @@ function ApprovalCard({ approval, client, conversations }: { approval: ApprovalR
   return (
     <article className={`approval-card risk-${approval.risk}`} data-testid="approval-card" data-approval-id={approval.approvalId} aria-label={`Approval: ${approval.operation}`}>
       <CardHead approval={approval} conversations={conversations} />
+      {approval.grants && <GrantList grants={approval.grants} />}
       {editing ? (
         <textarea className="approval-args" aria-label="Arguments (JSON)" value={args} onChange={(event) => setArgs(event.target.value)} rows={8} spellCheck={false} />
       ) : (

@@ -55,6 +55,22 @@ describe('proposals', () => {
     expect(JSON.stringify(approvals.map((entry) => entry.data))).toContain('VARCHAR(32) NOT NULL');
   });
 
+  it('Try a different approach cancels the fix, and the model is told the diagnosis was rejected and why', async () => {
+    const before = await snapshot(h.workspace);
+    const { proposal, outcome } = await h.propose({ summary: 'retry on 429', files: [{ path: 'sql/employees.sql', content: withPhone }] });
+    expect(await h.answer({ proposalId: proposal.proposalId, action: 'different-approach', reason: 'The token expired; it is not the rate limit.' })).toEqual({ accepted: true });
+    const result = await outcome;
+    expect(result.kind).toBe('denied');
+    const reasons = result.kind === 'denied' ? result.decision.reasons.join(' ') : '';
+    expect(reasons).toContain('rejected your diagnosis');
+    expect(reasons).toContain('The token expired; it is not the rate limit.');
+    expect(result.kind === 'denied' && result.decision.decidedBy).toBe('user');
+    expect(h.latest(proposal.proposalId)).toMatchObject({ status: 'cancelled', message: 'Rejected with "Try a different approach".' });
+    expect(await snapshot(h.workspace)).toEqual(before);
+    // Answered once: a second answer finds nothing pending.
+    await expect(h.answer({ proposalId: proposal.proposalId, action: 'approve' })).rejects.toThrow();
+  });
+
   it('Cancel leaves the disk untouched', async () => {
     const before = await snapshot(h.workspace);
     const first = await h.propose({ summary: 'x', files: [{ path: 'sql/employees.sql', content: withPhone }] });
