@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { codeLimits, findingsReport, proposalAnswer, proposalView, workspaceRelativePath } from './code';
+import { metricsQuery, metricsReport } from './metrics';
 import type { Result } from './errors';
 import { intent } from './intents';
 import { mcpPin, outsideMcpServer, outsideServerId, outsideToolName } from './mcp';
@@ -693,6 +694,13 @@ export const requests = {
     input: empty,
     output: z.object({ inUse: sandboxSettings, overrides: z.array(z.object({ field: z.enum(sandboxSettingFields), variable: label })) }),
   },
+  /** The Metrics panel: figures computed from the audit log, per day (in the given time zone, else UTC), model or workspace. */
+  'metrics.query': { input: metricsQuery, output: metricsReport },
+  /** The same figures as CSV (one row per group, then the totals), for the person to save. Audited. */
+  'metrics.csv': {
+    input: metricsQuery,
+    output: z.object({ fileName: z.string().max(200), csv: z.string().max(20_000_000), timeZone: z.string().max(64), rows: z.number().int().nonnegative() }),
+  },
 } as const satisfies Record<string, { input: z.ZodType; output: z.ZodType }>;
 
 /**
@@ -751,6 +759,8 @@ export const auditedRequests = {
   'conversation.delete': true,
   'chat.retry': true,
   'conversation.toolOutput': false,
+  'metrics.query': false,
+  'metrics.csv': true,
 } as const satisfies Record<Channel, boolean>;
 
 export type Channel = keyof typeof requests;

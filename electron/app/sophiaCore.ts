@@ -41,6 +41,7 @@ import { registerSnowflakeTools } from '../tools/snowflakeTools';
 import { withCheckpoints } from '../safety/checkpointGate';
 import { OutsideMcpServers } from '../mcp/outsideServers';
 import { mcpHandlers } from '../mcp/mcpHandlers';
+import { metricsHandlers } from '../metrics/metricsService';
 import { GitService, type GitServiceOptions } from '../git/gitService';
 import { gitHandlers } from '../git/gitHandlers';
 import type { Keychain } from '../keychain/keychain';
@@ -323,6 +324,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     ...codeHandlers(code, { approvals: safety.approvals, workspace }),
     ...gitHandlers(git),
     ...mcpHandlers(outsideMcp),
+    ...metricsHandlers(safety.audit),
     ...setupHandlers({
       settings,
       secrets,

@@ -18,6 +18,7 @@ import type { SecretRedactor } from '../keychain/redactor';
 import { SecretStore } from './secretStore';
 import { addLogRedactor, createLogger } from '../log';
 import type { ModelProvider, ModelRequest } from '../models/modelProvider';
+import { costUsd } from '../models/pricing';
 import type { SecretReader } from '../keychain/secretReader';
 import { ApprovalBroker } from './approvals';
 import { ApprovalGate } from './approvalGate';
@@ -89,6 +90,14 @@ export function createSafetyCore(options: SafetyOptions): SafetyCore {
     audit,
   );
   const approvals = new ApprovalBroker(events);
+  // The workspace open when an entry is written: metrics group by it.
+  const workspaceNow = (): string | null => {
+    try {
+      return options.workspace() || null;
+    } catch {
+      return null;
+    }
+  };
   const planMode = { on: false };
   const gate = new ApprovalGate({
     planMode: () => planMode.on,
@@ -148,7 +157,7 @@ export function createSafetyCore(options: SafetyOptions): SafetyCore {
   // A call the model proposes after the stop (a late chunk on a stream that was in flight) is
   // refused by whoever sees it first; the audit log records it here, whichever that was.
   const unsubscribe = events.subscribe((event) => {
-    auditActivity(audit, event);
+    auditActivity(audit, event, workspaceNow);
     if (event.type !== 'tool.call' || !stop.locked) return;
     audit.record({
       kind: 'refusal',
@@ -204,7 +213,7 @@ export function createSafetyCore(options: SafetyOptions): SafetyCore {
     id: provider.id,
     model: provider.model,
     offline: provider.offline,
-    stream: (request: ModelRequest) => auditedStream(provider, redactRequest(request, redactor), audit, stop),
+    stream: (request: ModelRequest) => auditedStream(provider, redactRequest(request, redactor), audit, stop, workspaceNow),
   });
 
   const auditRequests = (all: Handlers): Handlers => {
@@ -247,9 +256,13 @@ export function createSafetyCore(options: SafetyOptions): SafetyCore {
   };
 }
 
-/** Containers starting and ending, and deployments changing phase: from the events their services publish. */
-function auditActivity(audit: AuditLog, event: SophiaEvent): void {
+/** Turns of the chat, containers starting and ending, and deployments changing phase: from the events their services publish. */
+function auditActivity(audit: AuditLog, event: SophiaEvent, workspace: () => string | null): void {
   switch (event.type) {
+    case 'agent.intent':
+      // One per request of the person (a retry asks again, it is no new request): its intent and workspace.
+      audit.record({ kind: 'request', conversationId: event.conversationId, actor: 'agent', summary: `Chat request taken as ${event.intent}`, data: { intent: event.intent, workspace: workspace() } });
+      return;
     case 'container.started':
       audit.record({ kind: 'container', actor: 'sandbox', summary: `Command started in task ${event.taskId}: ${event.command.slice(0, 200)}`, data: { taskId: event.taskId, execId: event.execId, command: event.command } });
       return;
@@ -263,7 +276,7 @@ function auditActivity(audit: AuditLog, event: SophiaEvent): void {
       return;
     case 'deployment.event':
       if (event.status === 'running' && event.phase !== 'rollback') return;
-      audit.record({ kind: 'infrastructure', actor: 'agent', summary: `Deployment ${event.deploymentId}: ${event.phase} ${event.status}`, data: { deploymentId: event.deploymentId, phase: event.phase, status: event.status, message: event.message.slice(0, 2000) } });
+      audit.record({ kind: 'infrastructure', actor: 'agent', summary: `Deployment ${event.deploymentId}: ${event.phase} ${event.status}`, data: { deploymentId: event.deploymentId, phase: event.phase, status: event.status, message: event.message.slice(0, 2000), workspace: workspace() } });
       return;
     default:
       return;
@@ -312,9 +325,11 @@ function redactRequest(request: ModelRequest, redactor: SecretRedactor): ModelRe
  * chunk on a stream that was already in flight) is dropped here and audited as refused:
  * the agent never sees it, and the gate would refuse it anyway.
  */
-async function* auditedStream(provider: ModelProvider, request: ModelRequest, audit: AuditLog, stop: { readonly locked: boolean }) {
+async function* auditedStream(provider: ModelProvider, request: ModelRequest, audit: AuditLog, stop: { readonly locked: boolean }, workspace: () => string | null) {
   let inputTokens = 0;
   let outputTokens = 0;
+  let cacheReadTokens = 0;
+  let cacheWriteTokens = 0;
   let outcome = 'ended';
   try {
     for await (const event of provider.stream(request)) {
@@ -331,6 +346,8 @@ async function* auditedStream(provider: ModelProvider, request: ModelRequest, au
       if (event.type === 'usage') {
         inputTokens += event.inputTokens;
         outputTokens += event.outputTokens;
+        cacheReadTokens += event.cacheReadTokens ?? 0;
+        cacheWriteTokens += event.cacheWriteTokens ?? 0;
       } else if (event.type === 'done') {
         outcome = event.stopReason;
       }
@@ -340,11 +357,14 @@ async function* auditedStream(provider: ModelProvider, request: ModelRequest, au
     outcome = request.signal.aborted ? 'aborted' : 'failed';
     throw error;
   } finally {
+    // Priced as the conversation's usage is (models/pricing.ts); null when the table has no price for the model.
+    const cost = costUsd(provider.id, provider.model, { inputTokens, outputTokens, cacheReadTokens, cacheWriteTokens }) ?? null;
     audit.record({
       kind: 'model.call',
+      conversationId: request.conversationId ?? null,
       actor: 'model',
       summary: `${provider.id} ${provider.model}: ${inputTokens} in, ${outputTokens} out (${outcome})`,
-      data: { provider: provider.id, model: provider.model, inputTokens, outputTokens, outcome, messages: request.messages.length, tools: request.tools.length },
+      data: { provider: provider.id, model: provider.model, inputTokens, outputTokens, cacheReadTokens, cacheWriteTokens, costUsd: cost, outcome, messages: request.messages.length, tools: request.tools.length, workspace: workspace() },
     });
   }
 }
