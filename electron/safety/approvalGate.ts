@@ -87,9 +87,9 @@ export class ApprovalGate implements ToolGate {
     const { tool } = request;
     const base = { conversationId: request.conversationId, callId: request.callId, tool: tool.name };
     // Once a card was put to the person: what they answered, how long it waited, whether it showed a diff (metrics read it).
-    let card: AuditedCard | undefined;
+    const asked: { card?: AuditedCard } = {};
     const conclude = (decision: GateDecision, summary: string, kind: 'approval' | 'refusal'): GateDecision => {
-      if (this.#audit(kind, decision, summary, request, card) || !decision.allowed) return decision;
+      if (this.#audit(kind, decision, summary, request, asked.card) || !decision.allowed) return decision;
       // Fail closed: a call that cannot be audited does not run.
       return { allowed: false, risk: decision.risk, decidedBy: 'error', reasons: ['The audit log could not record this call, so it was refused.'] };
     };
@@ -190,7 +190,7 @@ export class ApprovalGate implements ToolGate {
       log.error('approver failed', { ...base, error });
       return conclude({ allowed: false, risk, decidedBy: 'error', reasons: ['Asking for approval failed.', ...reasons] }, `${tool.name} refused: the approval failed`, 'refusal');
     }
-    card = { answer: ending.decision, waitedMs: Math.max(0, Date.now() - askedAt), diff: edit !== undefined };
+    asked.card = { answer: ending.decision, waitedMs: Math.max(0, Date.now() - askedAt), diff: edit !== undefined };
 
     // An answer that lands after the stop does not count.
     if (this.options.stop.locked) {

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useReducer, useState } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useMemo, useReducer, useState } from 'react';
 import type { SophiaClient } from './client/sophiaClient';
 import { ChatPanel } from './components/ChatPanel';
 import { ConversationList } from './components/ConversationList';
@@ -18,12 +18,16 @@ import { useSafety } from './safety/useSafety';
 import { initialState, reduce } from './state/sophiaState';
 import { useSophiaEvents } from './state/useSophiaEvents';
 
+// The Metrics panel brings Chart.js: both load when the panel is first opened.
+const MetricsPanel = lazy(() => import('./metrics/MetricsPanel'));
+
 export function App({ client }: { client: SophiaClient }) {
   const [state, dispatch] = useReducer(reduce, initialState);
   const [settingsOpen, setSettingsOpen] = useState(false);
   // The section Settings brings into view (Credentials & role from the header, a checklist button).
   const [settingsSection, setSettingsSection] = useState<SettingsSectionId | undefined>(undefined);
   const [checklistOpen, setChecklistOpen] = useState(false);
+  const [metricsOpen, setMetricsOpen] = useState(false);
   const openSettings = useCallback((section: SettingsSectionId | undefined) => {
     setSettingsSection(section);
     setSettingsOpen(true);
@@ -211,6 +215,9 @@ export function App({ client }: { client: SophiaClient }) {
           >
             Settings
           </button>
+          <button type="button" className="header-button" aria-pressed={metricsOpen} data-testid="open-metrics" onClick={() => setMetricsOpen(!metricsOpen)}>
+            Metrics
+          </button>
           <SafetyButtons
             view={safetyView}
             onChange={setSafetyView}
@@ -301,6 +308,11 @@ export function App({ client }: { client: SophiaClient }) {
           )}
         </aside>
       </main>
+      {metricsOpen && (
+        <Suspense fallback={<div className="metrics-panel">Loading the Metrics panel…</div>}>
+          <MetricsPanel client={client} onClose={() => setMetricsOpen(false)} />
+        </Suspense>
+      )}
       {safetyView && (
         <SafetyDrawer view={safetyView} client={client} status={safety.status} conversationId={state.conversationId} onClose={() => setSafetyView(undefined)} />
       )}
