@@ -16,7 +16,7 @@ export interface AuditPages {
   page(afterSeq: number, limit: number): readonly AuditPageRow[];
 }
 
-export const metricsPageSize = 2000;
+export const metricsPageSize = 1000;
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
