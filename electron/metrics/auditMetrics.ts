@@ -150,6 +150,24 @@ function parse(data: string): Record<string, unknown> {
   }
 }
 
+/**
+ * The leading fields of a gate decision whose data was clipped (an edit larger than an entry
+ * holds): the gate writes the card, tool, call and verdict first, so they are read as written.
+ */
+const clippedDecision = /^\{"card":(\{"answer":"[a-z-]{1,40}","waitedMs":\d{1,15}(?:\.\d+)?,"diff":(?:true|false)\}),"tool":("(?:[^"\\]|\\.){0,200}"),"callId":("(?:[^"\\]|\\.){0,200}"),"allowed":(true|false),/;
+
+function decisionData(data: string): Record<string, unknown> {
+  const parsed = parse(data);
+  if (Object.keys(parsed).length > 0) return parsed;
+  const lead = clippedDecision.exec(data);
+  if (!lead) return {};
+  try {
+    return { card: JSON.parse(lead[1]!) as unknown, tool: JSON.parse(lead[2]!) as unknown, callId: JSON.parse(lead[3]!) as unknown, allowed: lead[4] === 'true' };
+  } catch {
+    return {};
+  }
+}
+
 const text = (value: unknown): string | null => (typeof value === 'string' && value.length > 0 ? value : null);
 const amount = (value: unknown): number => (typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : 0);
 
@@ -215,7 +233,7 @@ export class MetricsAccumulator {
     this.#lastSeq = entry.seq;
     if (!countedKinds.has(entry.kind)) return;
     if (entry.kind === 'request' && entry.actor !== 'agent') return;
-    const data = parse(entry.data);
+    const data = entry.kind === 'approval' || entry.kind === 'refusal' ? decisionData(entry.data) : parse(entry.data);
     const conversation = this.#conversation(entry.conversationId);
     const workspace = text(data['workspace']) ?? conversation?.workspace ?? null;
     const inRange = this.#inRange(entry.at);

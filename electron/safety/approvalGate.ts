@@ -330,13 +330,14 @@ export class ApprovalGate implements ToolGate {
         actor: decision.decidedBy,
         summary,
         data: {
+          // First, with the short fields after it: an entry clipped for a large edit still starts with them (metrics read them there).
+          ...(card === undefined ? {} : { card }),
           tool: request.tool.name,
           callId: request.callId,
           allowed: decision.allowed,
           reasons: decision.reasons,
           input: request.input,
           ...(decision.modifiedInput === undefined ? {} : { modifiedInput: decision.modifiedInput }),
-          ...(card === undefined ? {} : { card }),
         },
       });
       return true;

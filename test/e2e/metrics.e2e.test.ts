@@ -204,6 +204,12 @@ describe('the Metrics panel over an audit log made by real agent runs', () => {
     };
     const { models, waits, fixAt, ...counts } = counted;
     expect(figures).toEqual(counts);
+    // Cost and tokens against a second record kept apart from the audit log: the conversations' own usage (the status bar's figures).
+    const { conversations } = await app.request('conversation.list', {});
+    const stored = conversations.reduce((sum, c) => ({ cost: sum.cost + c.usage.costUsd, input: sum.input + c.usage.inputTokens }), { cost: 0, input: 0 });
+    expect(stored.cost).toBeGreaterThan(0);
+    expect(await shown('cost')).toBeCloseTo(stored.cost, 6);
+    expect(figures.inputTokens).toBe(stored.input);
     expect(await shown('troubleshooting-fixed')).toBe(1);
     expect(await shown('deployments-failed')).toBe(0);
     expect(await panel.getByTestId('metrics-accuracy').innerText()).toMatch(/^33\.3 % of the code proposals you answered were approved as they were \(1 of 3\)\. That share is the honest measure of code-generation accuracy/);

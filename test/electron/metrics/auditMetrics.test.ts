@@ -243,4 +243,23 @@ describe('what the approval gate records for metrics', () => {
     expect(cards.every((c) => typeof c?.waitedMs === 'number' && c.waitedMs >= 0)).toBe(true);
     expect(cards[3]!.waitedMs).toBeGreaterThanOrEqual(25);
   });
+
+  it('an edit too large for one entry is clipped, and its card is still read and counted', async () => {
+    const log = AuditLog.open(path.join(dir, `audit-${(files += 1)}.db`));
+    const big = 'y'.repeat(40_000);
+    const approver = new ScriptedApprover([{ decision: 'modify', input: { path: 'a.ts', content: `${big}!` } }]);
+    const gate = new ApprovalGate({ policy: () => ({ ...defaultPolicy, approvalThreshold: 'low' }), stop: { locked: false }, audit: log, approver });
+    const registry = new ToolRegistry(gate);
+    registry.register(
+      { name: 'propose_edit', description: 'edit', input: z.object({ path: z.string(), content: z.string() }), risk: 'medium', preview: () => ({ text: 'diff', edit: [{ path: 'a.ts', added: 1, removed: 0, isNew: false }] }) },
+      async () => ({ ok: true, output: 'ok' }),
+    );
+    await registry.invoke('propose_edit', { path: 'a.ts', content: big }, { conversationId: 'c', callId: 'big', signal: new AbortController().signal });
+    const stored = log.query({ kind: 'approval' })[0]!.data;
+    expect(() => JSON.parse(stored)).toThrow();
+    const report = await computeMetrics(log, { groupBy: 'day' });
+    expect(report.totals.proposals).toEqual({ approved: 0, modified: 1, rejected: 0 });
+    expect(report.totals.approvalWait.count).toBe(1);
+    log.close();
+  });
 });
