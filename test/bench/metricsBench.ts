@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { AuditLog, type AuditInput } from '../../electron/audit/auditLog';
-import { computeMetrics } from '../../electron/metrics/metricsService';
+import { computeMetrics, metricsPageSize } from '../../electron/metrics/metricsService';
 import type { MetricsGrouping } from '../../shared/metrics';
 
 const count = Number(process.env['BENCH_METRICS_ENTRIES'] ?? 100_000);
@@ -67,7 +67,7 @@ async function main(): Promise<void> {
       const t = performance.now();
       let after = 0;
       for (;;) {
-        const rows = log.page(after, 2000);
+        const rows = log.page(after, metricsPageSize);
         if (rows.length === 0) break;
         after = rows.at(-1)!.seq;
         await new Promise((resolve) => setImmediate(resolve));
