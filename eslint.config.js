@@ -90,6 +90,8 @@ export const electronLayers = [
   { layer: 'building blocks: log, core', folders: ['log', 'core'], peers: true },
   { layer: 'building blocks: db, keychain', folders: ['db', 'keychain'] },
   { layer: 'building blocks: audit', folders: ['audit'] },
+  // Figures computed from the audit log alone (reads it, writes nothing).
+  { layer: 'building blocks: metrics', folders: ['metrics'] },
   // 2. The modules that talk to outside systems.
   { layer: 'outside systems', folders: ['models', 'sandbox', 'git', 'github', 'infra', 'settings', 'hooks', 'memory'], peers: true },
   // Log sources (files outside the workspace, containers' logs, a saved command in the sandbox), over the sandbox.
@@ -195,6 +197,8 @@ export default tseslint.config(
           'marked',
           '@tanstack/react-virtual',
           'zod',
+          'chart.js',
+          'react-chartjs-2',
         ],
         ['electron', 'preload'],
       ),

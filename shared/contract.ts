@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { codeLimits, findingsReport, proposalAnswer, proposalView, workspaceRelativePath } from './code';
+import { metricsQuery, metricsReport } from './metrics';
 import type { Result } from './errors';
 import { hooksConfig, hooksListing } from './hooks';
 import { intent } from './intents';
@@ -777,6 +778,13 @@ export const requests = {
     output: z.object({ name: runSecretName, set: z.literal(true) }),
   },
   'runSecrets.remove': { input: z.object({ name: runSecretName }).strict(), output: z.object({ name: runSecretName, set: z.literal(false) }) },
+  /** The Metrics panel: figures computed from the audit log, per day (in the given time zone, else UTC), model or workspace. */
+  'metrics.query': { input: metricsQuery, output: metricsReport },
+  /** The same figures as CSV (one row per group, then the totals), for the person to save. Audited. */
+  'metrics.csv': {
+    input: metricsQuery,
+    output: z.object({ fileName: z.string().max(200), csv: z.string().max(20_000_000), timeZone: z.string().max(64), rows: z.number().int().nonnegative() }),
+  },
 } as const satisfies Record<string, { input: z.ZodType; output: z.ZodType }>;
 
 /**
@@ -849,6 +857,8 @@ export const auditedRequests = {
   // Audited by name only: the value is never part of the entry (see safetyCore's auditRequests).
   'runSecrets.set': true,
   'runSecrets.remove': true,
+  'metrics.query': false,
+  'metrics.csv': true,
 } as const satisfies Record<Channel, boolean>;
 
 export type Channel = keyof typeof requests;

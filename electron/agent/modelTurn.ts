@@ -246,7 +246,7 @@ export async function runModelTurn<Result = never>(options: ModelTurnOptions<Res
   };
   const turn: TurnContext = {
     spent,
-    aside: (request, hooks) => modelCall(provider, { ...request, signal }, hooks, account(true)),
+    aside: (request, hooks) => modelCall(provider, { ...request, signal, conversationId: options.conversationId }, hooks, account(true)),
   };
   const usedCallIds = options.usedCallIds ?? new Set<string>();
   for (;;) {
@@ -259,7 +259,7 @@ export async function runModelTurn<Result = never>(options: ModelTurnOptions<Res
     const { system, messages, effort } = await options.request(tools, turn);
     const answer = await modelCall(
       provider,
-      { system, messages, tools, ...(effort ? { effort } : {}), maxTokens: budget.maxTokensPerCall, signal },
+      { system, messages, tools, ...(effort ? { effort } : {}), maxTokens: budget.maxTokensPerCall, signal, conversationId: options.conversationId },
       options.call?.() ?? {},
       account(false),
     );

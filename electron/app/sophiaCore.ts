@@ -43,6 +43,7 @@ import { registerSnowflakeTools } from '../tools/snowflakeTools';
 import { withCheckpoints } from '../safety/checkpointGate';
 import { OutsideMcpServers } from '../mcp/outsideServers';
 import { mcpHandlers } from '../mcp/mcpHandlers';
+import { metricsHandlers } from '../metrics/metricsService';
 import { GitService, type GitServiceOptions } from '../git/gitService';
 import { gitHandlers } from '../git/gitHandlers';
 import type { Keychain } from '../keychain/keychain';
@@ -387,6 +388,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     ...hooksHandlers(hooks),
     ...logSourceHandlers(logSources),
     'telemetry.status': () => telemetry.status(),
+    ...metricsHandlers(safety.audit),
     ...setupHandlers({
       settings,
       secrets,

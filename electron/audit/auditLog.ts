@@ -337,6 +337,16 @@ export class AuditLog implements AuditSink {
     return this.#db.prepare<unknown[], Row>(sql).all(...params).map(toView);
   }
 
+  /**
+   * Entries after `afterSeq`, oldest first, at most `limit`, with the stored columns only:
+   * for readers that walk the whole log a page at a time (metrics), never holding it whole.
+   */
+  page(afterSeq: number, limit: number): AuditPageRow[] {
+    return this.#db
+      .prepare<[number, number], AuditPageRow>('SELECT seq, at, kind, conversation_id AS conversationId, actor, data FROM audit_entries WHERE seq > ? ORDER BY seq LIMIT ?')
+      .all(afterSeq, Math.max(1, Math.min(limit, 10_000)));
+  }
+
   verify(): AuditVerifyResult {
     return verifyAuditDatabase(this.#db, this.#key, this.#readAnchor());
   }
@@ -432,6 +442,16 @@ export class AuditLog implements AuditSink {
     }
     this.#writeAnchor();
   }
+}
+
+/** One entry as `AuditLog.page` reads it: `data` is still its JSON text. */
+export interface AuditPageRow {
+  readonly seq: number;
+  readonly at: number;
+  readonly kind: AuditKind;
+  readonly conversationId: string | null;
+  readonly actor: string;
+  readonly data: string;
 }
 
 export interface AuditSigning {

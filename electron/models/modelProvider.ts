@@ -45,6 +45,8 @@ export interface ModelRequest {
   readonly tools: readonly ModelToolSpec[];
   readonly maxTokens: number;
   readonly signal: AbortSignal;
+  /** The conversation the call is made for: only the audit entry of the call records it, never a provider. */
+  readonly conversationId?: string;
 }
 
 export type ModelStreamEvent =

@@ -79,6 +79,14 @@ export function roleRefusal(role: Role, assessment: Assessment): string | undefi
 
 const maxPreview = 100_000;
 
+/** An approval card as the audit entry of its decision records it. */
+interface AuditedCard {
+  readonly answer: ApprovalEnding['decision'];
+  readonly waitedMs: number;
+  /** The card showed the change as a diff (a code proposal). */
+  readonly diff: boolean;
+}
+
 export class ApprovalGate implements ToolGate {
   /** conversation -> tools approved for the rest of the session (low risk only). */
   readonly #sessionGrants = new Map<string, Set<string>>();
@@ -93,8 +101,10 @@ export class ApprovalGate implements ToolGate {
   async decide(request: ToolCallRequest, signal: AbortSignal): Promise<GateDecision> {
     const { tool } = request;
     const base = { conversationId: request.conversationId, callId: request.callId, tool: tool.name };
+    // Once a card was put to the person: what they answered, how long it waited, whether it showed a diff (metrics read it).
+    const asked: { card?: AuditedCard } = {};
     const conclude = (decision: GateDecision, summary: string, kind: 'approval' | 'refusal'): GateDecision => {
-      if (this.#audit(kind, decision, summary, request) || !decision.allowed) return decision;
+      if (this.#audit(kind, decision, summary, request, asked.card) || !decision.allowed) return decision;
       // Fail closed: a call that cannot be audited does not run.
       return { allowed: false, risk: decision.risk, decidedBy: 'error', reasons: ['The audit log could not record this call, so it was refused.'] };
     };
@@ -185,6 +195,7 @@ export class ApprovalGate implements ToolGate {
     }
     let ending: ApprovalEnding;
     const grants = sandboxGrants(request.input);
+    const askedAt = Date.now();
     try {
       ending = await approver.ask(
         {
@@ -210,6 +221,7 @@ export class ApprovalGate implements ToolGate {
       log.error('approver failed', { ...base, error });
       return conclude({ allowed: false, risk, decidedBy: 'error', reasons: ['Asking for approval failed.', ...reasons] }, `${tool.name} refused: the approval failed`, 'refusal');
     }
+    asked.card = { answer: ending.decision, waitedMs: Math.max(0, Date.now() - askedAt), diff: edit !== undefined };
 
     // An answer that lands after the stop does not count.
     if (this.options.stop.locked) {
@@ -364,7 +376,7 @@ export class ApprovalGate implements ToolGate {
     }
   }
 
-  #audit(kind: 'approval' | 'refusal', decision: GateDecision, summary: string, request: ToolCallRequest): boolean {
+  #audit(kind: 'approval' | 'refusal', decision: GateDecision, summary: string, request: ToolCallRequest, card?: AuditedCard): boolean {
     try {
       this.options.audit.record({
         kind,
@@ -373,6 +385,8 @@ export class ApprovalGate implements ToolGate {
         actor: decision.decidedBy,
         summary,
         data: {
+          // First, with the short fields after it: an entry clipped for a large edit still starts with them (metrics read them there).
+          ...(card === undefined ? {} : { card }),
           tool: request.tool.name,
           callId: request.callId,
           allowed: decision.allowed,

@@ -19,6 +19,7 @@ import { SecretStore } from './secretStore';
 import { RunSecretStore } from './runSecrets';
 import { addLogRedactor, createLogger } from '../log';
 import type { ModelProvider, ModelRequest } from '../models/modelProvider';
+import { costUsd } from '../models/pricing';
 import type { SecretReader } from '../keychain/secretReader';
 import { ApprovalBroker } from './approvals';
 import { ApprovalGate, type PreToolUseCheck } from './approvalGate';
@@ -99,6 +100,14 @@ export function createSafetyCore(options: SafetyOptions): SafetyCore {
     audit,
   );
   const approvals = new ApprovalBroker(events);
+  // The workspace open when an entry is written: metrics group by it.
+  const workspaceNow = (): string | null => {
+    try {
+      return options.workspace() || null;
+    } catch {
+      return null;
+    }
+  };
   const planMode = { on: false };
   let preToolUse: PreToolUseCheck | undefined;
   const gate = new ApprovalGate({
@@ -160,7 +169,7 @@ export function createSafetyCore(options: SafetyOptions): SafetyCore {
   // A call the model proposes after the stop (a late chunk on a stream that was in flight) is
   // refused by whoever sees it first; the audit log records it here, whichever that was.
   const unsubscribe = events.subscribe((event) => {
-    auditActivity(audit, event);
+    auditActivity(audit, event, workspaceNow);
     if (event.type !== 'tool.call' || !stop.locked) return;
     audit.record({
       kind: 'refusal',
@@ -225,7 +234,7 @@ export function createSafetyCore(options: SafetyOptions): SafetyCore {
     id: provider.id,
     model: provider.model,
     offline: provider.offline,
-    stream: (request: ModelRequest) => auditedStream(provider, redactRequest(request, redactor), audit, stop),
+    stream: (request: ModelRequest) => auditedStream(provider, redactRequest(request, redactor), audit, stop, workspaceNow),
   });
 
   const auditRequests = (all: Handlers): Handlers => {
@@ -272,9 +281,13 @@ export function createSafetyCore(options: SafetyOptions): SafetyCore {
   };
 }
 
-/** Containers starting and ending, and deployments changing phase: from the events their services publish. */
-function auditActivity(audit: AuditLog, event: SophiaEvent): void {
+/** Turns of the chat, containers starting and ending, and deployments changing phase: from the events their services publish. */
+function auditActivity(audit: AuditLog, event: SophiaEvent, workspace: () => string | null): void {
   switch (event.type) {
+    case 'agent.intent':
+      // One per request of the person (a retry asks again, it is no new request): its intent and workspace.
+      audit.record({ kind: 'request', conversationId: event.conversationId, actor: 'agent', summary: `Chat request taken as ${event.intent}`, data: { intent: event.intent, workspace: workspace() } });
+      return;
     case 'container.started':
       audit.record({ kind: 'container', actor: 'sandbox', summary: `Command started in task ${event.taskId}: ${event.command.slice(0, 200)}`, data: { taskId: event.taskId, execId: event.execId, command: event.command } });
       return;
@@ -288,7 +301,7 @@ function auditActivity(audit: AuditLog, event: SophiaEvent): void {
       return;
     case 'deployment.event':
       if (event.status === 'running' && event.phase !== 'rollback') return;
-      audit.record({ kind: 'infrastructure', actor: 'agent', summary: `Deployment ${event.deploymentId}: ${event.phase} ${event.status}`, data: { deploymentId: event.deploymentId, phase: event.phase, status: event.status, message: event.message.slice(0, 2000) } });
+      audit.record({ kind: 'infrastructure', actor: 'agent', summary: `Deployment ${event.deploymentId}: ${event.phase} ${event.status}`, data: { deploymentId: event.deploymentId, phase: event.phase, status: event.status, message: event.message.slice(0, 2000), workspace: workspace() } });
       return;
     default:
       return;
@@ -337,9 +350,11 @@ function redactRequest(request: ModelRequest, redactor: SecretRedactor): ModelRe
  * chunk on a stream that was already in flight) is dropped here and audited as refused:
  * the agent never sees it, and the gate would refuse it anyway.
  */
-async function* auditedStream(provider: ModelProvider, request: ModelRequest, audit: AuditLog, stop: { readonly locked: boolean }) {
+async function* auditedStream(provider: ModelProvider, request: ModelRequest, audit: AuditLog, stop: { readonly locked: boolean }, workspace: () => string | null) {
   let inputTokens = 0;
   let outputTokens = 0;
+  let cacheReadTokens = 0;
+  let cacheWriteTokens = 0;
   let outcome = 'ended';
   try {
     for await (const event of provider.stream(request)) {
@@ -356,6 +371,8 @@ async function* auditedStream(provider: ModelProvider, request: ModelRequest, au
       if (event.type === 'usage') {
         inputTokens += event.inputTokens;
         outputTokens += event.outputTokens;
+        cacheReadTokens += event.cacheReadTokens ?? 0;
+        cacheWriteTokens += event.cacheWriteTokens ?? 0;
       } else if (event.type === 'done') {
         outcome = event.stopReason;
       }
@@ -365,11 +382,14 @@ async function* auditedStream(provider: ModelProvider, request: ModelRequest, au
     outcome = request.signal.aborted ? 'aborted' : 'failed';
     throw error;
   } finally {
+    // Priced as the conversation's usage is (models/pricing.ts); null when the table has no price for the model.
+    const cost = costUsd(provider.id, provider.model, { inputTokens, outputTokens, cacheReadTokens, cacheWriteTokens }) ?? null;
     audit.record({
       kind: 'model.call',
+      conversationId: request.conversationId ?? null,
       actor: 'model',
       summary: `${provider.id} ${provider.model}: ${inputTokens} in, ${outputTokens} out (${outcome})`,
-      data: { provider: provider.id, model: provider.model, inputTokens, outputTokens, outcome, messages: request.messages.length, tools: request.tools.length },
+      data: { provider: provider.id, model: provider.model, inputTokens, outputTokens, cacheReadTokens, cacheWriteTokens, costUsd: cost, outcome, messages: request.messages.length, tools: request.tools.length, workspace: workspace() },
     });
   }
 }

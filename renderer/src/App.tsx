@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useReducer, useState } from 'react';
+import { lazy, Suspense, useCallback, useEffect, useMemo, useReducer, useState } from 'react';
 import type { SophiaClient } from './client/sophiaClient';
 import { ChatPanel } from './components/ChatPanel';
 import { ConversationList } from './components/ConversationList';
@@ -21,12 +21,16 @@ import { deriveFlow, showsFlow } from './state/troubleshooting';
 import { TroubleshootFlow } from './components/TroubleshootFlow';
 import { useSophiaEvents } from './state/useSophiaEvents';
 
+// The Metrics panel brings Chart.js: both load when the panel is first opened.
+const MetricsPanel = lazy(() => import('./metrics/MetricsPanel'));
+
 export function App({ client }: { client: SophiaClient }) {
   const [state, dispatch] = useReducer(reduce, initialState);
   const [settingsOpen, setSettingsOpen] = useState(false);
   // The section Settings brings into view (Credentials & role from the header, a checklist button).
   const [settingsSection, setSettingsSection] = useState<SettingsSectionId | undefined>(undefined);
   const [checklistOpen, setChecklistOpen] = useState(false);
+  const [metricsOpen, setMetricsOpen] = useState(false);
   const openSettings = useCallback((section: SettingsSectionId | undefined) => {
     setSettingsSection(section);
     setSettingsOpen(true);
@@ -225,6 +229,9 @@ export function App({ client }: { client: SophiaClient }) {
               setMemoryOpen(!memoryOpen);
             }}
           />
+          <button type="button" className="header-button" aria-pressed={metricsOpen} data-testid="open-metrics" onClick={() => setMetricsOpen(!metricsOpen)}>
+            Metrics
+          </button>
           <SafetyButtons
             view={safetyView}
             onChange={(view) => {
@@ -320,6 +327,11 @@ export function App({ client }: { client: SophiaClient }) {
         </aside>
       </main>
       {memoryOpen && !safetyView && <MemoryDrawer client={client} onClose={() => setMemoryOpen(false)} />}
+      {metricsOpen && (
+        <Suspense fallback={<div className="metrics-panel">Loading the Metrics panel…</div>}>
+          <MetricsPanel client={client} onClose={() => setMetricsOpen(false)} />
+        </Suspense>
+      )}
       {safetyView && (
         <SafetyDrawer view={safetyView} client={client} status={safety.status} conversationId={state.conversationId} onClose={() => setSafetyView(undefined)} />
       )}
