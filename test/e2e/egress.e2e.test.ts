@@ -9,7 +9,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { chmod, writeFile } from 'node:fs/promises';
-import net from 'node:net';
+import type net from 'node:net';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
