@@ -93,6 +93,9 @@ for (const transport of ['http', 'stdio'] as const) {
         // git_push is high: the composition is as destructive as its worst step.
         expect(byName.get('commit_and_open_pr')?.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: true });
         expect(byName.get('run_tests')?.inputSchema).toMatchObject({ type: 'object', properties: { command: { type: 'string' } }, required: ['command'] });
+        // An MCP client cannot ask for network egress or a run secret: run_tests does not offer them.
+        expect(Object.keys(byName.get('run_tests')?.inputSchema.properties ?? {})).not.toContain('egress');
+        expect(Object.keys(byName.get('run_tests')?.inputSchema.properties ?? {})).not.toContain('secrets');
         expect(client.getServerVersion()?.name).toBe('sophia-code-management');
       } finally {
         await client.close();
