@@ -67,6 +67,8 @@ const electronPackages = [
   '@vscode/tree-sitter-wasm',
   'minisearch',
   'ignore',
+  // A workspace's .devcontainer/devcontainer.json (JSON with comments and trailing commas).
+  'json5',
 ];
 
 /**

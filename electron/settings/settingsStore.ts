@@ -37,6 +37,7 @@ export const defaultSettings: AppSettings = {
   // The documentation of the services Sophia talks to; the person adds others in Settings.
   // The limits the sandbox has always had (hardening.ts's defaults); the environment variables override them.
   sandbox: { image: '', poolSize: 2, memoryMb: 1024, cpus: 1, pids: 256, debianMirror: '' },
+  sandboxWorkspaceImages: [],
   externalLinkHosts: ['github.com', 'docs.github.com', 'docs.anthropic.com', 'www.pulumi.com', 'docs.snowflake.com', 'ollama.com', 'modelcontextprotocol.io'],
 };
 

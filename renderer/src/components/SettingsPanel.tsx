@@ -15,6 +15,7 @@ import type { SophiaClient } from '../client/sophiaClient';
 import { SafetyPanel } from '../safety/SafetyPanel';
 import { FolderPicker } from './FolderPicker';
 import { McpSettings } from './McpSettings';
+import SandboxWorkspaceImage from './SandboxWorkspaceImage';
 
 /** The sections of Settings, in order; each saves on its own (MCP servers and credentials at once). */
 export const settingsSections = [
@@ -364,6 +365,7 @@ export function SettingsPanel({
               {saveRow('sandbox', 'Sandbox')}
             </fieldset>
           </form>
+          <SandboxWorkspaceImage client={client} />
 
           <form id={sectionElementId('git')} onSubmit={(event) => void save('git', event)} aria-label="Git and GitHub">
             <fieldset data-testid="settings-git">
