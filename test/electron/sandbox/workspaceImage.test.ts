@@ -19,6 +19,7 @@ import {
   workspaceImageName,
   workspaceImageRepository,
 } from '../../../electron/sandbox/workspaceImage';
+import { chosenWorkspaceImage, workspaceImageHandlers } from '../../../electron/sandbox/sandboxHandlers';
 import { docker, newService } from './support';
 
 const made: string[] = [];
@@ -102,7 +103,7 @@ describe("a workspace's Dockerfile", () => {
     // exec: its file is there, no setuid/setgid file anywhere, the sandbox users, and the build had no network.
     const checked = await run(
       first.image,
-      'cat /opt/hello.txt; cat /opt/net; echo "suid=$(find / -xdev -type f -perm /6000 2>/dev/null | wc -l)"; grep -c "^rogue:" /etc/passwd; grep "^sophia" /etc/passwd; id -u',
+      'cat /opt/hello.txt; cat /opt/net; echo "suid=$(find / -xdev -type f -perm /6000 2>/dev/null | wc -l)"; grep "^sophia" /etc/passwd; id -u',
     );
     expect(checked.code).toBe(0);
     expect(checked.output).toContain('hello from the workspace image');
@@ -177,6 +178,30 @@ describe("a workspace's devcontainer.json", () => {
     await expect(readWorkspaceImagePlan(compose, 'devcontainer')).rejects.toThrow(/Docker Compose/);
     const neither = await workspace({ '.devcontainer/devcontainer.json': JSON.stringify({ name: 'x' }) });
     await expect(readWorkspaceImagePlan(neither, 'devcontainer')).rejects.toThrow(/neither an "image" nor a "build.dockerfile"/);
+  });
+});
+
+describe('Settings: what would be built, and the choice per folder', () => {
+  it('describes both sources without building, and says which one the person chose for this folder only', async () => {
+    const dir = await workspace({
+      Dockerfile: `FROM ${defaultSandboxImage()}\nRUN true\n`,
+      '.devcontainer/devcontainer.json': JSON.stringify({ image: 'nothing.invalid/x:1', postStartCommand: 'rm -rf /', containerEnv: { A: 'b' } }),
+    });
+    const other = await workspace({ Dockerfile: 'FROM scratch\n' });
+    const choices = [{ workspace: dir, source: 'dockerfile' as const }];
+    expect(chosenWorkspaceImage(choices, dir)).toBe('dockerfile');
+    expect(chosenWorkspaceImage(choices, other)).toBeUndefined();
+    const described = await workspaceImageHandlers(() => dir, () => choices, () => docker)['sandbox.workspaceImage']({}, { transport: 'test' });
+    expect(described.chosen).toBe('dockerfile');
+    const [dockerfile, devcontainer] = described.options;
+    expect(dockerfile).toMatchObject({ source: 'dockerfile', file: 'Dockerfile', dockerfile: 'Dockerfile', context: '.', baseImages: [defaultSandboxImage()], built: false });
+    expect(dockerfile?.tag).toMatch(/^sophia-workspace:[0-9a-f]{16}$/);
+    expect(devcontainer).toMatchObject({ source: 'devcontainer', image: 'nothing.invalid/x:1', containerEnv: ['A'], ignored: ['postStartCommand'], built: false });
+    // Nothing was built by describing.
+    expect(await docker.getImage(dockerfile?.tag ?? '').inspect().then(() => true, () => false)).toBe(false);
+    const none = await workspaceImageHandlers(() => other, () => choices, () => docker)['sandbox.workspaceImage']({}, { transport: 'test' });
+    expect(none.chosen).toBe('');
+    expect(none.options[1]?.error).toMatch(/dev container file .* does not exist/);
   });
 });
 
