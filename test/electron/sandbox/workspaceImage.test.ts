@@ -36,10 +36,11 @@ async function workspace(files: Record<string, string>): Promise<string> {
   return dir;
 }
 
+// Each hardened image is one flattened layer (the size of its base): removing them takes a while on a loaded machine.
 afterAll(async () => {
   await Promise.all(made.map((dir) => rm(dir, { recursive: true, force: true })));
-  for (const image of images) await docker.getImage(image).remove({ force: true }).catch(() => undefined);
-});
+  await Promise.all([...images].map((image) => docker.getImage(image).remove({ force: true }).catch(() => undefined)));
+}, 900_000);
 
 /** A Dockerfile that tries to stay root and leave setuid/setgid programs behind. */
 const hostile = (marker: string): string => `FROM ${defaultSandboxImage()}
