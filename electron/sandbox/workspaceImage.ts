@@ -291,6 +291,8 @@ export async function workspaceImageName(docker: Docker, workspaceInput: string,
 }
 
 const inFlight = new Map<string, Promise<EnsureWorkspaceImageResult>>();
+/** Builds that failed, by the tag their inputs give: not tried again (by the pool, say) until an input changes. */
+const failed = new Map<string, Error>();
 
 /**
  * The workspace's hardened image exists afterwards (built when its inputs changed), or this
@@ -307,7 +309,18 @@ export async function ensureWorkspaceImage(
   if (await imageExists(docker, image)) return { image, built: false, plan };
   const running = inFlight.get(image);
   if (running) return running;
-  const build = buildAndHarden(docker, workspace, image, plan, entries, options).finally(() => inFlight.delete(image));
+  const earlier = failed.get(image);
+  if (earlier) throw earlier;
+  const build = buildAndHarden(docker, workspace, image, plan, entries, options)
+    .catch((error: unknown) => {
+      const stopped = options.signal?.aborted === true || (error instanceof SophiaError && error.code === 'stopped');
+      if (!stopped && error instanceof Error) {
+        failed.set(image, error);
+        if (failed.size > 100) failed.delete(failed.keys().next().value as string);
+      }
+      throw error;
+    })
+    .finally(() => inFlight.delete(image));
   inFlight.set(image, build);
   return build;
 }

@@ -129,6 +129,10 @@ describe("a workspace's Dockerfile", () => {
   it('that fails to build says which step and why', async () => {
     const dir = await workspace({ Dockerfile: `FROM ${defaultSandboxImage()}\nUSER root\nRUN echo about to fail && exit 3\n` });
     await expect(ensureWorkspaceImage(docker, dir, 'dockerfile')).rejects.toThrow(/Building Dockerfile failed: .*returned a non-zero code: 3/);
+    // The same inputs are not built again (the warm pool retries): the same error, no build step.
+    const progress: string[] = [];
+    await expect(ensureWorkspaceImage(docker, dir, 'dockerfile', { onProgress: (line) => progress.push(line) })).rejects.toThrow(/non-zero code: 3/);
+    expect(progress).toEqual([]);
   });
 });
 
