@@ -23,6 +23,8 @@ import { chosenWorkspaceImage, workspaceImageHandlers } from '../../../electron/
 import { docker, newService } from './support';
 
 const made: string[] = [];
+/** A build and its export/import move the base image's size twice: minutes on a loaded 2-core machine (a bound on waiting). */
+const buildTimeoutMs = 900_000;
 const images = new Set<string>();
 
 async function workspace(files: Record<string, string>): Promise<string> {
@@ -76,7 +78,7 @@ describe("a workspace's Dockerfile", () => {
     expect(baseImagesOf('FROM node:20 AS build\nRUN x\nFROM --platform=linux/amd64 build\nFROM debian:12\n')).toEqual(['node:20', 'debian:12']);
   });
 
-  it('is built with no network, then hardened like the default image, with progress, and rebuilt only when its inputs change', async () => {
+  it('is built with no network, then hardened like the default image, with progress, and rebuilt only when its inputs change', { timeout: buildTimeoutMs }, async () => {
     const dir = await workspace({ Dockerfile: hostile('first'), 'hello.txt': 'hello from the workspace image\n' });
     const progress: string[] = [];
     const first = await ensureWorkspaceImage(docker, dir, 'dockerfile', { onProgress: (line) => progress.push(line) });
@@ -126,7 +128,7 @@ describe("a workspace's Dockerfile", () => {
     await expect(ensureWorkspaceImage(docker, dir, 'dockerfile')).rejects.toThrow(/base image registry\.invalid\/nobody\/nothing:1 is not on this machine.*does not pull/);
   });
 
-  it('that fails to build says which step and why', async () => {
+  it('that fails to build says which step and why', { timeout: buildTimeoutMs }, async () => {
     const dir = await workspace({ Dockerfile: `FROM ${defaultSandboxImage()}\nUSER root\nRUN echo about to fail && exit 3\n` });
     await expect(ensureWorkspaceImage(docker, dir, 'dockerfile')).rejects.toThrow(/Building Dockerfile failed: .*returned a non-zero code: 3/);
     // The same inputs are not built again (the warm pool retries): the same error, no build step.
@@ -137,7 +139,7 @@ describe("a workspace's Dockerfile", () => {
 });
 
 describe("a workspace's devcontainer.json", () => {
-  it('pointing at a Dockerfile builds it with containerEnv, and never runs its lifecycle commands', async () => {
+  it('pointing at a Dockerfile builds it with containerEnv, and never runs its lifecycle commands', { timeout: buildTimeoutMs }, async () => {
     const dir = await workspace({
       'Dockerfile': hostile('devcontainer'),
       'hello.txt': 'hello via devcontainer\n',
@@ -165,7 +167,7 @@ describe("a workspace's devcontainer.json", () => {
     expect(checked.output).not.toContain('sophia-postcreate-ran');
   });
 
-  it('naming an image uses that image, hardened', async () => {
+  it('naming an image uses that image, hardened', { timeout: buildTimeoutMs }, async () => {
     const dir = await workspace({ '.devcontainer/devcontainer.json': JSON.stringify({ image: defaultSandboxImage(), containerEnv: { IN_IMAGE: '1' } }) });
     const result = await ensureWorkspaceImage(docker, dir, 'devcontainer');
     images.add(result.image);
@@ -211,7 +213,7 @@ describe('Settings: what would be built, and the choice per folder', () => {
 });
 
 describe('the sandbox service and a workspace image', () => {
-  it('hands tasks (pooled ones too) the image chosen for the workspace, with the same run-time hardening, and reports the build in its status', async () => {
+  it('hands tasks (pooled ones too) the image chosen for the workspace, with the same run-time hardening, and reports the build in its status', { timeout: buildTimeoutMs }, async () => {
     const dir = await workspace({ Dockerfile: hostile('service'), 'hello.txt': 'hello from the pool\n' });
     const expected = (await workspaceImageName(docker, dir, 'dockerfile')).image;
     images.add(expected);
@@ -219,7 +221,7 @@ describe('the sandbox service and a workspace image', () => {
     const { service } = newService({ poolSize: 1, workspace: () => dir, workspaceImage: (folder) => (folder === dir ? 'dockerfile' : undefined), publish: (event) => events.push(event) });
     try {
       expect((await service.start()).state).toBe('ready');
-      expect(await service.poolSettled(300_000)).toBe(true);
+      expect(await service.poolSettled(buildTimeoutMs)).toBe(true);
       expect(events.some((event) => event.type === 'sandbox.status' && event.status.message.startsWith("Building the workspace's sandbox image: "))).toBe(true);
       const box = await service.acquire('wsimage-task', { workspace: dir });
       try {
