@@ -76,6 +76,8 @@ const electronPackages = [
   '@opentelemetry/resources',
   '@opentelemetry/exporter-trace-otlp-proto',
   '@opentelemetry/exporter-metrics-otlp-proto',
+  // A workspace's .devcontainer/devcontainer.json (JSON with comments and trailing commas).
+  'json5',
 ];
 
 /**

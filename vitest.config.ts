@@ -22,7 +22,7 @@ export default defineConfig({
           // Against the real Docker engine: slow, and one file at a time on a 2-core machine.
           include: ['test/electron/sandbox/**/*.test.ts'],
           fileParallelism: false,
-          // Builds the sandbox image through the product's own build step (about 2 minutes, once).
+          // Builds the sandbox image through the product's own build step (minutes to half an hour on a loaded machine, once).
           globalSetup: ['test/electron/sandbox/globalSetup.ts'],
           testTimeout: 120_000,
           hookTimeout: 300_000,

@@ -461,6 +461,36 @@ export const telemetryStatus = z.object({
 });
 export type TelemetryStatus = z.infer<typeof telemetryStatus>;
 
+/**
+ * A workspace whose own sandbox image the person chose to build (Settings → Sandbox): its
+ * `Dockerfile` or its `.devcontainer/devcontainer.json`. Pinned to that folder: opening
+ * another workspace never builds its files.
+ */
+export const workspaceImageSources = ['dockerfile', 'devcontainer'] as const;
+export const workspaceImageChoice = z.object({ workspace: z.string().min(1).max(4096), source: z.enum(workspaceImageSources) }).strict();
+export type WorkspaceImageChoice = z.infer<typeof workspaceImageChoice>;
+
+/** What a workspace's Dockerfile or devcontainer.json would build, as Settings shows it before the choice. */
+export const workspaceImagePlanView = z.object({
+  source: z.enum(workspaceImageSources),
+  file: label,
+  /** Why it cannot be used (not there, malformed, outside the workspace…). */
+  error: z.string().max(limits.notice).optional(),
+  image: label.optional(),
+  dockerfile: label.optional(),
+  context: label.optional(),
+  target: label.optional(),
+  baseImages: z.array(label).max(20),
+  args: z.array(label).max(100),
+  /** containerEnv's names (values are not shown: they may be long). */
+  containerEnv: z.array(label).max(100),
+  ignored: z.array(label).max(100),
+  /** The tag it would have now, and whether that image is built. */
+  tag: label.optional(),
+  built: z.boolean(),
+});
+export type WorkspaceImagePlanView = z.infer<typeof workspaceImagePlanView>;
+
 /** Settings the user changes; secrets are not among them (they live in the OS keychain). */
 export const appSettings = z.object({
   provider: z.enum(providerIds),
@@ -508,6 +538,8 @@ export const appSettings = z.object({
   logSources: logSourceList,
   /** OpenTelemetry export; off by default. */
   telemetry: telemetrySettings,
+  /** Workspaces whose own Dockerfile or devcontainer.json gives their sandbox image (the person's explicit choice). */
+  sandboxWorkspaceImages: z.array(workspaceImageChoice).max(100),
 });
 export type AppSettings = z.infer<typeof appSettings>;
 
@@ -785,6 +817,15 @@ export const requests = {
     input: metricsQuery,
     output: z.object({ fileName: z.string().max(200), csv: z.string().max(20_000_000), timeZone: z.string().max(64), rows: z.number().int().nonnegative() }),
   },
+  /** What the open workspace's Dockerfile and devcontainer.json would build (read, never run), and which one is chosen. */
+  'sandbox.workspaceImage': {
+    input: empty,
+    output: z.object({
+      workspace: z.string().max(4096),
+      chosen: z.union([z.literal(''), z.enum(workspaceImageSources)]),
+      options: z.array(workspaceImagePlanView).max(2),
+    }),
+  },
 } as const satisfies Record<string, { input: z.ZodType; output: z.ZodType }>;
 
 /**
@@ -859,6 +900,7 @@ export const auditedRequests = {
   'runSecrets.remove': true,
   'metrics.query': false,
   'metrics.csv': true,
+  'sandbox.workspaceImage': false,
 } as const satisfies Record<Channel, boolean>;
 
 export type Channel = keyof typeof requests;

@@ -18,7 +18,7 @@ import { modelsHandlers } from '../models/modelsHandlers';
 import { createProvider, isOfflineMode, selectedModel, type ProviderEndpoints } from '../models/providerFactory';
 import type { SecretReader } from '../keychain/secretReader';
 import type { SandboxService } from '../sandbox/sandbox';
-import { createSandboxService, sandboxConfig, sandboxHandlers } from '../sandbox/sandboxHandlers';
+import { createSandboxService, sandboxConfig, sandboxHandlers, workspaceImageHandlers } from '../sandbox/sandboxHandlers';
 import { settingsHandlers } from '../settings/settingsHandlers';
 import { SettingsStore } from '../settings/settingsStore';
 import { setupHandlers } from '../settings/setupHandlers';
@@ -185,6 +185,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
       workspace,
       config: sandboxSettings,
       checkMirror: (mirror) => offline.check(mirror, 'building the sandbox image (from the Debian mirror)'),
+      workspaceImages: () => settings.get().sandboxWorkspaceImages,
     });
   stop.register('sandbox', () => sandbox.killAll());
   // Hooks: the person's and the administrator's on the host, the workspace's in the sandbox (deny only).
@@ -381,6 +382,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
       },
     }),
     ...sandboxHandlers(sandbox, workspace, sandboxSettings),
+    ...workspaceImageHandlers(workspace, () => settings.get().sandboxWorkspaceImages),
     ...safety.handlers,
     ...codeHandlers(code, { approvals: safety.approvals, workspace }),
     ...gitHandlers(git),

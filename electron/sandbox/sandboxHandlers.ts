@@ -7,14 +7,18 @@
  *   SOPHIA_DEBIAN_MIRROR      the Debian mirror the default image is built from
  * Both are read when Sophia starts; Settings says so.
  */
-import type { RequestOutput, SandboxSettings, SophiaEvent } from '../../shared/contract';
-import { limits, sandboxSettingFields, sandboxSettings, sandboxVariables } from '../../shared/contract';
+import { realpathSync } from 'node:fs';
+import type Docker from 'dockerode';
+import type { RequestOutput, SandboxSettings, SophiaEvent, WorkspaceImageChoice, WorkspaceImagePlanView } from '../../shared/contract';
+import { limits, sandboxSettingFields, sandboxSettings, sandboxVariables, workspaceImageSources } from '../../shared/contract';
 import type { Handlers } from '../../shared/handlers';
 import { createLogger } from '../log';
+import { createDockerClient, imageExists } from './dockerClient';
 import { randomId } from './dockerSandbox';
 import type { SandboxLimits } from './hardening';
 import type { SandboxService } from './sandbox';
 import { DockerSandboxService } from './sandboxService';
+import { workspaceImageName, type WorkspaceImageSource } from './workspaceImage';
 
 const log = createLogger('sandboxHandlers');
 
@@ -54,6 +58,8 @@ export function createSandboxService(options: {
   readonly workspace: () => string | undefined;
   readonly config: SandboxConfig;
   readonly checkMirror?: (mirror: string) => void;
+  /** The workspaces whose own image the person chose (Settings → Sandbox), read at each use. */
+  readonly workspaceImages?: () => readonly WorkspaceImageChoice[];
 }): DockerSandboxService {
   const { inUse } = options.config;
   const wanted: Partial<SandboxLimits> = { memoryBytes: inUse.memoryMb * 1024 * 1024, cpus: inUse.cpus, pids: inUse.pids };
@@ -63,6 +69,7 @@ export function createSandboxService(options: {
     workspace: options.workspace,
     limits: wanted,
     poolSize: inUse.poolSize,
+    ...(options.workspaceImages ? { workspaceImage: (workspace: string) => chosenWorkspaceImage(options.workspaceImages?.() ?? [], workspace) } : {}),
     ...(options.checkMirror ? { checkMirror: options.checkMirror } : {}),
     ...(inUse.image ? { image: inUse.image } : {}),
     ...(inUse.debianMirror ? { mirror: inUse.debianMirror } : {}),
@@ -93,4 +100,67 @@ export function sandboxHandlers(
       }
     },
   };
+}
+
+/** The source the person chose for this folder (compared with symlinks resolved), if any. */
+export function chosenWorkspaceImage(choices: readonly WorkspaceImageChoice[], workspace: string): WorkspaceImageSource | undefined {
+  const real = (folder: string): string => {
+    try {
+      return realpathSync(folder);
+    } catch {
+      return folder;
+    }
+  };
+  const wanted = real(workspace);
+  return choices.find((choice) => choice.workspace === workspace || real(choice.workspace) === wanted)?.source;
+}
+
+/** `sandbox.workspaceImage`: what the open workspace's files would build (read, never run or built here). */
+export function workspaceImageHandlers(
+  workspace: () => string | undefined,
+  choices: () => readonly WorkspaceImageChoice[],
+  docker: () => Docker = lazyDocker(),
+): Pick<Handlers, 'sandbox.workspaceImage'> {
+  return {
+    'sandbox.workspaceImage': async (): Promise<RequestOutput<'sandbox.workspaceImage'>> => {
+      const current = workspace();
+      if (!current) return { workspace: '', chosen: '', options: [] };
+      const options: WorkspaceImagePlanView[] = [];
+      for (const source of workspaceImageSources) {
+        options.push(await describe(docker(), current, source));
+      }
+      return { workspace: current, chosen: chosenWorkspaceImage(choices(), current) ?? '', options };
+    },
+  };
+}
+
+function lazyDocker(): () => Docker {
+  let client: Docker | undefined;
+  return () => (client ??= createDockerClient());
+}
+
+const short = (text: string): string => text.slice(0, limits.label);
+
+async function describe(docker: Docker, workspace: string, source: WorkspaceImageSource): Promise<WorkspaceImagePlanView> {
+  const file = source === 'dockerfile' ? 'Dockerfile' : '.devcontainer/devcontainer.json';
+  try {
+    const { image, plan } = await workspaceImageName(docker, workspace, source);
+    return {
+      source,
+      file: plan.file,
+      ...(plan.image ? { image: short(plan.image) } : {}),
+      ...(plan.dockerfile ? { dockerfile: short(plan.dockerfile) } : {}),
+      ...(plan.context ? { context: short(plan.context) } : {}),
+      ...(plan.target ? { target: short(plan.target) } : {}),
+      baseImages: plan.baseImages.slice(0, 20).map(short),
+      args: Object.keys(plan.args).slice(0, 100).map(short),
+      containerEnv: Object.keys(plan.containerEnv).slice(0, 100).map(short),
+      ignored: plan.ignored.slice(0, 100).map(short),
+      tag: image,
+      built: await imageExists(docker, image).catch(() => false),
+    };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return { source, file, error: message.slice(0, limits.notice), baseImages: [], args: [], containerEnv: [], ignored: [], built: false };
+  }
 }

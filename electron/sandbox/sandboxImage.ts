@@ -1,7 +1,9 @@
 /**
  * The sandbox image, built on this machine with no registry: `debootstrap` makes a minimal
- * Debian root filesystem with git, Node.js and Python, a few finishing touches make it fit
- * for the hardened containers, and `docker import` (dockerode) turns it into an image. The
+ * Debian root filesystem, `apt-get` in a chroot adds the common toolchains from the same
+ * mirror (Node.js with npm, Python with pip and venv, make, a C compiler, git, ripgrep, curl,
+ * socat), a few finishing touches make it fit for the hardened containers, and `docker
+ * import` (dockerode) turns it into an image. The
  * tag is a hash of the recipe, so an image is built once per recipe; a build in another
  * process is waited for, not repeated.
  *
@@ -27,10 +29,29 @@ const log = createLogger('sandboxImage');
  * steps below change, so a new tag (and a new build) follows.
  */
 export const sandboxRecipe = {
-  format: 1,
+  format: 2,
   base: { distribution: 'debian', suite: 'bookworm', variant: 'minbase' },
-  // Debian's `npm` package makes debootstrap fail; Node.js comes without it.
-  packages: ['ca-certificates', 'git', 'nodejs', 'python3'],
+  // What debootstrap itself installs. Its resolver cannot take Debian's `npm` (hundreds of
+  // node-* packages with alternatives), so the toolchains come next, from apt in a chroot.
+  packages: ['ca-certificates'],
+  /** Installed with `apt-get install --no-install-recommends` in the chroot; no service is started. */
+  toolchain: [
+    'nodejs',
+    'npm',
+    'python3',
+    'python3-pip',
+    'python3-venv',
+    'make',
+    'gcc',
+    'g++',
+    'libc6-dev',
+    'git',
+    'ripgrep',
+    'curl',
+    'socat',
+    'xz-utils',
+    'unzip',
+  ],
   users: [
     { name: 'sophia', uid: 1000, home: sandboxHome, shell: '/bin/sh' },
     { name: 'sophia-keeper', uid: keeperUser.uid, home: '/nonexistent', shell: '/usr/sbin/nologin' },
@@ -52,7 +73,7 @@ export function defaultSandboxImage(recipe: SandboxRecipe = sandboxRecipe): stri
   return `${sandboxImageRepository}:${recipeHash(recipe).slice(0, 16)}`;
 }
 
-export type BuildPhase = 'waiting-for-other-build' | 'debootstrap' | 'finishing' | 'importing' | 'done';
+export type BuildPhase = 'waiting-for-other-build' | 'debootstrap' | 'toolchain' | 'finishing' | 'importing' | 'done';
 
 export interface EnsureImageOptions {
   readonly recipe?: SandboxRecipe;
@@ -156,6 +177,9 @@ async function buildImage(docker: Docker, image: string, recipe: SandboxRecipe, 
       mirror,
     ], options.signal);
     options.signal?.throwIfAborted();
+    options.onPhase?.('toolchain');
+    await installToolchain(rootfs, recipe, options.signal);
+    options.signal?.throwIfAborted();
     options.onPhase?.('finishing');
     await finishRootfs(rootfs, recipe, options.signal);
     options.signal?.throwIfAborted();
@@ -164,6 +188,26 @@ async function buildImage(docker: Docker, image: string, recipe: SandboxRecipe, 
   } finally {
     await rm(workRoot, { recursive: true, force: true }).catch((error: unknown) => log.warn('could not remove the build directory', { workRoot, error }));
   }
+}
+
+/**
+ * `apt-get install` of the toolchains inside the new root filesystem, from the mirror
+ * debootstrap wrote into its sources. A policy-rc.d refuses every service start, so no
+ * daemon runs during the build; it is removed afterwards, with the host's resolv.conf.
+ */
+async function installToolchain(rootfs: string, recipe: SandboxRecipe, signal?: AbortSignal): Promise<void> {
+  const policy = path.join(rootfs, 'usr/sbin/policy-rc.d');
+  await writeFile(policy, '#!/bin/sh\nexit 101\n', { mode: 0o755 });
+  try {
+    const apt = ['-o', 'Acquire::Retries=3', '-o', 'APT::Sandbox::User=root', '-o', 'Dpkg::Use-Pty=0'];
+    await runTool('chroot', [rootfs, 'apt-get', ...apt, 'update'], signal);
+    await runTool('chroot', [rootfs, 'apt-get', ...apt, 'install', '-y', '--no-install-recommends', ...recipe.toolchain], signal);
+    await runTool('chroot', [rootfs, 'apt-get', 'clean'], signal);
+  } finally {
+    await rm(policy, { force: true });
+  }
+  // The host's name server means nothing in a container on network none.
+  await writeFile(path.join(rootfs, 'etc/resolv.conf'), '');
 }
 
 /** Users for the container, no setuid programs, no package caches, a mount point for the workspace. */

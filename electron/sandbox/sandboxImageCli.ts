@@ -11,7 +11,7 @@ async function main(): Promise<void> {
   const docker = createDockerClient();
   const ping = await pingDocker(docker, 10_000);
   if (!ping.ok) throw new Error(ping.message);
-  process.stdout.write('Making the sandbox image (about 2 minutes the first time)…\n');
+  process.stdout.write('Making the sandbox image (about 5 minutes the first time)…\n');
   const result = await ensureSandboxImage(docker, { onPhase: (phase) => process.stdout.write(`  ${phase}\n`) });
   process.stdout.write(
     result.built ? `Built ${result.image} in ${Math.round(result.durationMs / 1000)} s.\n` : `${result.image} is already on this machine.\n`,

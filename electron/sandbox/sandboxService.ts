@@ -26,6 +26,7 @@ import { buildBlocker, debianMirror, defaultSandboxImage, ensureSandboxImage, ty
 import { currentOwner, ownerIsGone, ownerLabels, type Owner } from './sandboxOwner';
 import { SandboxPool } from './sandboxPool';
 import { findSecretMasks, masksKey } from './secretMasks';
+import { ensureWorkspaceImage, type WorkspaceImageSource } from './workspaceImage';
 
 const log = createLogger('sandboxService');
 
@@ -47,11 +48,18 @@ export interface DockerSandboxServiceOptions {
   readonly checkMirror?: (mirror: string) => void;
   /** The Debian mirror the default image is built from; by default SOPHIA_DEBIAN_MIRROR, else the one apt uses. */
   readonly mirror?: string;
+  /**
+   * Whether the person chose this workspace's own Dockerfile or devcontainer.json for its
+   * sandbox image (Settings → Sandbox, read at each use); undefined: the default (or named) image.
+   */
+  readonly workspaceImage?: (workspace: string) => WorkspaceImageSource | undefined;
 }
 
 interface WarmSandbox {
   readonly box: SandboxContainer;
   readonly ready: Promise<ReadyExec | undefined>;
+  /** The image it runs: a task whose image differs (a workspace image built since) does not take it. */
+  readonly image: string;
 }
 
 const maxPoolSize = 8;
@@ -72,6 +80,11 @@ export class DockerSandboxService implements SandboxService {
   readonly #mirror: string | undefined;
   readonly #pool: SandboxPool<WarmSandbox>;
   readonly #workspace: () => string | undefined;
+  readonly #workspaceImage: (workspace: string) => WorkspaceImageSource | undefined;
+  /** Workspace image builds under way: the emergency stop aborts them. */
+  readonly #workspaceBuilds = new Set<AbortController>();
+  /** The last line of a workspace image build under way, shown in the status. */
+  #workspaceBuildLine: string | undefined;
   /** Sandboxes handed to tasks and not yet destroyed. */
   readonly #active = new Set<DockerSandbox>();
   /** Bumped by killAll: a container whose creation began before it is removed when it arrives. */
@@ -97,6 +110,7 @@ export class DockerSandboxService implements SandboxService {
     this.#checkMirror = options.checkMirror ?? (() => undefined);
     this.#mirror = options.mirror;
     this.#workspace = options.workspace ?? (() => undefined);
+    this.#workspaceImage = options.workspaceImage ?? (() => undefined);
     this.#pool = new SandboxPool<WarmSandbox>({
       size: Math.min(maxPoolSize, Math.max(0, options.poolSize ?? 2)),
       create: () => this.#createWarm(),
@@ -126,9 +140,10 @@ export class DockerSandboxService implements SandboxService {
   }
 
   status(): SandboxStatus {
+    const building = this.#workspaceBuildLine;
     return {
       state: this.#state,
-      message: this.#message.slice(0, contractLimits.notice),
+      message: (building === undefined ? this.#message : `Building the workspace's sandbox image: ${building}`).slice(0, contractLimits.notice),
       image: this.#image.slice(0, contractLimits.label),
       pool: { size: this.#pool.size, warm: this.#pool.warm },
       containers: this.#active.size,
@@ -170,11 +185,12 @@ export class DockerSandboxService implements SandboxService {
     // Secret files are read now, for this container: a warm one made before a secret file
     // appeared does not cover it and is not used.
     const masked = workspace === undefined ? [] : await findSecretMasks(workspace);
+    const image = await this.#imageFor(workspace);
     let box: SandboxContainer;
     let ready: Promise<ReadyExec | undefined> | undefined;
     // A run with egress gets a new container with the proxy's socket mounted; warm ones have no such mount.
     let warm = access === 'read-only' && options.egressDirectory === undefined && workspace === this.#poolWorkspace() ? this.#pool.take() : undefined;
-    if (warm && warm.box.masksKey !== masksKey(masked)) {
+    if (warm && (warm.box.masksKey !== masksKey(masked) || warm.image !== image)) {
       void this.#discard(warm.box).catch((error: unknown) => log.warn('could not remove a warm sandbox that no longer hides the secret files', { error }));
       warm = undefined;
     }
@@ -187,7 +203,7 @@ export class DockerSandboxService implements SandboxService {
       });
     } else {
       box = await startSandboxContainer(this.#docker, {
-        image: this.#image,
+        image,
         name: `sophia-task-${taskId}-${randomId()}`,
         labels: { ...ownerLabels(this.#owner), [labelKeys.role]: 'task', [labelKeys.task]: taskId, [labelKeys.access]: access },
         workspace,
@@ -216,7 +232,7 @@ export class DockerSandboxService implements SandboxService {
     });
     this.#active.add(sandbox);
     this.#announce();
-    log.info('sandbox handed out', { taskId, container: box.id.slice(0, 12), pooled: warm !== undefined, access });
+    log.info('sandbox handed out', { taskId, container: box.id.slice(0, 12), pooled: warm !== undefined, access, image });
     return sandbox;
   }
 
@@ -229,6 +245,11 @@ export class DockerSandboxService implements SandboxService {
       this.#buildAbort.abort();
       items.push({ kind: 'task', id: 'sandbox-image-build', label: 'sandbox image build', outcome: 'stopped' });
     }
+    for (const build of this.#workspaceBuilds) {
+      build.abort();
+      items.push({ kind: 'task', id: 'workspace-image-build', label: "workspace's sandbox image build", outcome: 'stopped' });
+    }
+    this.#workspaceBuilds.clear();
     const known = new Set<string>();
     const work: Array<Promise<void>> = [];
     for (const sandbox of [...this.#active]) {
@@ -319,7 +340,7 @@ export class DockerSandboxService implements SandboxService {
     if (this.#namedImage) return `The sandbox image ${this.#image} is not on this machine. Pull or build it, then press Retry.`;
     const blocker = buildBlocker();
     return blocker === undefined
-      ? 'The sandbox image is not built yet. Press “Build sandbox image” (about 2 minutes, once).'
+      ? 'The sandbox image is not built yet. Press “Build sandbox image” (a few minutes, once).'
       : `The sandbox image is not built yet. ${blocker}`;
   }
 
@@ -333,9 +354,10 @@ export class DockerSandboxService implements SandboxService {
     }
     const phases: Record<BuildPhase, string> = {
       'waiting-for-other-build': 'Another Sophia process is building the sandbox image; waiting for it…',
-      debootstrap: 'Building the sandbox image: installing Debian with git, Node.js and Python (about 2 minutes)…',
-      finishing: 'Building the sandbox image: adding the sandbox users…',
-      importing: 'Building the sandbox image: importing it into Docker…',
+      debootstrap: 'Building the sandbox image: installing a minimal Debian (step 1 of 4, about a minute)…',
+      toolchain: 'Building the sandbox image: adding Node.js with npm, Python with pip and venv, make, a C compiler, git and ripgrep (step 2 of 4, a few minutes)…',
+      finishing: 'Building the sandbox image: adding the sandbox users, removing setuid bits (step 3 of 4)…',
+      importing: 'Building the sandbox image: importing it into Docker (step 4 of 4)…',
       done: 'The sandbox image is built.',
     };
     this.#setState('building-image', 'Building the sandbox image…');
@@ -388,10 +410,42 @@ export class DockerSandboxService implements SandboxService {
     this.#publish({ type: 'sandbox.status', status: this.status() });
   }
 
+  /**
+   * The image a task on `workspace` gets: the workspace's own (built and hardened when its
+   * inputs changed) when the person chose it for this folder, else the default or named one.
+   */
+  async #imageFor(workspace: string | undefined): Promise<string> {
+    if (workspace === undefined) return this.#image;
+    const source = this.#workspaceImage(workspace);
+    if (source === undefined) return this.#image;
+    const abort = new AbortController();
+    this.#workspaceBuilds.add(abort);
+    try {
+      const result = await ensureWorkspaceImage(this.#docker, workspace, source, {
+        signal: abort.signal,
+        onProgress: (line) => {
+          this.#workspaceBuildLine = line;
+          this.#announce();
+        },
+      });
+      return result.image;
+    } catch (error) {
+      if (abort.signal.aborted) throw new SophiaError('stopped', "Sophia was stopped while the workspace's sandbox image was being built.");
+      throw error instanceof SophiaError ? error : new SophiaError('unavailable', `The workspace's sandbox image could not be made: ${error instanceof Error ? error.message : String(error)}`);
+    } finally {
+      this.#workspaceBuilds.delete(abort);
+      if (this.#workspaceBuilds.size === 0 && this.#workspaceBuildLine !== undefined) {
+        this.#workspaceBuildLine = undefined;
+        this.#announce();
+      }
+    }
+  }
+
   async #createWarm(): Promise<WarmSandbox> {
     const workspace = this.#poolWorkspace();
+    const image = await this.#imageFor(workspace);
     const box = await startSandboxContainer(this.#docker, {
-      image: this.#image,
+      image,
       name: `sophia-warm-${randomId()}`,
       labels: { ...ownerLabels(this.#owner), [labelKeys.role]: 'pool', [labelKeys.access]: 'read-only' },
       workspace,
@@ -402,7 +456,7 @@ export class DockerSandboxService implements SandboxService {
     // Warm means the command stub already waits for its command: see `startStub`.
     const ready = primeStub(box, this.#user);
     await ready;
-    return { box, ready };
+    return { box, ready, image };
   }
 
   #poolWorkspace(): string | undefined {

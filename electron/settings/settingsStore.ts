@@ -38,6 +38,7 @@ export const defaultSettings: AppSettings = {
   // The limits the sandbox has always had (hardening.ts's defaults); the environment variables override them.
   sandbox: { image: '', poolSize: 2, memoryMb: 1024, cpus: 1, pids: 256, debianMirror: '' },
   logSources: [],
+  sandboxWorkspaceImages: [],
   externalLinkHosts: ['github.com', 'docs.github.com', 'docs.anthropic.com', 'www.pulumi.com', 'docs.snowflake.com', 'ollama.com', 'modelcontextprotocol.io'],
   // Off until the person turns it on, and then without content unless they ask for it.
   telemetry: { enabled: false, endpoint: '', captureContent: false },

@@ -19,6 +19,7 @@ import { McpSettings } from './McpSettings';
 import { RunSecretsSettings } from './RunSecretsSettings';
 import { LogSourcesSettings } from './LogSourcesSettings';
 import { TelemetrySettings } from './TelemetrySettings';
+import SandboxWorkspaceImage from './SandboxWorkspaceImage';
 
 /** The sections of Settings, in order; each saves on its own (MCP servers and credentials at once). */
 export const settingsSections = [
@@ -371,6 +372,7 @@ export function SettingsPanel({
               {saveRow('sandbox', 'Sandbox')}
             </fieldset>
           </form>
+          <SandboxWorkspaceImage client={client} />
 
           <form id={sectionElementId('git')} onSubmit={(event) => void save('git', event)} aria-label="Git and GitHub">
             <fieldset data-testid="settings-git">
