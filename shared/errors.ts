@@ -28,12 +28,15 @@ export type SerializedError = z.infer<typeof serializedErrorSchema>;
 export class SophiaError extends Error {
   override readonly name = 'SophiaError';
 
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    readonly data?: unknown,
-  ) {
+  readonly code: ErrorCode;
+  readonly data?: unknown;
+
+  // Plain fields, not parameter properties: shared code also runs under Node's type stripping
+  // (the crash test's child process), which refuses parameter properties.
+  constructor(code: ErrorCode, message: string, data?: unknown) {
     super(message);
+    this.code = code;
+    if (data !== undefined) this.data = data;
   }
 
   toJSON(): SerializedError {

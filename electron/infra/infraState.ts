@@ -25,17 +25,22 @@ export interface DeploymentRecord {
   readonly at: number;
 }
 
+/** A Snowflake recovery point: the zero-copy clone taken just before a destructive statement. */
 export interface StoredRecoveryPoint {
   readonly id: string;
   readonly environment: string;
   readonly table: string;
+  /** The zero-copy clone taken just before the statement. */
   readonly clone: string;
+  /** Snowflake's CURRENT_TIMESTAMP() just before the statement: `AT(TIMESTAMP => ...)` reaches it too. */
   readonly at: string;
   readonly line: number;
   readonly sql: string;
+  /** The table's Time Travel retention in days; `retentionKnown` false when Snowflake did not say and the default was assumed. */
   readonly retentionDays: number;
   readonly retentionKnown: boolean;
   readonly createdAt: number;
+  /** When the table was put back from it (by this point), or null. */
   readonly restoredAt: number | null;
 }
 

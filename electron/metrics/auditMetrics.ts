@@ -18,17 +18,11 @@
  * those of its conversation as the log last recorded them before it.
  */
 import type { AuditKind } from '../../shared/contract';
+import type { AuditPageRow } from '../audit/auditLog';
 import { unknownGroup, type DurationStats, type MetricsFigures, type MetricsGrouping, type MetricsReport } from '../../shared/metrics';
 
-/** What an entry needs to be counted: the stored columns, `data` still as its JSON text. */
-export interface MetricsEntry {
-  readonly seq: number;
-  readonly at: number;
-  readonly kind: AuditKind;
-  readonly conversationId: string | null;
-  readonly actor: string;
-  readonly data: string;
-}
+/** What an entry needs to be counted: a page row of the audit log, `data` still as its JSON text. */
+export type MetricsEntry = AuditPageRow;
 
 export interface MetricsOptions {
   readonly groupBy: MetricsGrouping;

@@ -20,7 +20,7 @@ const rememberInput = z
 export const rememberTool = {
   name: 'remember',
   description:
-    'Propose a memory entry for this workspace: a preference the person stated, a decision made, or a pattern of this codebase worth knowing next time. The person approves, edits or rejects it; accepted entries appear in later system prompts as data. Propose only what will matter in later conversations; never a secret.',
+    'Propose a memory entry for this workspace: a preference the person stated, a decision made, or a pattern of this codebase worth knowing next time. The person approves, edits or rejects it; accepted entries appear in later system prompts as data. Propose only what will matter in later conversations; never a password, key or token.',
   input: rememberInput,
   risk: 'medium',
   describe: (input) => `remember a ${input.kind}: ${input.text.replace(/\s+/g, ' ').slice(0, 120)}`,

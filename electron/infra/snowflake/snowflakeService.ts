@@ -14,7 +14,7 @@ import { createLogger } from '../../log';
 import { parseDdl, type DdlError, type DdlStatement } from './ddl';
 import { shadowDryRun, type TableDefinition } from './shadowDryRun';
 import type { Row, SnowflakeClient, SnowflakeSession } from './snowflakeClient';
-import { defaultRetentionDays, type InfraStateStore } from '../infraState';
+import { defaultRetentionDays, type InfraStateStore, type StoredRecoveryPoint } from '../infraState';
 
 const log = createLogger('snowflakeService');
 
@@ -27,22 +27,9 @@ export interface SnowflakeServiceOptions {
   readonly state?: InfraStateStore;
 }
 
-export interface RecoveryPoint {
-  readonly id: string;
+/** A recovery point as kept (infraState.ts holds its fields), of one of this service's environments. */
+export interface RecoveryPoint extends Omit<StoredRecoveryPoint, 'environment'> {
   readonly environment: SnowflakeEnvironment;
-  readonly table: string;
-  /** The zero-copy clone taken just before the statement. */
-  readonly clone: string;
-  /** Snowflake's CURRENT_TIMESTAMP() just before the statement: `AT(TIMESTAMP => ...)` reaches it too. */
-  readonly at: string;
-  readonly line: number;
-  readonly sql: string;
-  /** The table's Time Travel retention in days; `retentionKnown` false when Snowflake did not say and the default was assumed. */
-  readonly retentionDays: number;
-  readonly retentionKnown: boolean;
-  readonly createdAt: number;
-  /** When the table was put back from it (by this point), or null. */
-  readonly restoredAt: number | null;
 }
 
 interface PlanRecord {

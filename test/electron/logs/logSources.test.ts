@@ -134,7 +134,9 @@ describe('log sources in Settings (the person\'s channels)', () => {
     expect(Object.keys(requests).filter((channel) => channel.startsWith('logSources.'))).toEqual(['logSources.list', 'logSources.save', 'logSources.remove']);
     // The only tool that names log sources reads them: its arguments cannot carry a path, a container or a command.
     const touching = core.registry.definitions().filter((definition) => /log.?source/i.test(`${definition.name} ${JSON.stringify(definition.input.toJSONSchema())}`));
-    expect(touching.map((definition) => definition.name)).toEqual(['read_logs']);
+    // report_diagnosis quotes a source by name only (read-only, it changes nothing).
+    expect(touching.map((definition) => definition.name).sort()).toEqual(['read_logs', 'report_diagnosis']);
+    expect(core.registry.definitions(['report_diagnosis'])[0]?.risk).toBe('read-only');
     const readLogs = core.registry.definitions(['read_logs'])[0];
     expect(readLogs?.risk).toBe('low');
     expect(Object.keys((readLogs?.input.toJSONSchema() as { properties: object }).properties).sort()).toEqual(['fixed', 'grep', 'since', 'source', 'tail', 'until']);
