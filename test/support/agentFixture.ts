@@ -2,10 +2,12 @@
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import type { SophiaEvent } from '../../shared/contract';
 import type { ToolDefinition, ToolRegistry } from '../../electron/agent/tools';
 import { createSophiaCore, type CoreOptions, type SophiaCore } from '../../electron/app/sophiaCore';
 import { tempDataDir } from './hostFixture';
+import { startAnthropicStandIn, type AnthropicStandIn } from './standIns/anthropicStandIn';
 
 export const employeesSql = `CREATE TABLE employees (
   id INTEGER PRIMARY KEY,
@@ -70,4 +72,25 @@ export function recordingExecutors(tools: readonly ToolDefinition[], ran: RanCal
 
 export function ofType<T extends SophiaEvent['type']>(events: readonly SophiaEvent[], type: T): Extract<SophiaEvent, { type: T }>[] {
   return events.filter((event): event is Extract<SophiaEvent, { type: T }> => event.type === type);
+}
+
+/**
+ * The hooks of a test file that drives the agent against the Anthropic stand-in: one stand-in and
+ * one workspace for the file (handed to `ready`), the cores a test opened (pushed to `open`) closed
+ * after it, and every test checked for stand-in violations (a scripted call to a tool the request
+ * did not offer).
+ */
+export function anthropicSuite(open: AgentHarness[], ready: (standIn: AnthropicStandIn, workspace: string) => void): void {
+  let standIn: AnthropicStandIn | undefined;
+  beforeAll(async () => {
+    standIn = await startAnthropicStandIn();
+    ready(standIn, await makeWorkspace());
+  });
+  afterAll(async () => {
+    await standIn?.close();
+  });
+  afterEach(async () => {
+    expect(standIn?.violations).toEqual([]);
+    for (const h of open.splice(0)) await h.core.close();
+  });
 }

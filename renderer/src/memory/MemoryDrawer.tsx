@@ -18,8 +18,8 @@ export function MemoryButton({ open, onToggle }: { open: boolean; onToggle: () =
 
 export function MemoryDrawer({ client, onClose }: { client: SophiaClient; onClose: () => void }) {
   return (
-    <aside className="memory-drawer" aria-label="Memory" data-testid="memory-drawer">
-      <div className="memory-drawer-head">
+    <aside className="side-drawer memory-drawer" aria-label="Memory" data-testid="memory-drawer">
+      <div className="side-drawer-head memory-drawer-head">
         <strong>Memory</strong>
         <button type="button" onClick={onClose} aria-label="Close">
           ×

@@ -40,8 +40,8 @@ export function SafetyDrawer(props: {
 }) {
   const { view, client, status, conversationId, onClose } = props;
   return (
-    <aside className="safety-drawer" aria-label={view === 'audit' ? 'Audit log' : 'Credentials and role'}>
-      <div className="safety-drawer-head">
+    <aside className="side-drawer safety-drawer" aria-label={view === 'audit' ? 'Audit log' : 'Credentials and role'}>
+      <div className="side-drawer-head safety-drawer-head">
         <strong>{view === 'audit' ? 'Audit log' : 'Credentials & role'}</strong>
         <button type="button" onClick={onClose} aria-label="Close">
           ×

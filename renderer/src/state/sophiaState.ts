@@ -14,6 +14,7 @@ import type {
 import type { FindingsReport, ProposalView } from '../../../shared/code';
 import { missingCase } from '../../../shared/errors';
 import type { Intent } from '../../../shared/intents';
+import { riskRank } from '../../../shared/risk';
 import type { ConnectionState } from '../client/webSocketClient';
 import { reduceDeployments, type Deployment } from './deployments';
 import { reduceExecutions, type Execution } from './executionLog';
@@ -302,8 +303,15 @@ function reduceEvent(state: SophiaState, event: SophiaEvent): SophiaState {
       return { ...state, executions: reduceExecutions(state.executions, event) };
     case 'sandbox.status':
       return { ...state, sandbox: event.status };
+    // The card shows the risk the gate assessed (an inspector may raise the declared one, e.g.
+    // run_command with egress is high): the call's chip in the chat shows the same.
+    case 'approval.request': {
+      if (event.client !== undefined || !belongs(state, event.conversationId)) return state;
+      const call = state.items.find((item) => item.kind === 'tool' && item.id === event.callId);
+      if (!call || call.kind !== 'tool' || riskRank(event.risk) <= riskRank(call.risk)) return state;
+      return { ...state, items: upsert(state.items, { ...call, risk: event.risk }) };
+    }
     // Shown by the panels of the safety work; the chat itself does not change.
-    case 'approval.request':
     case 'approval.resolved':
     case 'safety.status':
       return state;

@@ -4,7 +4,7 @@
  * in a request may run.
  */
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { Agent } from '../../../electron/agent/agent';
 import { ConversationStore } from '../../../electron/agent/conversationStore';
@@ -14,24 +14,17 @@ import { StopController } from '../../../electron/core/stopController';
 import { openAppDatabase } from '../../../electron/db/appDatabase';
 import type { ModelProvider, ModelRequest, ModelStreamEvent } from '../../../electron/models/modelProvider';
 import type { SophiaEvent } from '../../../shared/contract';
-import { harness, makeWorkspace, ofType, type AgentHarness } from '../../support/agentFixture';
+import { anthropicSuite, harness, ofType, type AgentHarness } from '../../support/agentFixture';
 import { tempDataDir } from '../../support/hostFixture';
-import { anthropicTurn, startAnthropicStandIn, type AnthropicStandIn } from '../../support/standIns/anthropicStandIn';
+import { anthropicTurn, type AnthropicStandIn } from '../../support/standIns/anthropicStandIn';
 
 let standIn: AnthropicStandIn;
 let workspace: string;
 const open: AgentHarness[] = [];
 
-beforeAll(async () => {
-  standIn = await startAnthropicStandIn();
-  workspace = await makeWorkspace();
-});
-afterAll(async () => {
-  await standIn.close();
-});
-afterEach(async () => {
-  expect(standIn.violations).toEqual([]);
-  for (const h of open.splice(0)) await h.core.close();
+anthropicSuite(open, (stood, made) => {
+  standIn = stood;
+  workspace = made;
 });
 
 function setUp(options: Parameters<typeof harness>[0] = {}): AgentHarness {

@@ -3,26 +3,19 @@
  * failed turn can be asked again without a second user message, conversations are renamed,
  * deleted (with everything kept for them, audited) and never share a title.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { SophiaEvent } from '../../../shared/contract';
 import { SophiaError } from '../../../shared/errors';
-import { harness, makeWorkspace, ofType, type AgentHarness } from '../../support/agentFixture';
-import { anthropicTurn, startAnthropicStandIn, type AnthropicStandIn } from '../../support/standIns/anthropicStandIn';
+import { anthropicSuite, harness, ofType, type AgentHarness } from '../../support/agentFixture';
+import { anthropicTurn, type AnthropicStandIn } from '../../support/standIns/anthropicStandIn';
 
 let standIn: AnthropicStandIn;
 let workspace: string;
 const open: AgentHarness[] = [];
 
-beforeAll(async () => {
-  standIn = await startAnthropicStandIn();
-  workspace = await makeWorkspace();
-});
-afterAll(async () => {
-  await standIn.close();
-});
-afterEach(async () => {
-  expect(standIn.violations).toEqual([]);
-  for (const h of open.splice(0)) await h.core.close();
+anthropicSuite(open, (stood, made) => {
+  standIn = stood;
+  workspace = made;
 });
 
 function setUp(key: { value: string | undefined } = { value: 'sk-ant-test-key' }): AgentHarness {

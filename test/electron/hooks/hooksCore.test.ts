@@ -11,11 +11,11 @@ import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { HooksConfig } from '../../../shared/hooks';
 import { maxStopHookContinuations } from '../../../electron/agent/agent';
-import { harness, makeWorkspace, ofType, type AgentHarness } from '../../support/agentFixture';
-import { anthropicTurn, startAnthropicStandIn, type AnthropicStandIn } from '../../support/standIns/anthropicStandIn';
+import { anthropicSuite, harness, ofType, type AgentHarness } from '../../support/agentFixture';
+import { anthropicTurn, type AnthropicStandIn } from '../../support/standIns/anthropicStandIn';
 import { testKeychain } from '../keychain/keychainSupport';
 import { mcpHarness } from '../mcp/mcpHarness';
 
@@ -23,16 +23,9 @@ let standIn: AnthropicStandIn;
 let workspace: string;
 const open: AgentHarness[] = [];
 
-beforeAll(async () => {
-  standIn = await startAnthropicStandIn();
-  workspace = await makeWorkspace();
-});
-afterAll(async () => {
-  await standIn.close();
-});
-afterEach(async () => {
-  expect(standIn.violations).toEqual([]);
-  for (const h of open.splice(0)) await h.core.close();
+anthropicSuite(open, (stood, made) => {
+  standIn = stood;
+  workspace = made;
 });
 
 async function setUp(hooks: HooksConfig): Promise<AgentHarness> {

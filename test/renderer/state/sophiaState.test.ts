@@ -27,6 +27,37 @@ describe('renderer state', () => {
     expect(state.items[1]).toMatchObject({ result: { ok: true, output: 'data' } });
   });
 
+  it("shows the risk the gate assessed on the call's chip: raised by the card, never lowered, not taken from an MCP client's card", () => {
+    const card = (callId: string, risk: 'low' | 'high', client?: string): SophiaEvent => ({
+      type: 'approval.request',
+      approvalId: `a-${callId}-${risk}`,
+      conversationId: c,
+      operation: 'run in the sandbox',
+      risk,
+      reasons: [],
+      preview: '$ python3 sync.py',
+      tool: 'run_command',
+      args: '{}',
+      sessionApproval: false,
+      expiresAt: 1,
+      callId,
+      ...(client ? { client } : {}),
+    });
+    const events: SophiaEvent[] = [
+      { type: 'tool.call', conversationId: c, callId: 't1', tool: 'run_command', args: { command: 'python3 sync.py', egress: ['api.notion.com:443'] }, risk: 'medium' },
+      card('t1', 'high'),
+      { type: 'tool.call', conversationId: c, callId: 't2', tool: 'run_command', args: { command: 'npm test' }, risk: 'medium' },
+      card('t2', 'low'),
+      { type: 'tool.call', conversationId: c, callId: 't3', tool: 'run_command', args: { command: 'ls' }, risk: 'medium' },
+      card('t3', 'high', 'an MCP client'),
+    ];
+    const live = fold(events);
+    expect(live.items.map((item) => (item.kind === 'tool' ? item.risk : undefined))).toEqual(['high', 'medium', 'medium']);
+    // Opening the stored conversation folds the same events to the same chips.
+    const opened = reduce(initialState, { type: 'open', conversation: { id: c, title: 't', createdAt: 1, updatedAt: 2, usage: { inputTokens: 0, outputTokens: 0, costUsd: 0 } }, events });
+    expect(opened.items.map((item) => (item.kind === 'tool' ? item.risk : undefined))).toEqual(['high', 'medium', 'medium']);
+  });
+
   it('opens a stored conversation from its events, replacing what was shown', () => {
     const shown = fold([{ type: 'chat.message', message: { id: 'x', conversationId: 'old', role: 'user', text: 'old', createdAt: 1 } }]);
     const opened = reduce(shown, {
