@@ -295,6 +295,9 @@ export class Agent {
     this.options.events.publish({ type: 'agent.status', conversationId, state: 'thinking' });
     // One budget for the whole message, Stop-hook continuations included.
     const spent = { modelTurns: 0, toolCalls: 0, tokens: 0 };
+    // The memory block is built once a turn (notes read, entries ranked against the request): the
+    // turn's requests keep one system prompt, so the provider's prompt cache holds across them.
+    let memory: Promise<string | undefined> | undefined;
     let continuations = 0;
     try {
       for (;;) {
@@ -315,8 +318,8 @@ export class Agent {
           },
           offer: () => ({ definitions: registry.definitions().filter((definition) => offerable(definition)) }),
           request: async (tools, turn) => {
-            const memory = await this.#memoryBlock(text);
-            const system = systemPrompt(intent, this.options.workspace(), { planMode: this.options.planMode?.() === true, memory });
+            memory ??= this.#memoryBlock(text);
+            const system = systemPrompt(intent, this.options.workspace(), { planMode: this.options.planMode?.() === true, memory: await memory });
             const messages = await this.#contextFor(conversationId, provider, system, tools, turn);
             return { system, messages, ...(effort ? { effort } : {}) };
           },
