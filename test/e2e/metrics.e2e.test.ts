@@ -161,7 +161,16 @@ describe('the Metrics panel over an audit log made by real agent runs', () => {
     proposal = await proposalShown('Document sum');
     await proposal.getByTestId('proposal-approve').click();
     await expect.poll(() => proposal.getByTestId('proposal-status').innerText(), { timeout: 30_000 }).toBe('Applied');
-    await expect.poll(() => page.getByTestId('message-assistant').last().innerText(), { timeout: 60_000 }).toContain('the test passes');
+    // The transcript is virtualised and follows new messages only while it is scrolled to the end: go there first.
+    await expect
+      .poll(
+        async () => {
+          await page.getByTestId('message-list').evaluate((element) => (element.scrollTop = element.scrollHeight));
+          return page.getByTestId('message-assistant').last().innerText();
+        },
+        { timeout: 60_000 },
+      )
+      .toContain('the test passes');
 
     // 2. A deployment: preview, then the approved plan deployed.
     model.script(turn({ text: ['Previewing staging.'], tools: [{ name: 'pulumi_preview', input: { stack: 'staging' } }] }), turn({ text: ['The plan creates the network. Deploy it?'] }));
