@@ -436,6 +436,39 @@ export const sandboxVariables: Readonly<Record<keyof SandboxSettings, string>> =
 };
 
 /**
+ * Where sandboxes run (Settings → Engines). `local` is the default socket; `tls` a Docker engine
+ * over TCP with mutual TLS (CA, client certificate and key in the keychain as
+ * `engine-<id>-ca`, `engine-<id>-cert`, `engine-<id>-key`, never in a file Sophia writes);
+ * `ssh` a Docker engine reached as `ssh://user@host[:port]` (through the SSH agent, or a key in
+ * the keychain as `engine-<id>-ssh-key`), its host key pinned by SHA-256 fingerprint when the
+ * profile is checked; `podman` Podman's Docker-compatible API socket. Every engine but `local`
+ * gets the workspace as an archive, never a bind mount.
+ */
+export const engineKinds = ['local', 'tls', 'ssh', 'podman'] as const;
+export const engineId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, '1-32 lower-case letters, digits and -');
+export const engineProfile = z
+  .object({
+    id: engineId,
+    name: z.string().trim().min(1).max(80),
+    kind: z.enum(engineKinds),
+    /** tls: the engine's host name or IP address; ssh: the host. */
+    host: z.string().trim().max(253).regex(/^[A-Za-z0-9.:-]*$/, 'a host name or IP address').optional(),
+    /** tls: default 2376; ssh: default 22. */
+    port: z.number().int().min(1).max(65535).optional(),
+    /** ssh: the user to log in as. */
+    user: z.string().trim().max(64).regex(/^[a-z_][a-z0-9_.-]*$/i, 'a user name').optional(),
+    /** ssh: the SSH agent (SSH_AUTH_SOCK) or the key kept in the keychain. */
+    sshAuth: z.enum(['agent', 'key']).optional(),
+    /** ssh: the host key's `SHA256:...` fingerprint, pinned when the profile was checked and saved. */
+    hostKey: z.string().max(100).regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'SHA256:<43 base64 characters>').optional(),
+    /** podman (and local): the API socket's path; local default /var/run/docker.sock. */
+    socketPath: z.string().max(4096).optional(),
+  })
+  .strict();
+export type EngineProfile = z.infer<typeof engineProfile>;
+export type EngineKind = EngineProfile['kind'];
+
+/**
  * OpenTelemetry export (Settings → Telemetry): off by default. The headers live in the
  * keychain (`otlp-headers`); content is sent only when `captureContent` is on.
  */
