@@ -14,7 +14,7 @@ import { Transform } from 'node:stream';
 import type Docker from 'dockerode';
 import { SophiaError } from '../../../shared/errors';
 import { createLogger } from '../../log';
-import { describeDockerError, imageExists, statusCodeOf } from '../dockerClient';
+import { describeDockerError, imageExists, statusCodeOf, withTimeout } from '../dockerClient';
 import type { SandboxEngine } from './engine';
 
 const log = createLogger('imageTransfer');
@@ -43,6 +43,8 @@ export interface EnsureImageInput {
   readonly signal?: AbortSignal;
   /** No byte for this long ends the transfer (an engine that stopped answering). Default 120 s. */
   readonly stallMs?: number;
+  /** How long the target may take to say whether it has the image. Default 15 s. */
+  readonly checkTimeoutMs?: number;
 }
 
 export interface EnsureImageResult {
@@ -67,7 +69,8 @@ export async function ensureImageOnEngine(input: EnsureImageInput): Promise<Ensu
   throwIfStopped(signal);
   input.onProgress?.({ phase: 'checking', bytes: 0 });
   const target = to.docker();
-  if (await engineCall(to, 'look for the sandbox image', imageExists(target, image))) {
+  const present = await engineCall(to, 'look for the sandbox image', withTimeout(imageExists(target, image), input.checkTimeoutMs ?? 15_000, `Asking ${to.name} for the image`));
+  if (present) {
     input.onProgress?.({ phase: 'done', bytes: 0 });
     return { image, transferred: false, bytes: 0, durationMs: elapsed() };
   }
@@ -173,7 +176,7 @@ async function saveAndLoad(input: EnsureImageInput): Promise<number> {
     if (signal?.aborted) throw new SophiaError('stopped', `Sending the sandbox image to ${to.name} was stopped.`);
     if (stalled) throw new SophiaError('unavailable', `Sending the sandbox image to ${to.name} stalled: nothing moved for ${Math.round(stallMs / 1000)} s. Check the connection, then try again.`);
     if (error instanceof SophiaError) throw error;
-    throw new SophiaError('unavailable', `Sending the sandbox image to ${to.name} failed: ${describeDockerError(abort.signal.reason ?? error)}`);
+    throw new SophiaError('unavailable', `Sending the sandbox image to ${to.name} failed: ${describeEngineError(to, abort.signal.reason ?? error)}`);
   } finally {
     clearTimeout(stallTimer);
     signal?.removeEventListener('abort', onOuterAbort);
@@ -195,7 +198,7 @@ async function checkLoadedId(to: SandboxEngine, image: string, expectedId: strin
   try {
     loadedId = (await target.getImage(image).inspect()).Id;
   } catch (error) {
-    if (statusCodeOf(error) !== 404) throw new SophiaError('unavailable', `Could not check the sandbox image on ${to.name}: ${describeDockerError(error)}`);
+    if (statusCodeOf(error) !== 404) throw new SophiaError('unavailable', `Could not check the sandbox image on ${to.name}: ${describeEngineError(to, error)}`);
   }
   if (loadedId === expectedId) return;
   if (loadedId !== undefined) {
@@ -266,7 +269,7 @@ async function pull(input: EnsureImageInput): Promise<number> {
   try {
     return (await target.getImage(image).inspect()).Size;
   } catch (error) {
-    throw new SophiaError('unavailable', `${to.name} finished pulling ${image} but does not have it: ${describeDockerError(error)}`);
+    throw new SophiaError('unavailable', `${to.name} finished pulling ${image} but does not have it: ${describeEngineError(to, error)}`);
   }
 }
 
@@ -274,7 +277,7 @@ function pullFailure(to: SandboxEngine, image: string, error: unknown): string {
   const status = statusCodeOf(error);
   if (status === 404) return `${to.name} could not pull ${image}: the registry has no such image (or it needs a login that engine does not have).`;
   if (status === 401 || status === 403) return `${to.name} may not pull ${image}: the registry refused (log that engine in to the registry first).`;
-  return `${to.name} could not pull ${image}: ${describeDockerError(error)}`;
+  return `${to.name} could not pull ${image}: ${describeEngineError(to, error)}`;
 }
 
 interface ReplyLine {
@@ -314,7 +317,36 @@ async function engineCall<T>(engine: SandboxEngine, what: string, call: Promise<
   try {
     return await call;
   } catch (error) {
-    throw new SophiaError('unavailable', `Could not ${what} on ${engine.name}: ${describeDockerError(error)}`);
+    // `reachable: false` lets the caller say the engine is down rather than the image broken.
+    throw new SophiaError('unavailable', `Could not ${what} on ${engine.name}: ${describeEngineError(engine, error)}`, { reachable: false });
+  }
+}
+
+/**
+ * Why an engine did not answer, in plain words. This machine's engine gets the usual Docker
+ * advice; a remote one gets words about the connection, not about starting Docker here.
+ */
+export function describeEngineError(engine: SandboxEngine, error: unknown): string {
+  if (!engine.remote) return describeDockerError(error);
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  const message = (error instanceof Error ? error.message : String(error)).slice(0, 200);
+  switch (code) {
+    case 'ECONNREFUSED':
+      return `${engine.name} refused the connection: nothing listens there. Check that its engine runs and the address and port are right, then press Retry.`;
+    case 'ETIMEDOUT':
+      return `${engine.name} did not answer in time. Check the network path to it, then press Retry.`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `${engine.name}'s host name could not be resolved. Check the host in Settings → Engines.`;
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return `${engine.name} closed the connection (${message}). Press Retry.`;
+    case 'ENOENT':
+    case 'EACCES':
+      return `${engine.name}'s socket cannot be used (${code}): is the service running, and may this user open it?`;
+    default:
+      if (/certificate|tls|ssl/i.test(message)) return `${engine.name} refused the secure connection (${message}). Check its certificates in Settings → Engines.`;
+      return `${engine.name} cannot be reached (${message}).`;
   }
 }
 
