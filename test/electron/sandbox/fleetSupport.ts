@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -28,10 +28,16 @@ export function engineOn(docker: Docker, id: string, kind: EngineKind, remote = 
 export async function startPodman(id = 'podman-test'): Promise<TestEngine> {
   const dir = await mkdtemp(path.join(tmpdir(), 'sophia-podman-'));
   const socket = path.join(dir, 'podman.sock');
+  // Rootful Podman raises each container's open-files and process limits to its own defaults;
+  // where root lacks CAP_SYS_RESOURCE (this machine is itself a container) that fails, so the
+  // defaults are limits this process may set.
+  const conf = path.join(dir, 'containers.conf');
+  const { nofile, nproc } = await hardLimits();
+  await writeFile(conf, `[containers]\ndefault_ulimits = ["nofile=${nofile}:${nofile}", "nproc=${nproc}:${nproc}"]\n`);
   const child: ChildProcess = spawn(
     'podman',
     ['--root', path.join(dir, 'root'), '--runroot', path.join(dir, 'run'), '--tmpdir', path.join(dir, 'tmp'), 'system', 'service', '--time=0', `unix://${socket}`],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, CONTAINERS_CONF: conf } },
   );
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
@@ -65,6 +71,18 @@ export async function startPodman(id = 'podman-test'): Promise<TestEngine> {
   };
 }
 
+async function hardLimits(): Promise<{ nofile: string; nproc: string }> {
+  const text = await readFile('/proc/self/limits', 'utf8');
+  const hard = (name: string): string => {
+    const line = text.split('\n').find((candidate) => candidate.startsWith(name)) ?? '';
+    const value = line.slice(name.length).trim().split(/\s+/)[1];
+    return value === undefined || value === 'unlimited' ? '1048576' : value;
+  };
+  // Podman lowers its own process limit to the kernel's pid_max, and runc cannot raise it past that.
+  const pidMax = Number((await readFile('/proc/sys/kernel/pid_max', 'utf8').catch(() => '32768')).trim());
+  return { nofile: hard('Max open files'), nproc: String(Math.min(Number(hard('Max processes')), pidMax)) };
+}
+
 /** A small image on `docker`, made with `docker import` from one file of `sizeBytes` random bytes. */
 export async function makeImage(docker: Docker, sizeBytes: number, repository = 'sophia-transfer-test'): Promise<{ image: string; id: string }> {
   const image = `${repository}:${randomBytes(6).toString('hex')}`;
@@ -80,6 +98,35 @@ export async function makeImage(docker: Docker, sizeBytes: number, repository = 
   });
   const { Id } = await docker.getImage(image).inspect();
   return { image, id: Id };
+}
+
+/**
+ * An image of a few MB that can run `sleep` (the host's own binary and the libraries it
+ * needs), so a second engine can hold running containers without the sandbox image.
+ */
+export async function makeSleepImage(docker: Docker): Promise<{ image: string; id: string }> {
+  const image = `sophia-sleep-test:${randomBytes(6).toString('hex')}`;
+  const [repo, tag] = image.split(':') as [string, string];
+  const archive = pack();
+  for (const file of ['/bin/sleep', '/lib/x86_64-linux-gnu/libc.so.6', '/lib64/ld-linux-x86-64.so.2']) {
+    archive.entry({ name: file.slice(1), mode: 0o755 }, await readFile(await realpath(file)));
+  }
+  archive.finalize();
+  const reply = await docker.importImage(archive as unknown as NodeJS.ReadableStream, { repo, tag, changes: ['CMD ["/bin/sleep", "600"]'] });
+  await new Promise<void>((resolve, reject) => {
+    reply.on('data', () => undefined);
+    reply.on('end', resolve);
+    reply.on('error', reject);
+  });
+  const { Id } = await docker.getImage(image).inspect();
+  return { image, id: Id };
+}
+
+/** A running container of `image` with these labels (a sandbox as the label sweep sees it). */
+export async function runLabelled(docker: Docker, image: string, labels: Record<string, string>): Promise<string> {
+  const container = await docker.createContainer({ Image: image, Cmd: ['/bin/sleep', '600'], Labels: labels, HostConfig: { NetworkMode: 'none' } });
+  await container.start();
+  return container.id;
 }
 
 export async function removeImage(docker: Docker, image: string): Promise<void> {
