@@ -53,9 +53,11 @@ export interface EngineCheck {
 
 /** OpenSSH's default MaxSessions: channels one connection may carry. */
 const channelsPerConnection = 10;
-/** At most this many SSH connections to one engine (so at most 80 requests at once). */
-const maxConnections = 8;
+/** At most this many SSH connections to one engine (so at most 160 channels at once: each sandbox container holds one for its keeper's attach stream). */
+const maxConnections = 16;
 const sshReadyTimeoutMs = 10_000;
+/** Channels dialled ahead of need on an SSH engine (see SshTransport.openChannel). */
+const spareChannels = 2;
 /** How long a request waits for a free channel when every connection is full. */
 const channelWaitMs = 30_000;
 /** An idle kept-alive channel or TLS socket is closed after this long. */
@@ -220,13 +222,58 @@ class SshTransport {
   private readonly options: SshTransportOptions;
   private readonly connections = new Set<SshConnection>();
   private readonly waiters: Array<() => void> = [];
+  /** Channels dialled ahead (see openChannel). */
+  private readonly spares: ClientChannel[] = [];
+  private refilling = 0;
   private closed = false;
 
   constructor(options: SshTransportOptions) {
     this.options = options;
   }
 
+  /**
+   * A channel for one HTTP connection. Every hijacked request (an exec's or a container's attach
+   * stream) keeps its channel, and starting `docker system dial-stdio` on the server takes
+   * 100-500 ms, so a few channels are dialled ahead and handed out at once.
+   */
   async openChannel(): Promise<ClientChannel> {
+    for (let spare = this.spares.shift(); spare !== undefined; spare = this.spares.shift()) {
+      if (!spare.destroyed && spare.readable) {
+        this.refill();
+        return spare;
+      }
+    }
+    const channel = await this.dial();
+    this.refill();
+    return channel;
+  }
+
+  private refill(): void {
+    while (!this.closed && this.spares.length + this.refilling < spareChannels) {
+      this.refilling += 1;
+      this.dial()
+        .then(
+          (channel) => {
+            if (this.closed) {
+              channel.close();
+              return;
+            }
+            this.spares.push(channel);
+            channel.once('close', () => {
+              const at = this.spares.indexOf(channel);
+              if (at >= 0) this.spares.splice(at, 1);
+            });
+          },
+          // The next request dials for itself and reports the failure.
+          () => undefined,
+        )
+        .finally(() => {
+          this.refilling -= 1;
+        });
+    }
+  }
+
+  private async dial(): Promise<ClientChannel> {
     const deadline = Date.now() + channelWaitMs;
     // Bounded: each round either opens a channel, fails, or waits for one to close.
     for (let round = 0; round < 1000; round += 1) {
@@ -239,7 +286,7 @@ class SshTransport {
           return await this.exec(connection);
         } catch (error) {
           connection.channels -= 1;
-          if (error instanceof EngineConnectionError && error.failure === 'dial_failed' && !connection.dead) {
+          if (error instanceof EngineConnectionError && error.failure === 'dial_failed' && !connection.dead && connection.channels > 0) {
             // The server allows fewer sessions than we assumed: remember it and try elsewhere.
             connection.limit = Math.max(1, connection.channels);
             continue;
@@ -263,6 +310,7 @@ class SshTransport {
 
   close(): void {
     this.closed = true;
+    for (const spare of this.spares.splice(0)) spare.close();
     for (const connection of this.connections) {
       connection.dead = true;
       connection.client.end();
@@ -312,6 +360,9 @@ class SshTransport {
       this.connections.delete(connection);
       this.wake();
     };
+    // Requests and answers are small and back to back: Nagle's algorithm would hold each one
+    // for the peer's delayed ACK (about 40 ms a round trip).
+    client.once('connect', () => client.setNoDelay(true));
     client.on('close', forget);
     client.on('end', forget);
     this.connections.add(connection);
@@ -349,6 +400,8 @@ class SshTransport {
           reject(new EngineConnectionError('dial_failed', `The SSH server refused a session for the Docker connection (${error.message}).`));
           return;
         }
+        // Until a socket wraps it, nobody else listens: a failed dial must not throw.
+        channel.on('error', () => undefined);
         let stderr = '';
         channel.stderr.on('data', (chunk: Buffer) => {
           if (stderr.length < 2000) stderr += chunk.toString('utf8');
@@ -416,9 +469,13 @@ class ChannelSocket extends Duplex {
     callback(error);
   }
 
+  /** As `net.Socket#setTimeout`: 0 turns the timer off and takes the listener back. */
   setTimeout(ms: number, onTimeout?: () => void): this {
     this.idleMs = ms;
-    if (onTimeout) this.once('timeout', onTimeout);
+    if (onTimeout) {
+      if (ms === 0) this.removeListener('timeout', onTimeout);
+      else this.once('timeout', onTimeout);
+    }
     this.touch();
     return this;
   }
