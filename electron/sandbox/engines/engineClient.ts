@@ -8,7 +8,7 @@
  * `docker system dial-stdio`, several on one connection (up to the server's MaxSessions), the
  * host key pinned by its SHA-256 fingerprint (an unpinned or different key refuses).
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { TcpNetConnectOpts } from 'node:net';
@@ -20,7 +20,9 @@ import type { EngineProfile } from '../../../shared/contract';
 import { SophiaError } from '../../../shared/errors';
 import { requireOnFirstUse } from '../../core/lazyRequire';
 import { createLogger } from '../../log';
-import { createDockerClient, withTimeout } from '../dockerClient';
+import { createDockerClient, imageExists, statusCodeOf, withTimeout } from '../dockerClient';
+import { containerSpec, defaultLimits, labelKeys } from '../hardening';
+import { currentOwner, ownerLabels } from '../sandboxOwner';
 import type { SandboxEngine } from './engine';
 
 const log = createLogger('engineClient');
@@ -49,6 +51,11 @@ export interface EngineCheck {
   rttMs?: number;
   /** ssh: the host key the server presented, `SHA256:...` (shown to the person to confirm and pin). */
   hostKey?: string;
+  /**
+   * Whether a container with the sandbox's full hardening started and exited cleanly there.
+   * Absent when not tried (no image named, or the image is not on the engine yet).
+   */
+  hardened?: boolean;
 }
 
 /** OpenSSH's default MaxSessions: channels one connection may carry. */
@@ -599,8 +606,9 @@ export async function measureRtt(engine: SandboxEngine, samples = 5): Promise<nu
  * throws: every failure comes back as `ok: false` with a plain message. For an SSH engine whose
  * host key is not pinned, `hostKey` holds the key the server presented.
  */
-export async function checkEngine(profile: EngineProfile, secret: EngineSecret, options: { timeoutMs?: number } = {}): Promise<EngineCheck> {
+export async function checkEngine(profile: EngineProfile, secret: EngineSecret, options: { timeoutMs?: number; image?: string } = {}): Promise<EngineCheck> {
   const timeoutMs = options.timeoutMs ?? 10_000;
+  const { image } = options;
   let engine: SandboxEngine;
   try {
     engine = createEngine(profile, secret);
@@ -624,6 +632,12 @@ export async function checkEngine(profile: EngineProfile, secret: EngineSecret, 
     })();
     const result = await withTimeout(work, timeoutMs, `Checking the engine "${profile.name}"`);
     if (transport?.presentedHostKey) result.hostKey = transport.presentedHostKey;
+    if (image !== undefined) {
+      const probe = await probeHardened(engine, image, hardenedProbeMs);
+      if (probe.hardened !== undefined) result.hardened = probe.hardened;
+      result.message = `${result.message} ${probe.message}`;
+      if (probe.hardened === false) result.ok = false;
+    }
     return result;
   } catch (error) {
     const code = (error as { code?: unknown } | null)?.code;
@@ -637,5 +651,54 @@ export async function checkEngine(profile: EngineProfile, secret: EngineSecret, 
     return result;
   } finally {
     await engine.close();
+  }
+}
+
+/** Starting a container can take seconds on a busy engine. */
+const hardenedProbeMs = 30_000;
+
+/**
+ * Runs `/bin/sh -c 'exit 0'` in a container made by the sandbox's own `containerSpec` (every
+ * capability dropped, read-only root, no network, limits...), then removes it. Labelled as the
+ * app's, so a crash in between leaves nothing that start-up clean-up would not find.
+ */
+async function probeHardened(engine: SandboxEngine, image: string, timeoutMs: number): Promise<{ hardened?: boolean; message: string }> {
+  const docker = engine.docker();
+  let container: Docker.Container | undefined;
+  try {
+    if (!(await withTimeout(imageExists(docker, image), timeoutMs, 'Looking for the sandbox image'))) {
+      return { message: 'The sandbox image is not on this engine yet: Sophia sends it on first use and the hardening is checked then.' };
+    }
+    const spec = containerSpec({
+      image,
+      name: `sophia-check-${randomBytes(4).toString('hex')}`,
+      labels: { ...ownerLabels(currentOwner()), [labelKeys.role]: 'check' },
+      workspace: undefined,
+      access: 'read-only',
+      limits: defaultLimits,
+      engineKind: engine.kind,
+    });
+    // The hardening as it is, with a command that ends by itself instead of the keeper.
+    spec.Entrypoint = ['/bin/sh', '-c', 'exit 0'];
+    Object.assign(spec, { OpenStdin: false, StdinOnce: false, AttachStdin: false });
+    if (spec.HostConfig) spec.HostConfig.AutoRemove = false;
+    const created = await withTimeout(docker.createContainer(spec), timeoutMs, 'Creating a hardened container');
+    container = created;
+    const exit = await withTimeout(
+      (async () => {
+        await created.start();
+        return (await created.wait()) as { StatusCode?: number };
+      })(),
+      timeoutMs,
+      'Running a hardened container',
+    );
+    if (exit.StatusCode !== 0) return { hardened: false, message: `A hardened container started but ended with code ${String(exit.StatusCode)}.` };
+    return { hardened: true, message: 'A container with the sandbox hardening ran there.' };
+  } catch (error) {
+    const reason = (error instanceof Error ? error.message : String(error)).replace(/^\(HTTP code \d+\)\s*/, '').slice(0, 300);
+    log.warn('hardened container check failed', { engine: engine.id, reason });
+    return { hardened: false, message: `It cannot run a container with the sandbox hardening: ${reason}` };
+  } finally {
+    if (container) await container.remove({ force: true }).catch((error: unknown) => (statusCodeOf(error) === 404 ? undefined : log.warn('could not remove the check container', { engine: engine.id, error })));
   }
 }
