@@ -5,6 +5,7 @@
  */
 import { realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
 import { limits as contractLimits, type SandboxStatus, type SophiaEvent, type StoppedItem } from '../../shared/contract';
 import { SophiaError } from '../../shared/errors';
@@ -42,7 +43,7 @@ export interface DockerSandboxServiceOptions {
    * hand-out and comes back only through `Sandbox.syncBack` for read-write access.
    */
   readonly engine?: SandboxEngine;
-  /** A client of a local engine (bind mounts work); ignored when `engine` is given. */
+  /** A client of a local engine (bind mounts work); ignored when `engine` is given. The caller closes an engine it gives. */
   readonly docker?: Docker;
   /** A user-named image. Default: the image built from the recipe in `sandboxImage.ts`. */
   readonly image?: string;
@@ -533,10 +534,21 @@ export class DockerSandboxService implements SandboxService {
         this.#announce();
       },
     });
+    // A failed archive (a file changed mid-copy) must not leave the request to the engine
+    // waiting for more: the body ends, the engine sees a cut archive, and the copy is
+    // refused here whatever the engine says (the caller removes the container).
+    let failure: unknown;
+    const body = new PassThrough();
+    archive.once('error', (error) => {
+      failure = error;
+      body.end();
+    });
+    archive.pipe(body);
     try {
-      await box.container.putArchive(archive, { path: workspaceMountPoint });
+      await box.container.putArchive(body, { path: workspaceMountPoint });
     } catch (error) {
       archive.destroy();
+      if (failure !== undefined) throw failure;
       if (error instanceof SophiaError) throw error;
       log.error('copying the workspace to the sandbox failed', { engine: this.#engine.id, error });
       throw new SophiaError('unavailable', `The workspace could not be copied to the sandbox on ${this.#engine.name}: ${error instanceof Error ? error.message.slice(0, 300) : String(error)}`);
@@ -546,8 +558,7 @@ export class DockerSandboxService implements SandboxService {
         this.#announce();
       }
     }
-    // A file that changed mid-copy ends the archive with an error; the engine may still say "done".
-    if (archive.errored) throw archive.errored instanceof SophiaError ? archive.errored : new SophiaError('unavailable', 'The workspace copy to the sandbox was cut short; try again.');
+    if (failure !== undefined) throw failure instanceof SophiaError ? failure : new SophiaError('unavailable', 'The workspace copy to the sandbox was cut short; try again.');
     log.info('workspace copied to the sandbox', {
       engine: this.#engine.id,
       container: box.id.slice(0, 12),

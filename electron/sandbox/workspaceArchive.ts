@@ -411,6 +411,8 @@ export async function applyWorkspaceArchive(
   };
   try {
     const planned: Planned[] = [];
+    // Every well-formed name in the archive, left out or not: a sent file is deleted here only
+    // when the sandbox no longer has it at all (not when, say, .gitignore changed meanwhile).
     const present = new Set<string>();
     let entries = 0;
     let accepted = 0;
@@ -424,9 +426,8 @@ export async function applyWorkspaceArchive(
         throw new SophiaError('refused', `The sandbox's /workspace holds more than ${plural(workspaceArchiveLimits.maxScanned, 'entry', 'entries')} or ${maxReadBytes / MiB / 1024} GiB; nothing was copied back.`);
       }
       const kind = header.type ?? 'file';
-      const relative = await acceptedName(rules, header, kind, report, refuse);
+      const relative = await acceptedName(rules, header, kind, report, refuse, present);
       if (relative !== undefined && relative !== '') {
-        present.add(relative);
         accepted++;
         if (accepted > workspaceArchiveLimits.maxEntries) {
           throw new SophiaError('refused', `The sandbox's /workspace holds more than ${plural(workspaceArchiveLimits.maxEntries, 'file, folder and link', 'files, folders and links')} outside .gitignore; nothing was copied back.`);
@@ -460,7 +461,13 @@ export async function applyWorkspaceArchive(
     });
     archive.on('error', (error: Error) => extract.destroy(error));
     archive.pipe(extract as unknown as NodeJS.WritableStream);
-    await read;
+    try {
+      await read;
+    } catch (error) {
+      // Stop reading from the engine too.
+      (archive as Partial<Readable>).destroy?.();
+      throw error;
+    }
 
     for (const plan of planned) await applyPlan(root, plan, report, refuse);
 
@@ -514,6 +521,7 @@ async function acceptedName(
   kind: string,
   report: SyncReport,
   refuse: (name: string, reason: string) => void,
+  present: Set<string>,
 ): Promise<string | undefined> {
   const named = archiveEntryName(header.name, 'workspace');
   if ('error' in named) {
@@ -521,6 +529,7 @@ async function acceptedName(
     return undefined;
   }
   const { relative } = named;
+  present.add(relative);
   if (relative === '') return '';
   if (relative.split('/').some(isGitName)) {
     refuse(relative, "inside .git/, git's own files");
