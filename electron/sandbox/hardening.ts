@@ -5,6 +5,7 @@
  * produces reaches this function.
  */
 import type Docker from 'dockerode';
+import type { EngineKind } from '../../shared/contract';
 import { SophiaError } from '../../shared/errors';
 import type { WorkspaceAccess } from './sandbox';
 import type { SecretMask } from './secretMasks';
@@ -73,6 +74,8 @@ export interface ContainerSpecInput {
   readonly masked?: readonly SecretMask[];
   /** An egress proxy's socket directory, mounted read-only at `/run/sophia-egress` (see `egressProxy.ts`). */
   readonly egressDirectory?: string;
+  /** The engine the container runs on (default `local`): Podman needs one limit said explicitly. */
+  readonly engineKind?: EngineKind;
   /**
    * The engine cannot see this machine's disk (a remote engine, Podman): no bind mount of any
    * kind. `/workspace` is then an empty anonymous volume the workspace is copied into
@@ -170,7 +173,15 @@ export function containerSpec(input: ContainerSpecInput): Docker.ContainerCreate
       Binds: [],
       Devices: [],
       PublishAllPorts: false,
-      Ulimits: [{ Name: 'nofile', Soft: 4096, Hard: 4096 }],
+      Ulimits: [
+        { Name: 'nofile', Soft: 4096, Hard: 4096 },
+        // Rootful Podman (4.3) otherwise asks runc for RLIMIT_NPROC 1048576, above the service's
+        // own hard limit on most hosts; with every capability dropped the container then fails
+        // to start ("error setting rlimit type 6: operation not permitted"). Docker passes no
+        // NPROC limit. The cgroup's pids limit stays the real bound; this one counts the
+        // command user's processes across that engine's sandboxes.
+        ...(input.engineKind === 'podman' ? [{ Name: 'nproc', Soft: limitCeilings.pids, Hard: limitCeilings.pids }] : []),
+      ],
     },
   };
 }
