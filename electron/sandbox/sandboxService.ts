@@ -239,6 +239,7 @@ export class DockerSandboxService implements SandboxService {
         limits: this.#limits,
         masked,
         remote,
+        engineKind: this.#engine.kind,
         ...(options.egressDirectory === undefined ? {} : { egressDirectory: options.egressDirectory }),
       });
     }
@@ -510,6 +511,7 @@ export class DockerSandboxService implements SandboxService {
       limits: this.#limits,
       masked: workspace === undefined ? [] : await findSecretMasks(workspace),
       remote,
+      engineKind: this.#engine.kind,
     });
 
     // Warm means the command stub already waits for its command: see `startStub`.
