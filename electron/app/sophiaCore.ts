@@ -20,6 +20,7 @@ import type { SecretReader } from '../keychain/secretReader';
 import type { SandboxService } from '../sandbox/sandbox';
 import { createSandboxService, sandboxConfig, sandboxHandlers, workspaceImageHandlers } from '../sandbox/sandboxHandlers';
 import { settingsHandlers } from '../settings/settingsHandlers';
+import { EngineProfiles, engineHandlers, type CheckEngine } from '../sandbox/engines/engineHandlers';
 import { SettingsStore } from '../settings/settingsStore';
 import { setupHandlers } from '../settings/setupHandlers';
 import { registerWorkspaceTools } from '../tools/workspaceTools';
@@ -147,6 +148,8 @@ export interface CoreOptions {
   readonly pickFolder?: (defaultPath: string | undefined) => Promise<string | undefined>;
   /** How often telemetry metrics are pushed when telemetry is on (tests make it short); 60 s by default. */
   readonly telemetryMetricIntervalMs?: number;
+  /** Checks an engine profile before it is saved (Settings → Engines); engineClient's `checkEngine` by default. */
+  readonly checkEngine?: CheckEngine;
 }
 
 export function createSophiaCore(options: CoreOptions): SophiaCore {
@@ -368,6 +371,21 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
   };
 
   const publishStatus = (): void => events.publish({ type: 'status', status: status() });
+  // Settings → Engines: checked before saved, keys in the keychain, private parts known to the redactor from the start.
+  const engines = new EngineProfiles({
+    settings,
+    keychain: safety.keychain,
+    redactor,
+    audit: safety.audit,
+    // Until engineClient's checkEngine is merged in, no profile passes: nothing is saved unchecked.
+    check: options.checkEngine ?? (async () => ({ ok: false, message: 'This build cannot check engines yet.' })),
+    guard: (profile) => {
+      stop.assertRunning();
+      if (profile.host) offline.check(`https://${profile.host.includes(':') ? `[${profile.host}]` : profile.host}/`, `the ${profile.kind} engine ${profile.name}`);
+    },
+    changed: () => publishStatus(),
+  });
+  engines.loadIntoRedactor();
   const handlers: Handlers = safety.auditRequests({
     'app.status': () => status(),
     ...agentHandlers(agent, store, { redact: (text) => redactor.redact(text), audit: safety.audit, publish: (event) => events.publish(event) }),
@@ -399,6 +417,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
       ...(options.pickFolder ? { pickFolder: options.pickFolder } : {}),
     }),
     ...memoryHandlers(memory, workspace),
+    ...engineHandlers(engines),
     'infra.state': () => infraState.view(),
   });
 
