@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { checkEngineMaterial, privateKeyFragments } from '../../../../electron/sandbox/engines/engineMaterial';
 import { SecretRedactor } from '../../../../electron/keychain/redactor';
-import { makeTestMaterial, type TestMaterial } from './materialFixture';
+import { makeTestMaterial, type TestMaterial } from '../../../support/engineMaterial';
 
 let material: TestMaterial;
 beforeAll(() => {
