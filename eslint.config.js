@@ -42,6 +42,8 @@ const electronPackages = [
   'zod',
   // The external systems, each behind its own module (later issues).
   'dockerode',
+  // The SSH transport of remote sandbox engines (electron/sandbox/engines/engineClient.ts).
+  'ssh2',
   // Tar archives for copying files in and out of a sandbox.
   'tar-stream',
   'better-sqlite3',
