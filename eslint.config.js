@@ -80,8 +80,6 @@ const electronPackages = [
   '@opentelemetry/exporter-metrics-otlp-proto',
   // A workspace's .devcontainer/devcontainer.json (JSON with comments and trailing commas).
   'json5',
-  // SSH engines (issue 21): the transport, and reading the private key pasted in Settings → Engines.
-  'ssh2',
 ];
 
 /**

@@ -21,6 +21,7 @@ import type { SandboxService } from '../sandbox/sandbox';
 import { createSandboxService, sandboxConfig, sandboxHandlers, workspaceImageHandlers } from '../sandbox/sandboxHandlers';
 import { settingsHandlers } from '../settings/settingsHandlers';
 import { EngineProfiles, engineHandlers, type CheckEngine } from '../sandbox/engines/engineHandlers';
+import { checkEngine } from '../sandbox/engines/engineClient';
 import { SettingsStore } from '../settings/settingsStore';
 import { setupHandlers } from '../settings/setupHandlers';
 import { registerWorkspaceTools } from '../tools/workspaceTools';
@@ -377,8 +378,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     keychain: safety.keychain,
     redactor,
     audit: safety.audit,
-    // Until engineClient's checkEngine is merged in, no profile passes: nothing is saved unchecked.
-    check: options.checkEngine ?? (async () => ({ ok: false, message: 'This build cannot check engines yet.' })),
+    check: options.checkEngine ?? checkEngine,
     guard: (profile) => {
       stop.assertRunning();
       if (profile.host) offline.check(`https://${profile.host.includes(':') ? `[${profile.host}]` : profile.host}/`, `the ${profile.kind} engine ${profile.name}`);

@@ -128,8 +128,10 @@ export class EngineProfiles {
 
       for (const field of given) this.#options.keychain.set(engineMaterialAccount(profile.id, field), material[field] ?? '');
       // Material this kind no longer uses (a TLS profile edited into an SSH one, or leftovers under a reused id) does not linger.
-      for (const field of engineMaterialFields) {
-        if (!needed.includes(field)) this.#options.keychain.remove(engineMaterialAccount(profile.id, field));
+      if (keychain.available) {
+        for (const field of engineMaterialFields) {
+          if (!needed.includes(field)) this.#options.keychain.remove(engineMaterialAccount(profile.id, field));
+        }
       }
       const next = existing ? engines.map((other) => (other.id === profile.id ? profile : other)) : [...engines, profile];
       this.#options.settings.update({ engines: next });

@@ -12,6 +12,8 @@ import { openAppDatabase } from '../../../../electron/db/appDatabase';
 import { SecretRedactor } from '../../../../electron/keychain/redactor';
 import { checkEngine } from '../../../../electron/sandbox/engines/engineClient';
 import { EngineProfiles, type CheckEngine } from '../../../../electron/sandbox/engines/engineHandlers';
+import { privateKeyFragments } from '../../../../electron/sandbox/engines/engineMaterial';
+import { startSshEngine, startTlsEngine } from '../../../support/engines';
 import { SettingsStore } from '../../../../electron/settings/settingsStore';
 import { engineMaterialAccount, engineMaterialFields, type EngineProfile } from '../../../../shared/contract';
 import { SophiaError } from '../../../../shared/errors';
@@ -140,7 +142,7 @@ describe('engine profiles', () => {
       const error = await refusal(run());
       expect(error.code, name).toBe('bad_request');
       expect(error.message, name).toMatch(expected);
-      expect(error.message, name).not.toContain('-----BEGIN');
+      for (const line of privateKeyFragments(material.key)) expect(error.message, name).not.toContain(line);
     }
     expect(checks).toEqual([]);
     for (const field of engineMaterialFields) expect(keychain.get(engineMaterialAccount('build', field))).toBeNull();
@@ -195,27 +197,80 @@ describe('engine profiles', () => {
     expect(engines.list().engines.map((engine) => engine.profile.id)).toEqual(['local']);
   });
 
-  it('saves an SSH profile only with the host key the server presented, confirmed by the person', async () => {
-    const presented = `SHA256:${'A'.repeat(43)}`;
-    const { engines, settings, keychain } = setup(async () => ({ ok: true, message: 'reached over SSH', version: '20.10.24', hostKey: presented }));
-    const ssh: EngineProfile = { id: 'ssh-host', name: 'SSH host', kind: 'ssh', host: '127.0.0.1', port: 2222, user: 'builder', sshAuth: 'key' };
-    const check = await engines.check(ssh, { sshKey: material.sshKey });
-    expect(check.hostKey).toBe(presented);
-    const unconfirmed = await refusal(engines.save(ssh, { sshKey: material.sshKey }));
-    expect(unconfirmed.message).toMatch(/confirm the server's host key first. It presented SHA256:A{43}/);
-    const other = `SHA256:${'B'.repeat(43)}`;
-    const mismatch = await refusal(engines.save({ ...ssh, hostKey: other }, { sshKey: material.sshKey }));
-    expect(mismatch.message).toMatch(/presented the host key SHA256:A{43}, not the confirmed SHA256:B{43}/);
-    expect(settings.get().engines).toEqual([]);
-    expect(keychain.get('engine-ssh-host-ssh-key')).toBeNull();
+  it('saves an SSH profile only with the host key the real sshd presented, confirmed by the person', async () => {
+    const sshd = await startSshEngine({ socketPath: '/var/run/docker.sock' });
+    try {
+      const { engines, settings, keychain } = setup();
+      const { hostKey: pinned, ...unpinned } = sshd.profile;
+      const sshKey = sshd.secrets['engine-test-ssh-ssh-key'] ?? '';
+      expect(pinned).toBe(sshd.hostKey);
+      // Checked before the person trusted anything: it fails, naming the key the server presented.
+      const check = await engines.check(unpinned, { sshKey });
+      expect(check.ok).toBe(false);
+      expect(check.hostKey).toBe(sshd.hostKey);
+      const unconfirmed = await refusal(engines.save(unpinned, { sshKey }));
+      expect(unconfirmed.code).toBe('refused');
+      expect(unconfirmed.message).toMatch(/^Not saved: the check of Test engine over SSH failed\./);
+      const other = `SHA256:${'B'.repeat(43)}`;
+      const mismatch = await refusal(engines.save({ ...unpinned, hostKey: other }, { sshKey }));
+      expect(mismatch.message).toMatch(/^Not saved: /);
+      expect(settings.get().engines).toEqual([]);
+      expect(keychain.get('engine-test-ssh-ssh-key')).toBeNull();
 
-    await engines.save({ ...ssh, hostKey: presented }, { sshKey: material.sshKey });
-    expect(settings.get().engines).toEqual([{ ...ssh, hostKey: presented }]);
+      const saved = await engines.save(sshd.profile, { sshKey });
+      expect(saved.check).toMatchObject({ ok: true, hostKey: sshd.hostKey });
+      expect(settings.get().engines).toEqual([sshd.profile]);
+      expect(keychain.get('engine-test-ssh-ssh-key')).toBe(sshKey);
+      // A check without the key uses the one in the keychain.
+      expect((await engines.check(sshd.profile)).ok).toBe(true);
+      // Through an agent that does not hold the key (or no agent at all): refused, and the kept key stays.
+      expect((await refusal(engines.save({ ...sshd.profile, sshAuth: 'agent' }, {}, true))).message).toMatch(/^Not saved: /);
+      expect(keychain.get('engine-test-ssh-ssh-key')).toBe(sshKey);
+      await engines.remove('test-ssh');
+      expect(keychain.get('engine-test-ssh-ssh-key')).toBeNull();
+    } finally {
+      await sshd.stop();
+    }
+  });
+
+  it('a host key pin the server does not match is refused even when the check itself is made to pass', async () => {
+    const presented = `SHA256:${'A'.repeat(43)}`;
+    const setupWith = (hostKey: string) => setup(async () => ({ ok: true, message: 'reached over SSH', hostKey }));
+    const { engines, settings } = setupWith(presented);
+    const ssh: EngineProfile = { id: 'ssh-host', name: 'SSH host', kind: 'ssh', host: '127.0.0.1', port: 2222, user: 'builder', sshAuth: 'agent' };
+    expect((await refusal(engines.save(ssh))).message).toMatch(/confirm the server's host key first. It presented SHA256:A{43}/);
+    expect((await refusal(engines.save({ ...ssh, hostKey: `SHA256:${'B'.repeat(43)}` }))).message).toMatch(/presented the host key SHA256:A{43}, not the confirmed SHA256:B{43}/);
+    expect(settings.get().engines).toEqual([]);
+    // Saved with a key, then edited to log in through the agent: the key kept for it does not linger.
+    const { engines: keyed, keychain } = setupWith(presented);
+    await keyed.save({ ...ssh, sshAuth: 'key', hostKey: presented }, { sshKey: material.sshKey });
     expect(keychain.get('engine-ssh-host-ssh-key')).toBe(material.sshKey);
-    // Edited to log in through the agent: the key kept for it does not linger.
-    await engines.save({ ...ssh, sshAuth: 'agent', hostKey: presented }, {}, true);
+    await keyed.save({ ...ssh, hostKey: presented }, {}, true);
     expect(keychain.get('engine-ssh-host-ssh-key')).toBeNull();
-    await engines.remove('ssh-host');
+    await keyed.remove('ssh-host');
+  });
+
+  it('saves a real mutual-TLS engine with its material; a client certificate from another CA fails the check and is not saved', async () => {
+    const dockerd = await startTlsEngine();
+    try {
+      const { engines, settings, keychain } = setup();
+      const good = { ca: dockerd.secrets['engine-test-tls-ca'] ?? '', cert: dockerd.secrets['engine-test-tls-cert'] ?? '', key: dockerd.secrets['engine-test-tls-key'] ?? '' };
+      // A pair the engine's CA never signed: the engine refuses the handshake.
+      const stranger = await refusal(engines.save(dockerd.profile, { ca: good.ca, cert: material.cert, key: material.key }));
+      expect(stranger.message).toMatch(/^Not saved: the check of Test engine over TLS failed\. [\s\S]*(refused|certificate)/);
+      expect(keychain.get('engine-test-tls-key')).toBeNull();
+      expect(settings.get().engines).toEqual([]);
+
+      const saved = await engines.save(dockerd.profile, good);
+      expect(saved.check.ok).toBe(true);
+      expect(saved.check.version).toMatch(/^\d+\.\d+/);
+      expect(saved.engines.engines.find((engine) => engine.profile.id === 'test-tls')?.material).toEqual({ ca: true, cert: true, key: true, sshKey: false });
+      expect(keychain.get('engine-test-tls-key')).toBe(good.key);
+      await engines.remove('test-tls');
+      expect(keychain.get('engine-test-tls-key')).toBeNull();
+    } finally {
+      await dockerd.stop();
+    }
   });
 
   it('a stored list with a bad profile or an active id that names no profile falls back to this machine', () => {
