@@ -21,7 +21,9 @@ import type { SandboxService } from '../sandbox/sandbox';
 import { createSandboxService, sandboxConfig, sandboxHandlers, workspaceImageHandlers } from '../sandbox/sandboxHandlers';
 import { settingsHandlers } from '../settings/settingsHandlers';
 import { EngineProfiles, engineHandlers, type CheckEngine } from '../sandbox/engines/engineHandlers';
-import { checkEngine } from '../sandbox/engines/engineClient';
+import { checkEngine, createEngine } from '../sandbox/engines/engineClient';
+import { withHardenedRun } from '../sandbox/engines/hardenedCheck';
+import { defaultSandboxImage } from '../sandbox/sandboxImage';
 import { SettingsStore } from '../settings/settingsStore';
 import { setupHandlers } from '../settings/setupHandlers';
 import { registerWorkspaceTools } from '../tools/workspaceTools';
@@ -378,7 +380,8 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     keychain: safety.keychain,
     redactor,
     audit: safety.audit,
-    check: options.checkEngine ?? checkEngine,
+    // Reachable, and able to run a container with the sandbox's hardening (of the image tasks use), before a profile is saved.
+    check: options.checkEngine ?? withHardenedRun(checkEngine, { image: () => sandboxSettings.inUse.image || defaultSandboxImage(), createEngine }),
     guard: (profile) => {
       stop.assertRunning();
       if (profile.host) offline.check(`https://${profile.host.includes(':') ? `[${profile.host}]` : profile.host}/`, `the ${profile.kind} engine ${profile.name}`);

@@ -7,9 +7,13 @@
  * never quote the text.
  */
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { utils as sshUtils } from 'ssh2';
+import type * as Ssh2 from 'ssh2';
 import type { EngineMaterial, EngineMaterialField } from '../../../shared/contract';
 import { SophiaError } from '../../../shared/errors';
+import { requireOnFirstUse } from '../../core/lazyRequire';
+
+// CommonJS (a named ESM import of it fails in the built app), and loaded only when an SSH key is pasted.
+const ssh2 = requireOnFirstUse<typeof Ssh2>('ssh2');
 
 const fieldNames: Readonly<Record<EngineMaterialField, string>> = {
   ca: 'The CA certificate',
@@ -88,7 +92,7 @@ export function checkEngineMaterial(material: EngineMaterial, now: number = Date
   }
   if (material.sshKey !== undefined) {
     const text = privateKey('sshKey', material.sshKey);
-    const parsed: unknown = sshUtils.parseKey(text);
+    const parsed: unknown = ssh2().utils.parseKey(text);
     const key = Array.isArray(parsed) ? (parsed[0] as unknown) : parsed;
     if (key instanceof Error || key === undefined) {
       refuse('sshKey', /passphrase|encrypted/i.test(key instanceof Error ? key.message : '') ? 'is protected by a passphrase; use the SSH agent for a key with one.' : 'is not a readable SSH private key.');

@@ -108,16 +108,9 @@ function materialOf(draft: Draft, profile: EngineProfile): EngineMaterial {
   return material;
 }
 
+/** The check's own words say what it found (version, API, round trip, the hardened run); only a hardening failure is added when the words leave it out. */
 function checkSummary(check: EngineCheckView): string {
-  if (!check.ok) return check.message;
-  const parts = [
-    check.version ? `version ${check.version}` : undefined,
-    check.apiVersion ? `API ${check.apiVersion}` : undefined,
-    check.os && check.arch ? `${check.os}/${check.arch}` : undefined,
-    check.rttMs !== undefined ? `${check.rttMs.toFixed(1)} ms round trip` : undefined,
-    check.hardened === true ? 'a hardened container ran' : check.hardened === false ? 'a hardened container did NOT run' : undefined,
-  ].filter((part) => part !== undefined);
-  return `${check.message}${parts.length > 0 ? ` (${parts.join(', ')})` : ''}`;
+  return check.hardened === false && !/hardening/.test(check.message) ? `${check.message} A hardened container did not run there.` : check.message;
 }
 
 export function EnginesSettings({ client }: { client: SophiaClient }) {
@@ -377,7 +370,7 @@ export function EnginesSettings({ client }: { client: SophiaClient }) {
                   onChange={(event) => change({ material: { ...draft.material, [field]: event.target.value } })}
                   spellCheck={false}
                   autoComplete="off"
-                  className="engine-material"
+                  className={field === 'key' || field === 'sshKey' ? 'engine-material engine-material-secret' : 'engine-material'}
                 />
               </label>
             );

@@ -6,11 +6,15 @@
  * the keychain entries; the active engine follows; the audit log never holds the material.
  */
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AuditInput } from '../../../../electron/audit/auditLog';
 import { openAppDatabase } from '../../../../electron/db/appDatabase';
 import { SecretRedactor } from '../../../../electron/keychain/redactor';
-import { checkEngine } from '../../../../electron/sandbox/engines/engineClient';
+import { createDockerClient } from '../../../../electron/sandbox/dockerClient';
+import { checkEngine, createEngine } from '../../../../electron/sandbox/engines/engineClient';
+import { withHardenedRun } from '../../../../electron/sandbox/engines/hardenedCheck';
+import { defaultSandboxImage } from '../../../../electron/sandbox/sandboxImage';
 import { EngineProfiles, type CheckEngine } from '../../../../electron/sandbox/engines/engineHandlers';
 import { privateKeyFragments } from '../../../../electron/sandbox/engines/engineMaterial';
 import { startSshEngine, startTlsEngine } from '../../../support/engines';
@@ -271,6 +275,44 @@ describe('engine profiles', () => {
     } finally {
       await dockerd.stop();
     }
+  });
+
+  it('the check runs a container with the sandbox hardening on the engine: passes on this Docker, refuses an image that cannot run, says when the image is not there yet', async () => {
+    const docker = createDockerClient();
+    let image = defaultSandboxImage();
+    const hardenedCheck = withHardenedRun(checkEngine, { image: () => image, createEngine });
+    const { engines, settings } = setup(hardenedCheck);
+    const check = await engines.check(socketProfile);
+    expect(check, check.message).toMatchObject({ ok: true, hardened: true });
+    expect(check.message).toMatch(/A container with the sandbox hardening ran there/);
+    // The check's container is gone afterwards (removed, or removing itself).
+    await expect.poll(async () => (await docker.listContainers({ all: true, filters: { label: ['app.sophia.role=check'] } })).length).toBe(0);
+
+    // An image with nothing in it (no /bin/sh for the keeper): the engine cannot run the hardened container, so the profile is not saved.
+    const empty = 'sophia-test-empty:engine-check';
+    const tar = Buffer.alloc(1024);
+    await new Promise<void>((resolve, reject) => {
+      void docker.importImage(Readable.from([tar]) as never, { repo: 'sophia-test-empty', tag: 'engine-check' }, (error, stream) => {
+        if (error || !stream) return reject(error ?? new Error('no stream'));
+        docker.modem.followProgress(stream, (done) => (done ? reject(done) : resolve()));
+      });
+    });
+    try {
+      image = empty;
+      const refused = await refusal(engines.save(socketProfile));
+      expect(refused.message).toMatch(/^Not saved: the check of Docker here failed\. [\s\S]*(cannot run a container with the sandbox hardening|without all of the sandbox hardening: it stopped at once)/);
+      expect(settings.get().engines).toEqual([]);
+      await expect.poll(async () => (await docker.listContainers({ all: true, filters: { label: ['app.sophia.role=check'] } })).length).toBe(0);
+    } finally {
+      await docker.getImage(empty).remove({ force: true }).catch(() => undefined);
+    }
+
+    // Not on the engine yet: the check passes on what it could see and says the image goes there before the first task.
+    image = 'sophia-sandbox:not-on-this-engine';
+    const absent = await engines.check(socketProfile);
+    expect(absent.ok).toBe(true);
+    expect(absent.hardened).toBeUndefined();
+    expect(absent.message).toMatch(/sophia-sandbox:not-on-this-engine is not on this engine yet/);
   });
 
   it('a stored list with a bad profile or an active id that names no profile falls back to this machine', () => {
