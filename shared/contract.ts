@@ -189,10 +189,12 @@ export const chatMessage = z.object({
 export type ChatMessage = z.infer<typeof chatMessage>;
 
 export const stoppedItem = z.object({
-  kind: z.enum(['model-stream', 'approval', 'container', 'deployment', 'ddl', 'task']),
+  /** `engine`: a whole sandbox engine (Settings → Engines), reported when the stop could not reach it. */
+  kind: z.enum(['model-stream', 'approval', 'container', 'deployment', 'ddl', 'task', 'engine']),
   id: label,
   label,
-  outcome: z.enum(['stopped', 'already-ended', 'stuck']),
+  /** `unreachable`: a remote engine that did not answer the stop in time; its containers may still run. */
+  outcome: z.enum(['stopped', 'already-ended', 'stuck', 'unreachable']),
 });
 export type StoppedItem = z.infer<typeof stoppedItem>;
 

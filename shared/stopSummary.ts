@@ -1,7 +1,8 @@
 /**
  * What the emergency stop ended, in plain words for the banner: the items grouped by what
  * they are and counted ("2 warm sandboxes, 1 task container, 1 model reply"), those that had
- * already ended and those that would not stop said apart.
+ * already ended, those that would not stop and the sandbox engines that could not be reached
+ * said apart.
  */
 import type { StoppedItem } from './contract';
 
@@ -29,6 +30,9 @@ function nounOf(item: StoppedItem): Noun {
       if (label.startsWith('outside MCP server')) return ['outside MCP server', 'outside MCP servers'];
       if (label === 'code index build') return ['code index build', 'code index builds'];
       if (label === 'sandbox image build') return ['sandbox image build', 'sandbox image builds'];
+      if (label === 'sandbox image transfer') return ['sandbox image transfer', 'sandbox image transfers'];
+      return [label, label];
+    case 'engine':
       return [label, label];
   }
 }
@@ -50,11 +54,14 @@ export function stopSummary(items: readonly StoppedItem[]): string {
   const stopped = items.filter((item) => item.outcome === 'stopped');
   const ended = items.filter((item) => item.outcome === 'already-ended');
   const stuck = items.filter((item) => item.outcome === 'stuck');
+  const unreachable = items.filter((item) => item.outcome === 'unreachable');
   if (items.length === 0) return 'Nothing was running.';
   const parts: string[] = [];
   if (stopped.length > 0) parts.push(`Stopped: ${countedList(stopped)}.`);
   if (ended.length > 0) parts.push(`Already ended: ${countedList(ended)}.`);
   // A stuck stopper is left to finish on its own; the person should know it may still be running.
   if (stuck.length > 0) parts.push(`Did not stop in time (may still be running): ${countedList(stuck)}.`);
+  // A sandbox engine the stop could not reach: its containers end when their connection to this app closes.
+  for (const engine of unreachable) parts.push(`${engine.label}: not reachable; its containers may still run, they end when their connection closes.`);
   return parts.join(' ');
 }

@@ -16,6 +16,11 @@ export interface StopperInfo {
   /** What the stopper ends, for the report when it hangs. */
   readonly kind?: StoppedItem['kind'];
   readonly label?: string;
+  /**
+   * How long this stopper may take before it is reported stuck; default the controller's. The
+   * sandbox fleet bounds each remote engine itself and needs that long plus a margin.
+   */
+  readonly timeoutMs?: number;
 }
 
 export type StopTransition = { readonly type: 'stopped'; readonly report: StopReport } | { readonly type: 'resumed' };
@@ -87,9 +92,9 @@ export class StopController {
     let timer: NodeJS.Timeout | undefined;
     const stuck = new Promise<StoppedItem[]>((resolve) => {
       timer = setTimeout(() => {
-        log.error('stopper did not finish in time; reported as stuck', { name, timeoutMs: this.#stopperTimeoutMs });
+        log.error('stopper did not finish in time; reported as stuck', { name, timeoutMs: info.timeoutMs ?? this.#stopperTimeoutMs });
         resolve([{ kind: info.kind ?? 'task', id: name.slice(0, 200), label: (info.label ?? name).slice(0, 200), outcome: 'stuck' }]);
-      }, this.#stopperTimeoutMs);
+      }, info.timeoutMs ?? this.#stopperTimeoutMs);
     });
     const run = (async () => {
       try {

@@ -138,10 +138,11 @@ export function createSafetyCore(options: SafetyOptions): SafetyCore {
   const unobserve = stop.observe((transition) => {
     if (transition.type === 'stopped') {
       const stuck = transition.report.stopped.filter((item) => item.outcome === 'stuck').length;
+      const unreachable = transition.report.stopped.filter((item) => item.outcome === 'unreachable').length;
       audit.record({
         kind: 'stop',
         actor: 'user',
-        summary: `Emergency stop: ${transition.report.stopped.length} item(s) stopped${stuck ? `, ${stuck} stuck` : ''}; the agent is locked`,
+        summary: `Emergency stop: ${transition.report.stopped.length} item(s) stopped${stuck ? `, ${stuck} stuck` : ''}${unreachable ? `, ${unreachable} engine(s) unreachable` : ''}; the agent is locked`,
         data: transition.report,
       });
     } else {

@@ -25,10 +25,11 @@ import { inSpan, sophiaSpans } from '../core/spans';
 import { createLogger } from '../log';
 import { statusCodeOf } from './dockerClient';
 import { DockerFrameParser, encodeCommand, shellQuote } from './dockerStream';
-import { containerSpec, type ContainerSpecInput } from './hardening';
+import { containerSpec, workspaceMountPoint, type ContainerSpecInput } from './hardening';
 import { masksKey } from './secretMasks';
 import { cutAll, cutPartialTail, StreamCutter } from './outputRedaction';
-import type { ExecOptions, ExecResult, OutputStream, Redaction, Sandbox, SandboxFile, WorkspaceAccess } from './sandbox';
+import type { ExecOptions, ExecResult, OutputStream, Redaction, Sandbox, SandboxFile, SyncReport, WorkspaceAccess } from './sandbox';
+import { applyWorkspaceArchive, type SentFiles } from './workspaceArchive';
 
 const log = createLogger('dockerSandbox');
 // tar-stream is required with the first file copied in or out of a sandbox, not at start.
@@ -109,6 +110,33 @@ export async function startSandboxContainer(docker: Docker, spec: ContainerSpecI
     await removeContainer(container).catch((removeError: unknown) => log.warn('could not remove a half-started container', { error: removeError }));
     throw error;
   }
+}
+
+/**
+ * On a remote engine `/workspace` is a volume whose top folder belongs to root with mode 755,
+ * and Docker's putArchive does not change the top folder. For read-write access the command
+ * user must be able to make files there: root (who owns it, so no capability is needed) opens
+ * it with one fixed command. Nothing else ever runs as root.
+ */
+export async function openWorkspaceForWrites(box: SandboxContainer): Promise<void> {
+  const exec = await box.container.exec({ Cmd: ['/bin/chmod', '0777', workspaceMountPoint], User: '0:0', AttachStdout: true, AttachStderr: true });
+  const stream = (await exec.start({ hijack: true, stdin: false })) as Duplex;
+  const output: Buffer[] = [];
+  await new Promise<void>((resolve) => {
+    stream.on('data', (chunk: Buffer) => output.push(chunk));
+    stream.once('end', resolve);
+    stream.once('close', resolve);
+    stream.once('error', () => resolve());
+  });
+  for (let attempt = 0; attempt < 40; attempt++) {
+    const info = await exec.inspect();
+    if (!info.Running) {
+      if (info.ExitCode === 0) return;
+      throw new SophiaError('unavailable', `The sandbox's /workspace could not be made writable (exit code ${String(info.ExitCode)}).`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new SophiaError('unavailable', "The sandbox's /workspace could not be made writable in time.");
 }
 
 /** What the stub writes to stderr once it waits for its command. */
@@ -343,6 +371,11 @@ export interface DockerSandboxOptions {
   readonly publish: (event: SophiaEvent) => void;
   /** A stub the pool started ahead of time. */
   readonly ready?: Promise<ReadyExec | undefined>;
+  /**
+   * On a remote engine: the workspace on this machine that `/workspace` is a copy of, and the
+   * files sent (to tell a deletion in the sandbox from a file never sent). `syncBack` uses it.
+   */
+  readonly copyOf?: { readonly workspace: string; readonly sent: SentFiles };
   readonly onDestroyed?: (sandbox: DockerSandbox) => void;
 }
 
@@ -405,6 +438,33 @@ export class DockerSandbox implements Sandbox {
     }
     if (result.truncated) throw new SophiaError('refused', `${source} is larger than ${execLimits.copyBytes / 1024 / 1024} MiB.`);
     return unpackFiles(stdoutBytes);
+  }
+
+  async syncBack(): Promise<SyncReport> {
+    const empty: SyncReport = { written: [], removed: [], created: [], refused: [], unchanged: 0, ignored: 0 };
+    if (this.access !== 'read-write') {
+      throw new SophiaError('refused', 'This sandbox was handed out read-only: nothing it wrote comes back to the workspace.');
+    }
+    const copyOf = this.#options.copyOf;
+    // The local engine bind-mounts the workspace: the writes are already there.
+    if (copyOf === undefined) return empty;
+    return this.#enqueue(async () => {
+      if (this.destroyed) throw new SophiaError('stopped', 'This sandbox has been removed (its task ended, or Sophia was stopped); nothing was copied back.');
+      const started = performance.now();
+      const archive = await this.#options.box.container.getArchive({ path: workspaceMountPoint });
+      const report = await applyWorkspaceArchive(copyOf.workspace, archive, copyOf.sent);
+      log.info('workspace copied back from the sandbox', {
+        taskId: this.taskId,
+        written: report.written.length,
+        removed: report.removed.length,
+        created: report.created.length,
+        refused: report.refused.length,
+        ignored: report.ignored,
+        unchanged: report.unchanged,
+        durationMs: Math.round(performance.now() - started),
+      });
+      return report;
+    });
   }
 
   destroy(): Promise<void> {

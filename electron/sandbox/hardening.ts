@@ -5,6 +5,8 @@
  * produces reaches this function.
  */
 import type Docker from 'dockerode';
+import type { EngineKind } from '../../shared/contract';
+import { SophiaError } from '../../shared/errors';
 import type { WorkspaceAccess } from './sandbox';
 import type { SecretMask } from './secretMasks';
 
@@ -72,7 +74,19 @@ export interface ContainerSpecInput {
   readonly masked?: readonly SecretMask[];
   /** An egress proxy's socket directory, mounted read-only at `/run/sophia-egress` (see `egressProxy.ts`). */
   readonly egressDirectory?: string;
+  /** The engine the container runs on (default `local`): Podman needs one limit said explicitly. */
+  readonly engineKind?: EngineKind;
+  /**
+   * The engine cannot see this machine's disk (a remote engine, Podman): no bind mount of any
+   * kind. `/workspace` is then an empty anonymous volume the workspace is copied into
+   * (`workspaceArchive.ts`); `workspace` only says which folder that copy is of.
+   */
+  readonly remote?: boolean;
 }
+
+/** Said when something needs a bind mount on an engine that has none. */
+export const egressNeedsLocalEngine =
+  'Network access for a command (the egress proxy) needs the local sandbox engine: its socket is shared with the sandbox through a bind mount, which a remote engine cannot make. Choose "This machine" in Settings → Engines for this task, or run it without network access.';
 
 /** Where an egress proxy's socket directory appears inside the container. */
 export const egressMountPoint = '/run/sophia-egress';
@@ -84,7 +98,16 @@ export function containerSpec(input: ContainerSpecInput): Docker.ContainerCreate
     // so nothing outside /tmp and /workspace can be written.
     { Type: 'tmpfs', Source: '', Target: '/dev/mqueue', ReadOnly: true, TmpfsOptions: { SizeBytes: 4096, Mode: 0o755 } },
   ];
-  if (input.workspace !== undefined) {
+  if (input.remote === true) {
+    // Refused here too, whatever the caller checked: a bind mount on a remote engine would
+    // name a path on that engine's host, not this machine's.
+    if (input.egressDirectory !== undefined) throw new SophiaError('unavailable', egressNeedsLocalEngine);
+    // Read-write so putArchive can fill it under a read-only root; what a command may change
+    // is decided by the owner and modes of the copied entries. NoCopy: a workspace image's own
+    // /workspace content does not show through, as under a bind mount. Removed with the
+    // container (AutoRemove, and `remove({ v: true })`).
+    mounts.push({ Type: 'volume', Source: '', Target: workspaceMountPoint, ReadOnly: false, VolumeOptions: { NoCopy: true } as Docker.MountSettings['VolumeOptions'] });
+  } else if (input.workspace !== undefined) {
     mounts.push({
       Type: 'bind',
       Source: input.workspace,
@@ -102,7 +125,7 @@ export function containerSpec(input: ContainerSpecInput): Docker.ContainerCreate
       );
     }
   }
-  if (input.egressDirectory !== undefined) {
+  if (input.egressDirectory !== undefined && input.remote !== true) {
     // Read-only: connecting to a Unix socket writes nothing to the file system.
     mounts.push({ Type: 'bind', Source: input.egressDirectory, Target: egressMountPoint, ReadOnly: true, BindOptions: { Propagation: 'rprivate' } });
   }
@@ -123,7 +146,8 @@ export function containerSpec(input: ContainerSpecInput): Docker.ContainerCreate
     AttachStdout: false,
     AttachStderr: false,
     Tty: false,
-    WorkingDir: input.workspace === undefined ? sandboxHome : workspaceMountPoint,
+    // Remote: warm containers are made before their workspace is known, and always have /workspace.
+    WorkingDir: input.workspace === undefined && input.remote !== true ? sandboxHome : workspaceMountPoint,
     Env: [`HOME=${sandboxHome}`, 'LANG=C.UTF-8', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
     Labels: { ...input.labels },
     Hostname: 'sandbox',
@@ -149,7 +173,15 @@ export function containerSpec(input: ContainerSpecInput): Docker.ContainerCreate
       Binds: [],
       Devices: [],
       PublishAllPorts: false,
-      Ulimits: [{ Name: 'nofile', Soft: 4096, Hard: 4096 }],
+      Ulimits: [
+        { Name: 'nofile', Soft: 4096, Hard: 4096 },
+        // Rootful Podman (4.3) otherwise asks runc for RLIMIT_NPROC 1048576, above the service's
+        // own hard limit on most hosts; with every capability dropped the container then fails
+        // to start ("error setting rlimit type 6: operation not permitted"). Docker passes no
+        // NPROC limit. The cgroup's pids limit stays the real bound; this one counts the
+        // command user's processes across that engine's sandboxes.
+        ...(input.engineKind === 'podman' ? [{ Name: 'nproc', Soft: limitCeilings.pids, Hard: limitCeilings.pids }] : []),
+      ],
     },
   };
 }

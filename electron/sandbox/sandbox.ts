@@ -12,7 +12,11 @@ import type { SandboxStatus, StoppedItem } from '../../shared/contract';
 export type WorkspaceAccess = 'read-only' | 'read-write';
 
 export interface AcquireOptions {
-  /** An absolute host directory, bind-mounted at `/workspace`. None: no workspace. */
+  /**
+   * An absolute host directory, at `/workspace`: bind-mounted on the local engine, copied in
+   * (`putArchive`, `.gitignore`d and secret files left out) on a remote one. None: no workspace
+   * (on a remote engine `/workspace` is then an empty folder the command user may write).
+   */
   readonly workspace?: string;
   /** `read-write` only for a step the user approved to write. Default `read-only`. */
   readonly access?: WorkspaceAccess;
@@ -83,8 +87,25 @@ export interface Sandbox {
   copyIn(directory: string, files: readonly SandboxFile[]): Promise<void>;
   /** Reads the regular files under `path` (a file or a directory). */
   copyOut(path: string): Promise<SandboxFile[]>;
+  /**
+   * After a step the person approved to write (access `read-write`): brings what the commands
+   * wrote in `/workspace` back into the workspace on this machine. On the local engine the
+   * writes are already there (bind mount) and this reports nothing. On a remote engine it is
+   * `getArchive`, every entry checked (see `workspaceArchive.ts`). Refused for read-only access.
+   */
+  syncBack(): Promise<SyncReport>;
   /** Kills whatever runs and removes the container. Safe to call twice. */
   destroy(): Promise<void>;
+}
+
+/** What `syncBack` did; paths are workspace-relative. */
+export interface SyncReport {
+  readonly written: string[];
+  readonly removed: string[];
+  readonly created: string[];
+  readonly refused: Array<{ readonly path: string; readonly reason: string }>;
+  unchanged: number;
+  ignored: number;
 }
 
 export interface SandboxService {

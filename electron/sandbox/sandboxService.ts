@@ -5,13 +5,15 @@
  */
 import { realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
 import { limits as contractLimits, type SandboxStatus, type SophiaEvent, type StoppedItem } from '../../shared/contract';
 import { SophiaError } from '../../shared/errors';
 import { createLogger } from '../log';
-import { createDockerClient, describeDockerError, imageExists, pingDocker } from './dockerClient';
+import { describeDockerError, imageExists, pingDocker } from './dockerClient';
 import {
   DockerSandbox,
+  openWorkspaceForWrites,
   primeStub,
   randomId,
   removeContainer,
@@ -20,18 +22,28 @@ import {
   type SandboxContainer,
   type SandboxUser,
 } from './dockerSandbox';
-import { clampLimits, commandUser, labelKeys, type SandboxLimits } from './hardening';
+import type { SandboxEngine } from './engines/engine';
+import { localSocketEngine } from './engines/localEngine';
+import { clampLimits, commandUser, egressNeedsLocalEngine, labelKeys, workspaceMountPoint, type SandboxLimits } from './hardening';
 import type { AcquireOptions, Sandbox, SandboxService, WorkspaceAccess } from './sandbox';
 import { buildBlocker, debianMirror, defaultSandboxImage, ensureSandboxImage, type BuildPhase } from './sandboxImage';
 import { currentOwner, ownerIsGone, ownerLabels, type Owner } from './sandboxOwner';
 import { SandboxPool } from './sandboxPool';
 import { findSecretMasks, masksKey } from './secretMasks';
 import { ensureWorkspaceImage, type WorkspaceImageSource } from './workspaceImage';
+import { packWorkspace, scanWorkspace, type ArchiveOwner, type SentFiles, type WorkspaceScan } from './workspaceArchive';
 
 const log = createLogger('sandboxService');
 
 export interface DockerSandboxServiceOptions {
   readonly publish: (event: SophiaEvent) => void;
+  /**
+   * The engine the sandboxes run on. Default: the local socket (made on first use). On a
+   * remote one (`engine.remote`) nothing is bind-mounted: the workspace is copied in at
+   * hand-out and comes back only through `Sandbox.syncBack` for read-write access.
+   */
+  readonly engine?: SandboxEngine;
+  /** A client of a local engine (bind mounts work); ignored when `engine` is given. The caller closes an engine it gives. */
   readonly docker?: Docker;
   /** A user-named image. Default: the image built from the recipe in `sandboxImage.ts`. */
   readonly image?: string;
@@ -66,8 +78,9 @@ const maxPoolSize = 8;
 const idPattern = /^[A-Za-z0-9_-]{1,64}$/;
 
 export class DockerSandboxService implements SandboxService {
-  /** Made when the service first talks to Docker (start, acquire), not when it is built. */
-  #dockerClient: Docker | undefined;
+  readonly #engine: SandboxEngine;
+  /** Whether the service has talked to the engine yet (its client is made on first use). */
+  #engineUsed = false;
   readonly #publish: (event: SophiaEvent) => void;
   readonly #image: string;
   readonly #namedImage: boolean;
@@ -85,6 +98,8 @@ export class DockerSandboxService implements SandboxService {
   readonly #workspaceBuilds = new Set<AbortController>();
   /** The last line of a workspace image build under way, shown in the status. */
   #workspaceBuildLine: string | undefined;
+  /** How far copying a workspace to a remote engine has got, shown in the status. */
+  #sendLine: string | undefined;
   /** Sandboxes handed to tasks and not yet destroyed. */
   readonly #active = new Set<DockerSandbox>();
   /** Bumped by killAll: a container whose creation began before it is removed when it arrives. */
@@ -100,7 +115,7 @@ export class DockerSandboxService implements SandboxService {
   #stopped = false;
 
   constructor(options: DockerSandboxServiceOptions) {
-    this.#dockerClient = options.docker;
+    this.#engine = options.engine ?? localSocketEngine(options.docker);
     this.#publish = options.publish;
     this.#namedImage = options.image !== undefined && options.image.length > 0;
     this.#image = this.#namedImage ? (options.image as string) : defaultSandboxImage();
@@ -115,15 +130,21 @@ export class DockerSandboxService implements SandboxService {
       size: Math.min(maxPoolSize, Math.max(0, options.poolSize ?? 2)),
       create: () => this.#createWarm(),
       discard: (warm) => this.#discard(warm.box),
-      // A warm container of a workspace the user has since closed is no use.
-      isAlive: (warm) => !warm.box.isGone() && warm.box.workspace === this.#poolWorkspace(),
+      // A warm container of a workspace the user has since closed is no use. On a remote
+      // engine warm containers carry no workspace: it is copied in at hand-out.
+      isAlive: (warm) => !warm.box.isGone() && (this.#engine.remote || warm.box.workspace === this.#poolWorkspace()),
       onChange: () => this.#announce(),
     });
   }
 
   get #docker(): Docker {
-    this.#dockerClient ??= createDockerClient();
-    return this.#dockerClient;
+    this.#engineUsed = true;
+    return this.#engine.docker();
+  }
+
+  /** The engine this service runs its sandboxes on. */
+  get engine(): SandboxEngine {
+    return this.#engine;
   }
 
   get image(): string {
@@ -141,9 +162,10 @@ export class DockerSandboxService implements SandboxService {
 
   status(): SandboxStatus {
     const building = this.#workspaceBuildLine;
+    const message = building !== undefined ? `Building the workspace's sandbox image: ${building}` : (this.#sendLine ?? this.#message);
     return {
       state: this.#state,
-      message: (building === undefined ? this.#message : `Building the workspace's sandbox image: ${building}`).slice(0, contractLimits.notice),
+      message: message.slice(0, contractLimits.notice),
       image: this.#image.slice(0, contractLimits.label),
       pool: { size: this.#pool.size, warm: this.#pool.warm },
       containers: this.#active.size,
@@ -179,17 +201,23 @@ export class DockerSandboxService implements SandboxService {
     // `service: 'docker'` lets the chat offer to check Docker again (sandbox.prepare).
     if (this.#state !== 'ready') throw new SophiaError('unavailable', this.#message, { service: 'docker', state: this.#state });
     const access: WorkspaceAccess = options.access ?? 'read-only';
+    const remote = this.#engine.remote;
+    if (remote && options.egressDirectory !== undefined) throw new SophiaError('unavailable', egressNeedsLocalEngine);
     const workspace = options.workspace === undefined ? undefined : checkedWorkspace(options.workspace);
     const generation = this.#generation;
 
     // Secret files are read now, for this container: a warm one made before a secret file
-    // appeared does not cover it and is not used.
-    const masked = workspace === undefined ? [] : await findSecretMasks(workspace);
+    // appeared does not cover it and is not used. A remote engine never gets them at all: the
+    // scan that decides what is copied leaves them out (and refuses a workspace past its
+    // limits before any container is made).
+    const masked = workspace === undefined || remote ? [] : await findSecretMasks(workspace);
+    const scan = workspace !== undefined && remote ? await scanWorkspace(workspace) : undefined;
     const image = await this.#imageFor(workspace);
     let box: SandboxContainer;
     let ready: Promise<ReadyExec | undefined> | undefined;
     // A run with egress gets a new container with the proxy's socket mounted; warm ones have no such mount.
-    let warm = access === 'read-only' && options.egressDirectory === undefined && workspace === this.#poolWorkspace() ? this.#pool.take() : undefined;
+    const poolFits = access === 'read-only' && options.egressDirectory === undefined && (remote || workspace === this.#poolWorkspace());
+    let warm = poolFits ? this.#pool.take() : undefined;
     if (warm && (warm.box.masksKey !== masksKey(masked) || warm.image !== image)) {
       void this.#discard(warm.box).catch((error: unknown) => log.warn('could not remove a warm sandbox that no longer hides the secret files', { error }));
       warm = undefined;
@@ -210,6 +238,8 @@ export class DockerSandboxService implements SandboxService {
         access,
         limits: this.#limits,
         masked,
+        remote,
+        engineKind: this.#engine.kind,
         ...(options.egressDirectory === undefined ? {} : { egressDirectory: options.egressDirectory }),
       });
     }
@@ -218,6 +248,31 @@ export class DockerSandboxService implements SandboxService {
       await this.#discard(box);
       throw new SophiaError('stopped', 'Sophia was stopped while the sandbox was being prepared.');
     }
+    let copyOf: { workspace: string; sent: SentFiles } | undefined;
+    if (scan !== undefined) {
+      // Copied at every hand-out, warm or new: the sandbox sees the workspace as it is now.
+      const sent: SentFiles = new Map();
+      try {
+        await this.#sendWorkspace(box, scan, access === 'read-write' ? this.#user : rootOwner, sent);
+      } catch (error) {
+        await this.#discard(box).catch((removeError: unknown) => log.warn('could not remove a sandbox whose workspace copy failed', { error: removeError }));
+        throw error;
+      }
+      if (this.#generation !== generation || this.#stopped) {
+        await this.#discard(box);
+        throw new SophiaError('stopped', 'Sophia was stopped while the workspace was being copied to the sandbox.');
+      }
+      box = { ...box, workspace: scan.root, access };
+      if (access === 'read-write') copyOf = { workspace: scan.root, sent };
+    }
+    if (remote && access === 'read-write') {
+      try {
+        await openWorkspaceForWrites(box);
+      } catch (error) {
+        await this.#discard(box).catch(() => undefined);
+        throw error;
+      }
+    }
     const sandbox = new DockerSandbox({
       docker: this.#docker,
       box,
@@ -225,6 +280,7 @@ export class DockerSandboxService implements SandboxService {
       user: this.#user,
       publish: this.#publish,
       ...(ready ? { ready } : {}),
+      ...(copyOf ? { copyOf } : {}),
       onDestroyed: (done) => {
         this.#active.delete(done);
         this.#announce();
@@ -232,7 +288,7 @@ export class DockerSandboxService implements SandboxService {
     });
     this.#active.add(sandbox);
     this.#announce();
-    log.info('sandbox handed out', { taskId, container: box.id.slice(0, 12), pooled: warm !== undefined, access, image });
+    log.info('sandbox handed out', { taskId, container: box.id.slice(0, 12), pooled: warm !== undefined, access, image, engine: this.#engine.id });
     return sandbox;
   }
 
@@ -270,7 +326,7 @@ export class DockerSandboxService implements SandboxService {
     }
     // Anything else carrying this launch's label: a container whose creation was under way.
     // With no Docker client made yet, this launch has made no container: nothing to list.
-    const listed = await (this.#dockerClient === undefined ? Promise.resolve([]) : this.#listOwn()).catch((error: unknown) => {
+    const listed = await (!this.#engineUsed ? Promise.resolve([]) : this.#listOwn()).catch((error: unknown) => {
       log.warn('could not list containers for the stop', { error });
       return [] as Docker.ContainerInfo[];
     });
@@ -294,7 +350,7 @@ export class DockerSandboxService implements SandboxService {
     clearTimeout(this.#retryTimer);
     await this.#pool.close();
     await Promise.allSettled([...this.#active].map((sandbox) => sandbox.destroy()));
-    if (this.#dockerClient === undefined) return;
+    if (!this.#engineUsed) return;
     const listed = await this.#listOwn().catch(() => [] as Docker.ContainerInfo[]);
     await Promise.allSettled(listed.map((info) => removeContainer(this.#docker.getContainer(info.Id))));
   }
@@ -442,8 +498,10 @@ export class DockerSandboxService implements SandboxService {
   }
 
   async #createWarm(): Promise<WarmSandbox> {
-    const workspace = this.#poolWorkspace();
-    const image = await this.#imageFor(workspace);
+    const remote = this.#engine.remote;
+    // Remote: workspace-free (its copy goes in at hand-out), so any task may take it.
+    const workspace = remote ? undefined : this.#poolWorkspace();
+    const image = await this.#imageFor(this.#poolWorkspace());
     const box = await startSandboxContainer(this.#docker, {
       image,
       name: `sophia-warm-${randomId()}`,
@@ -452,11 +510,65 @@ export class DockerSandboxService implements SandboxService {
       access: 'read-only',
       limits: this.#limits,
       masked: workspace === undefined ? [] : await findSecretMasks(workspace),
+      remote,
+      engineKind: this.#engine.kind,
     });
+
     // Warm means the command stub already waits for its command: see `startStub`.
     const ready = primeStub(box, this.#user);
     await ready;
     return { box, ready, image };
+  }
+
+  /** Copies the scanned workspace into the container's `/workspace`, with progress in the status. */
+  async #sendWorkspace(box: SandboxContainer, scan: WorkspaceScan, owner: ArchiveOwner, sent: SentFiles): Promise<void> {
+    const started = performance.now();
+    const MiB = 1024 * 1024;
+    const total = `${(scan.bytes / MiB).toFixed(1)} MiB`;
+    // Small copies finish before anyone could read a status line.
+    const showProgress = scan.bytes >= 8 * MiB;
+    const archive = packWorkspace(scan, owner, {
+      sent,
+      onProgress: (progress) => {
+        if (!showProgress) return;
+        this.#sendLine = `Copying the workspace to ${this.#engine.name}: ${(progress.bytes / MiB).toFixed(1)} of ${total} (${progress.files.toLocaleString('en')} of ${scan.files.toLocaleString('en')} files)…`;
+        log.info('copying the workspace to a remote engine', { engine: this.#engine.id, bytes: progress.bytes, totalBytes: scan.bytes, files: progress.files, totalFiles: scan.files });
+        this.#announce();
+      },
+    });
+    // A failed archive (a file changed mid-copy) must not leave the request to the engine
+    // waiting for more: the body ends, the engine sees a cut archive, and the copy is
+    // refused here whatever the engine says (the caller removes the container).
+    let failure: unknown;
+    const body = new PassThrough();
+    archive.once('error', (error) => {
+      failure = error;
+      body.end();
+    });
+    archive.pipe(body);
+    try {
+      await box.container.putArchive(body, { path: workspaceMountPoint });
+    } catch (error) {
+      archive.destroy();
+      if (failure !== undefined) throw failure;
+      if (error instanceof SophiaError) throw error;
+      log.error('copying the workspace to the sandbox failed', { engine: this.#engine.id, error });
+      throw new SophiaError('unavailable', `The workspace could not be copied to the sandbox on ${this.#engine.name}: ${error instanceof Error ? error.message.slice(0, 300) : String(error)}`);
+    } finally {
+      if (this.#sendLine !== undefined) {
+        this.#sendLine = undefined;
+        this.#announce();
+      }
+    }
+    if (failure !== undefined) throw failure instanceof SophiaError ? failure : new SophiaError('unavailable', 'The workspace copy to the sandbox was cut short; try again.');
+    log.info('workspace copied to the sandbox', {
+      engine: this.#engine.id,
+      container: box.id.slice(0, 12),
+      files: scan.files,
+      bytes: scan.bytes,
+      leftOut: scan.leftOut,
+      durationMs: Math.round(performance.now() - started),
+    });
   }
 
   #poolWorkspace(): string | undefined {
@@ -493,6 +605,9 @@ export class DockerSandboxService implements SandboxService {
     return this.#docker.listContainers({ all: true, filters: { label: [`${labelKeys.owner}=${this.#owner.id}`] } });
   }
 }
+
+/** Read-only copies belong to root: the command user cannot change them. */
+const rootOwner: ArchiveOwner = { uid: 0, gid: 0 };
 
 /** The workspace as an absolute, existing directory, symlinks resolved. */
 function checkedWorkspace(workspace: string): string {

@@ -26,4 +26,12 @@ describe('the Stop banner text', () => {
     );
     expect(stopSummary([])).toBe('Nothing was running.');
   });
+
+  it('names each sandbox engine the stop could not reach, and what that means', () => {
+    expect(
+      stopSummary([item('container', 'warm sandbox'), item('engine', 'Build host', 'unreachable'), item('task', 'sandbox image transfer'), item('engine', 'Podman box', 'unreachable')]),
+    ).toBe(
+      'Stopped: 1 warm sandbox, 1 sandbox image transfer. Build host: not reachable; its containers may still run, they end when their connection closes. Podman box: not reachable; its containers may still run, they end when their connection closes.',
+    );
+  });
 });

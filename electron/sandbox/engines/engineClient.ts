@@ -8,7 +8,7 @@
  * `docker system dial-stdio`, several on one connection (up to the server's MaxSessions), the
  * host key pinned by its SHA-256 fingerprint (an unpinned or different key refuses).
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { TcpNetConnectOpts } from 'node:net';
@@ -20,7 +20,9 @@ import type { EngineProfile } from '../../../shared/contract';
 import { SophiaError } from '../../../shared/errors';
 import { requireOnFirstUse } from '../../core/lazyRequire';
 import { createLogger } from '../../log';
-import { createDockerClient, withTimeout } from '../dockerClient';
+import { createDockerClient, imageExists, statusCodeOf, withTimeout } from '../dockerClient';
+import { containerSpec, defaultLimits, labelKeys } from '../hardening';
+import { currentOwner, ownerLabels } from '../sandboxOwner';
 import type { SandboxEngine } from './engine';
 
 const log = createLogger('engineClient');
@@ -49,13 +51,20 @@ export interface EngineCheck {
   rttMs?: number;
   /** ssh: the host key the server presented, `SHA256:...` (shown to the person to confirm and pin). */
   hostKey?: string;
+  /**
+   * Whether a container with the sandbox's full hardening started and exited cleanly there.
+   * Absent when not tried (no image named, or the image is not on the engine yet).
+   */
+  hardened?: boolean;
 }
 
 /** OpenSSH's default MaxSessions: channels one connection may carry. */
 const channelsPerConnection = 10;
-/** At most this many SSH connections to one engine (so at most 80 requests at once). */
-const maxConnections = 8;
+/** At most this many SSH connections to one engine (so at most 160 channels at once: each sandbox container holds one for its keeper's attach stream). */
+const maxConnections = 16;
 const sshReadyTimeoutMs = 10_000;
+/** Channels dialled ahead of need on an SSH engine (see SshTransport.openChannel). */
+const spareChannels = 2;
 /** How long a request waits for a free channel when every connection is full. */
 const channelWaitMs = 30_000;
 /** An idle kept-alive channel or TLS socket is closed after this long. */
@@ -220,13 +229,58 @@ class SshTransport {
   private readonly options: SshTransportOptions;
   private readonly connections = new Set<SshConnection>();
   private readonly waiters: Array<() => void> = [];
+  /** Channels dialled ahead (see openChannel). */
+  private readonly spares: ClientChannel[] = [];
+  private refilling = 0;
   private closed = false;
 
   constructor(options: SshTransportOptions) {
     this.options = options;
   }
 
+  /**
+   * A channel for one HTTP connection. Every hijacked request (an exec's or a container's attach
+   * stream) keeps its channel, and starting `docker system dial-stdio` on the server takes
+   * 100-500 ms, so a few channels are dialled ahead and handed out at once.
+   */
   async openChannel(): Promise<ClientChannel> {
+    for (let spare = this.spares.shift(); spare !== undefined; spare = this.spares.shift()) {
+      if (!spare.destroyed && spare.readable) {
+        this.refill();
+        return spare;
+      }
+    }
+    const channel = await this.dial();
+    this.refill();
+    return channel;
+  }
+
+  private refill(): void {
+    while (!this.closed && this.spares.length + this.refilling < spareChannels) {
+      this.refilling += 1;
+      this.dial()
+        .then(
+          (channel) => {
+            if (this.closed) {
+              channel.close();
+              return;
+            }
+            this.spares.push(channel);
+            channel.once('close', () => {
+              const at = this.spares.indexOf(channel);
+              if (at >= 0) this.spares.splice(at, 1);
+            });
+          },
+          // The next request dials for itself and reports the failure.
+          () => undefined,
+        )
+        .finally(() => {
+          this.refilling -= 1;
+        });
+    }
+  }
+
+  private async dial(): Promise<ClientChannel> {
     const deadline = Date.now() + channelWaitMs;
     // Bounded: each round either opens a channel, fails, or waits for one to close.
     for (let round = 0; round < 1000; round += 1) {
@@ -239,7 +293,7 @@ class SshTransport {
           return await this.exec(connection);
         } catch (error) {
           connection.channels -= 1;
-          if (error instanceof EngineConnectionError && error.failure === 'dial_failed' && !connection.dead) {
+          if (error instanceof EngineConnectionError && error.failure === 'dial_failed' && !connection.dead && connection.channels > 0) {
             // The server allows fewer sessions than we assumed: remember it and try elsewhere.
             connection.limit = Math.max(1, connection.channels);
             continue;
@@ -263,6 +317,7 @@ class SshTransport {
 
   close(): void {
     this.closed = true;
+    for (const spare of this.spares.splice(0)) spare.close();
     for (const connection of this.connections) {
       connection.dead = true;
       connection.client.end();
@@ -312,6 +367,9 @@ class SshTransport {
       this.connections.delete(connection);
       this.wake();
     };
+    // Requests and answers are small and back to back: Nagle's algorithm would hold each one
+    // for the peer's delayed ACK (about 40 ms a round trip).
+    client.once('connect', () => client.setNoDelay(true));
     client.on('close', forget);
     client.on('end', forget);
     this.connections.add(connection);
@@ -349,6 +407,8 @@ class SshTransport {
           reject(new EngineConnectionError('dial_failed', `The SSH server refused a session for the Docker connection (${error.message}).`));
           return;
         }
+        // Until a socket wraps it, nobody else listens: a failed dial must not throw.
+        channel.on('error', () => undefined);
         let stderr = '';
         channel.stderr.on('data', (chunk: Buffer) => {
           if (stderr.length < 2000) stderr += chunk.toString('utf8');
@@ -416,9 +476,13 @@ class ChannelSocket extends Duplex {
     callback(error);
   }
 
+  /** As `net.Socket#setTimeout`: 0 turns the timer off and takes the listener back. */
   setTimeout(ms: number, onTimeout?: () => void): this {
     this.idleMs = ms;
-    if (onTimeout) this.once('timeout', onTimeout);
+    if (onTimeout) {
+      if (ms === 0) this.removeListener('timeout', onTimeout);
+      else this.once('timeout', onTimeout);
+    }
     this.touch();
     return this;
   }
@@ -542,8 +606,9 @@ export async function measureRtt(engine: SandboxEngine, samples = 5): Promise<nu
  * throws: every failure comes back as `ok: false` with a plain message. For an SSH engine whose
  * host key is not pinned, `hostKey` holds the key the server presented.
  */
-export async function checkEngine(profile: EngineProfile, secret: EngineSecret, options: { timeoutMs?: number } = {}): Promise<EngineCheck> {
+export async function checkEngine(profile: EngineProfile, secret: EngineSecret, options: { timeoutMs?: number; image?: string } = {}): Promise<EngineCheck> {
   const timeoutMs = options.timeoutMs ?? 10_000;
+  const { image } = options;
   let engine: SandboxEngine;
   try {
     engine = createEngine(profile, secret);
@@ -567,6 +632,12 @@ export async function checkEngine(profile: EngineProfile, secret: EngineSecret, 
     })();
     const result = await withTimeout(work, timeoutMs, `Checking the engine "${profile.name}"`);
     if (transport?.presentedHostKey) result.hostKey = transport.presentedHostKey;
+    if (image !== undefined) {
+      const probe = await probeHardened(engine, image, hardenedProbeMs);
+      if (probe.hardened !== undefined) result.hardened = probe.hardened;
+      result.message = `${result.message} ${probe.message}`;
+      if (probe.hardened === false) result.ok = false;
+    }
     return result;
   } catch (error) {
     const code = (error as { code?: unknown } | null)?.code;
@@ -580,5 +651,54 @@ export async function checkEngine(profile: EngineProfile, secret: EngineSecret, 
     return result;
   } finally {
     await engine.close();
+  }
+}
+
+/** Starting a container can take seconds on a busy engine. */
+const hardenedProbeMs = 30_000;
+
+/**
+ * Runs `/bin/sh -c 'exit 0'` in a container made by the sandbox's own `containerSpec` (every
+ * capability dropped, read-only root, no network, limits...), then removes it. Labelled as the
+ * app's, so a crash in between leaves nothing that start-up clean-up would not find.
+ */
+async function probeHardened(engine: SandboxEngine, image: string, timeoutMs: number): Promise<{ hardened?: boolean; message: string }> {
+  const docker = engine.docker();
+  let container: Docker.Container | undefined;
+  try {
+    if (!(await withTimeout(imageExists(docker, image), timeoutMs, 'Looking for the sandbox image'))) {
+      return { message: 'The sandbox image is not on this engine yet: Sophia sends it on first use and the hardening is checked then.' };
+    }
+    const spec = containerSpec({
+      image,
+      name: `sophia-check-${randomBytes(4).toString('hex')}`,
+      labels: { ...ownerLabels(currentOwner()), [labelKeys.role]: 'check' },
+      workspace: undefined,
+      access: 'read-only',
+      limits: defaultLimits,
+      engineKind: engine.kind,
+    });
+    // The hardening as it is, with a command that ends by itself instead of the keeper.
+    spec.Entrypoint = ['/bin/sh', '-c', 'exit 0'];
+    Object.assign(spec, { OpenStdin: false, StdinOnce: false, AttachStdin: false });
+    if (spec.HostConfig) spec.HostConfig.AutoRemove = false;
+    const created = await withTimeout(docker.createContainer(spec), timeoutMs, 'Creating a hardened container');
+    container = created;
+    const exit = await withTimeout(
+      (async () => {
+        await created.start();
+        return (await created.wait()) as { StatusCode?: number };
+      })(),
+      timeoutMs,
+      'Running a hardened container',
+    );
+    if (exit.StatusCode !== 0) return { hardened: false, message: `A hardened container started but ended with code ${String(exit.StatusCode)}.` };
+    return { hardened: true, message: 'A container with the sandbox hardening ran there.' };
+  } catch (error) {
+    const reason = (error instanceof Error ? error.message : String(error)).replace(/^\(HTTP code \d+\)\s*/, '').slice(0, 300);
+    log.warn('hardened container check failed', { engine: engine.id, reason });
+    return { hardened: false, message: `It cannot run a container with the sandbox hardening: ${reason}` };
+  } finally {
+    if (container) await container.remove({ force: true }).catch((error: unknown) => (statusCodeOf(error) === 404 ? undefined : log.warn('could not remove the check container', { engine: engine.id, error })));
   }
 }

@@ -33,6 +33,7 @@ class RecordingSandbox implements SandboxService {
       },
       copyIn: async () => undefined,
       copyOut: async () => [],
+      syncBack: async () => ({ written: [], removed: [], created: [], refused: [], unchanged: 0, ignored: 0 }),
       destroy: async () => {
         this.destroyed += 1;
       },

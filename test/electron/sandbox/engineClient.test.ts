@@ -10,7 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addLogRedactor } from '../../../electron/log';
 import { checkEngine, createEngine, describeEngineError, engineSecretNames, measureRtt } from '../../../electron/sandbox/engines/engineClient';
 import { SophiaError } from '../../../shared/errors';
-import { makeCertificates, startPodmanEngine, startSshEngine, startTlsEngine, type SshEngine, type StartedEngine, type TlsEngine } from '../../support/engines';
+import { createDockerClient } from '../../../electron/sandbox/dockerClient';
+import { defaultSandboxImage } from '../../../electron/sandbox/sandboxImage';
+import { copyImage, makeCertificates, startPodmanEngine, startSshEngine, startTlsEngine, type SshEngine, type StartedEngine, type TlsEngine } from '../../support/engines';
 
 let tls: TlsEngine;
 let ssh: SshEngine;
@@ -59,6 +61,19 @@ describe('TLS engine', () => {
     await engine.close();
     await engine.close(); // twice is fine
     expect(() => engine.docker()).toThrow(/closed/);
+  });
+
+  it('runs a container with the sandbox hardening when asked with an image that is there', async () => {
+    const image = defaultSandboxImage();
+    const engine = createEngine(tls.profile, tls.secret);
+    await copyImage(createDockerClient(), engine.docker(), image);
+    await engine.close();
+    const check = await checkEngine(tls.profile, tls.secret, { image });
+    expect(check, check.message).toMatchObject({ ok: true, hardened: true });
+    const absent = await checkEngine(tls.profile, tls.secret, { image: 'sophia-sandbox:not-there' });
+    expect(absent.ok).toBe(true);
+    expect(absent.hardened).toBeUndefined();
+    expect(absent.message).toMatch(/not on this engine yet/);
   });
 
   it('is refused to a client without a certificate, and says so plainly', async () => {
@@ -186,6 +201,15 @@ describe('Podman engine', () => {
     const version = await engine.docker().version();
     expect(JSON.stringify(version.Components ?? [])).toMatch(/Podman/i);
     await engine.close();
+  });
+
+  it('runs a container with the sandbox hardening (with the explicit process limit Podman needs)', async () => {
+    const image = defaultSandboxImage();
+    const engine = createEngine(podman.profile, podman.secret);
+    await copyImage(createDockerClient(), engine.docker(), image);
+    await engine.close();
+    const check = await checkEngine(podman.profile, podman.secret, { image });
+    expect(check, check.message).toMatchObject({ ok: true, hardened: true });
   });
 
   it('says plainly when the socket is missing', async () => {

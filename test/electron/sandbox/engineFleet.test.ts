@@ -1,0 +1,215 @@
+/**
+ * The fleet of sandbox engines: the emergency stop on every engine at once (this machine's
+ * real sandboxes, a second real engine, one that refuses connections and one that never
+ * answers), start-up clean-up on a second engine, and switching the active engine live.
+ */
+import { spawn } from 'node:child_process';
+import type Docker from 'dockerode';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { EngineProfile, SophiaEvent, StoppedItem } from '../../../shared/contract';
+import { createDockerClient } from '../../../electron/sandbox/dockerClient';
+import type { SandboxEngine } from '../../../electron/sandbox/engines/engine';
+import { EngineFleet } from '../../../electron/sandbox/engines/engineFleet';
+import { ensureImageOnEngine } from '../../../electron/sandbox/engines/imageTransfer';
+import { labelKeys } from '../../../electron/sandbox/hardening';
+import { ownerLabels, ownerOf, type Owner } from '../../../electron/sandbox/sandboxOwner';
+import { DockerSandboxService } from '../../../electron/sandbox/sandboxService';
+import { closedPort } from '../../support/closedPort';
+import { engineOn, makeSleepImage, removeImage, runLabelled, silentServer, startPodman, type TestEngine } from './fleetSupport';
+import { docker as local } from './support';
+
+const localProfile: EngineProfile = { id: 'local', name: 'This machine', kind: 'local' };
+const podmanProfile: EngineProfile = { id: 'podman-test', name: 'Podman box', kind: 'podman', socketPath: '/unused' };
+
+let podman: TestEngine;
+let sleepImage: string;
+const fleets: EngineFleet[] = [];
+const closers: Array<() => Promise<void>> = [];
+
+beforeAll(async () => {
+  podman = await startPodman('podman-test');
+  ({ image: sleepImage } = await makeSleepImage(local));
+});
+
+afterEach(async () => {
+  for (const fleet of fleets.splice(0)) await fleet.close();
+  for (const close of closers.splice(0)) await close();
+});
+
+afterAll(async () => {
+  await removeImage(local, sleepImage);
+  await podman?.stop();
+});
+
+/** A TLS profile whose engine is a dockerode client for a loopback port (nothing there, or a server that never answers). */
+function tlsProfile(id: string, name: string, port: number): { profile: EngineProfile; engine: SandboxEngine } {
+  const profile: EngineProfile = { id, name, kind: 'tls', host: '127.0.0.1', port };
+  return { profile, engine: engineOn(createDockerClient({ host: '127.0.0.1', port, protocol: 'https' }), id, 'tls') };
+}
+
+interface FleetSetup {
+  readonly fleet: EngineFleet;
+  readonly events: SophiaEvent[];
+}
+
+function newFleet(options: {
+  engines: Array<{ profile: EngineProfile; engine: SandboxEngine }>;
+  active?: string;
+  remoteStopMs?: number;
+  remoteImage?: string;
+}): FleetSetup {
+  const events: SophiaEvent[] = [];
+  const byId = new Map(options.engines.map((entry) => [entry.profile.id, entry.engine]));
+  byId.set('local', engineOn(local, 'local', 'local'));
+  // The second engine can be made even when it is not configured yet (configure() adds it).
+  if (!byId.has(podmanProfile.id)) byId.set(podmanProfile.id, podman.engine);
+  const fleet = new EngineFleet({
+    publish: (event) => events.push(event),
+    localProfile,
+    profiles: options.engines.map((entry) => entry.profile),
+    active: options.active ?? 'local',
+    makeEngine: (profile) => {
+      const engine = byId.get(profile.id);
+      if (engine === undefined) throw new Error(`no test engine ${profile.id}`);
+      return engine;
+    },
+    makeService: (engine, publish) =>
+      new DockerSandboxService({
+        docker: engine.docker(),
+        publish,
+        poolSize: 0,
+        retryMs: 0,
+        ...(engine.remote && options.remoteImage ? { image: options.remoteImage } : {}),
+      }),
+    ...(options.remoteStopMs === undefined ? {} : { remoteStopMs: options.remoteStopMs }),
+  });
+  fleets.push(fleet);
+  return { fleet, events };
+}
+
+async function ownContainers(docker: Docker, ownerId: string): Promise<string[]> {
+  const listed = await docker.listContainers({ all: true, filters: { label: [`${labelKeys.owner}=${ownerId}`] } });
+  return listed.map((info) => info.Id);
+}
+
+/** The owner identity of a process that has ended (a launch that crashed). */
+async function endedOwner(): Promise<Owner> {
+  const child = spawn('sleep', ['0.1']);
+  const owner = ownerOf(child.pid);
+  await new Promise((resolve) => child.once('exit', resolve));
+  return owner;
+}
+
+describe('EngineFleet.killAll', () => {
+  it('stops every engine at once; this machine is not held up by an engine that never answers, and both dead engines are named', async () => {
+    const silent = await silentServer();
+    closers.push(silent.close);
+    const refused = tlsProfile('refused', 'Refusing host', await closedPort());
+    const hanging = tlsProfile('hanging', 'Silent host', silent.port);
+    const { fleet } = newFleet({
+      engines: [{ profile: podmanProfile, engine: podman.engine }, refused, hanging],
+      // Long enough that the silent engine's part can only end when the test closes it.
+      remoteStopMs: 120_000,
+    });
+    const status = await fleet.start();
+    expect(status.state, status.message).toBe('ready');
+
+    // This machine: two real task sandboxes, busy.
+    const boxes = await Promise.all([fleet.acquire('fleet-kill-0'), fleet.acquire('fleet-kill-1')]);
+    const running = boxes.map((box) => box.exec('while :; do :; done', { timeoutMs: 120_000 }).catch((error: unknown) => error));
+    // The second engine, never used by a service this launch: containers of this launch there (a sweep finds them by label).
+    await sendImage(podman.engine, sleepImage);
+    const remote = await Promise.all([0, 1, 2].map(() => runLabelled(podman.engine.docker(), sleepImage, { ...ownerLabels(ownerOf()), [labelKeys.role]: 'task' })));
+    expect((await ownContainers(podman.engine.docker(), fleet.ownerId)).sort()).toEqual([...remote].sort());
+    expect(await ownContainers(local, fleet.ownerId)).toHaveLength(2);
+
+    let report: StoppedItem[] | undefined;
+    const stopping = fleet.killAll().then((items) => (report = items));
+    // This machine's and the second engine's containers go while the silent engine still holds its part.
+    await expect.poll(() => ownContainers(local, fleet.ownerId), { timeout: 30_000 }).toEqual([]);
+    await expect.poll(() => ownContainers(podman.engine.docker(), fleet.ownerId), { timeout: 30_000 }).toEqual([]);
+    expect(report).toBeUndefined();
+
+    await silent.close();
+    await stopping;
+    const items = report ?? [];
+    expect(items.filter((item) => item.outcome === 'unreachable')).toEqual([
+      { kind: 'engine', id: 'refused', label: 'Refusing host', outcome: 'unreachable' },
+      { kind: 'engine', id: 'hanging', label: 'Silent host', outcome: 'unreachable' },
+    ]);
+    expect(items.filter((item) => item.label.startsWith('sandbox of task fleet-kill-')).map((item) => item.outcome)).toEqual(['stopped', 'stopped']);
+    expect(items.filter((item) => item.label === 'sandbox on Podman box').map((item) => item.outcome)).toEqual(['stopped', 'stopped', 'stopped']);
+    await Promise.all(running);
+    await expect(fleet.acquire('after-stop')).rejects.toMatchObject({ code: 'stopped' });
+  });
+
+  it('reports an engine that does not answer within its bound as unreachable and returns', async () => {
+    const silent = await silentServer();
+    closers.push(silent.close);
+    const hanging = tlsProfile('hanging', 'Silent host', silent.port);
+    const { fleet } = newFleet({ engines: [hanging], remoteStopMs: 300 });
+    const items = await fleet.killAll();
+    expect(items).toEqual([{ kind: 'engine', id: 'hanging', label: 'Silent host', outcome: 'unreachable' }]);
+  });
+});
+
+describe('EngineFleet.removeLeftovers', () => {
+  it("removes containers of ended launches of this host on a second engine, and keeps live and other hosts' ones", async () => {
+    await sendImage(podman.engine, sleepImage);
+    const target = podman.engine.docker();
+    const dead = await runLabelled(target, sleepImage, { ...ownerLabels(await endedOwner()), [labelKeys.role]: 'pool' });
+    const live = await runLabelled(target, sleepImage, { ...ownerLabels(ownerOf(process.ppid)), [labelKeys.role]: 'pool' });
+    const elsewhere = await runLabelled(target, sleepImage, {
+      ...ownerLabels({ host: 'another-host', pid: 4242, started: '1', id: 'another-host/4242/1' }),
+      [labelKeys.role]: 'pool',
+    });
+    try {
+      const { fleet } = newFleet({ engines: [{ profile: podmanProfile, engine: podman.engine }] });
+      expect(await fleet.removeLeftovers()).toBeGreaterThanOrEqual(1);
+      const left = (await target.listContainers({ all: true })).map((info) => info.Id);
+      expect(left).not.toContain(dead);
+      expect(left).toContain(live);
+      expect(left).toContain(elsewhere);
+    } finally {
+      await Promise.allSettled([live, elsewhere, dead].map((id) => target.getContainer(id).remove({ force: true })));
+    }
+  });
+});
+
+describe('EngineFleet.configure', () => {
+  it('switches the active engine live: the image is sent to the new one, the old one is closed when removed', async () => {
+    const { image } = await makeSleepImage(local);
+    try {
+      const { fleet, events } = newFleet({ engines: [], remoteImage: image });
+      expect((await fleet.start()).state).toBe('ready');
+      expect(fleet.activeEngine()).toEqual({ id: 'local', name: 'This machine', kind: 'local' });
+
+      fleet.configure([podmanProfile], 'podman-test');
+      expect(fleet.activeEngine()).toEqual({ id: 'podman-test', name: 'Podman box', kind: 'podman' });
+      await expect.poll(() => fleet.status().state, { timeout: 60_000 }).toBe('ready');
+      expect(fleet.status().message).toMatch(/^Podman box: Ready/);
+      expect((await podman.engine.docker().getImage(image).inspect()).RepoTags.join(' ')).toContain(image);
+      const statuses = events.flatMap((event) => (event.type === 'sandbox.status' ? [event.status.message] : []));
+      expect(statuses.some((message) => /^Podman box: Sending the sandbox image to test engine podman-test/.test(message))).toBe(true);
+
+      // A container of this launch on the engine about to be removed: closing its service removes it.
+      const mine = await runLabelled(podman.engine.docker(), image, { ...ownerLabels(ownerOf()), [labelKeys.role]: 'task' });
+      fleet.configure([], 'local');
+      expect(fleet.activeEngine().id).toBe('local');
+      expect(fleet.engineIds()).toEqual(['local']);
+      await expect.poll(async () => (await podman.engine.docker().listContainers({ all: true })).map((info) => info.Id), { timeout: 30_000 }).not.toContain(mine);
+      expect(fleet.status().message).toMatch(/^Ready/);
+
+      // An active id that is not configured falls back to this machine.
+      fleet.configure([], 'gone');
+      expect(fleet.activeEngine().id).toBe('local');
+    } finally {
+      await removeImage(local, image);
+      await removeImage(podman.engine.docker(), image);
+    }
+  });
+});
+
+async function sendImage(engine: SandboxEngine, image: string): Promise<void> {
+  await ensureImageOnEngine({ from: local, to: engine, image, named: false });
+}
