@@ -21,8 +21,7 @@ import type { SandboxService } from '../sandbox/sandbox';
 import { createSandboxService, sandboxConfig, sandboxHandlers, workspaceImageHandlers } from '../sandbox/sandboxHandlers';
 import { settingsHandlers } from '../settings/settingsHandlers';
 import { EngineProfiles, engineHandlers, type CheckEngine } from '../sandbox/engines/engineHandlers';
-import { checkEngine, createEngine } from '../sandbox/engines/engineClient';
-import { withHardenedRun } from '../sandbox/engines/hardenedCheck';
+import { checkEngine } from '../sandbox/engines/engineClient';
 import { defaultSandboxImage } from '../sandbox/sandboxImage';
 import { SettingsStore } from '../settings/settingsStore';
 import { setupHandlers } from '../settings/setupHandlers';
@@ -381,7 +380,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     redactor,
     audit: safety.audit,
     // Reachable, and able to run a container with the sandbox's hardening (of the image tasks use), before a profile is saved.
-    check: options.checkEngine ?? withHardenedRun(checkEngine, { image: () => sandboxSettings.inUse.image || defaultSandboxImage(), createEngine }),
+    check: options.checkEngine ?? ((profile, secret, checkOptions) => checkEngine(profile, secret, { ...checkOptions, image: sandboxSettings.inUse.image || defaultSandboxImage() })),
     guard: (profile) => {
       stop.assertRunning();
       if (profile.host) offline.check(`https://${profile.host.includes(':') ? `[${profile.host}]` : profile.host}/`, `the ${profile.kind} engine ${profile.name}`);

@@ -12,8 +12,7 @@ import type { AuditInput } from '../../../../electron/audit/auditLog';
 import { openAppDatabase } from '../../../../electron/db/appDatabase';
 import { SecretRedactor } from '../../../../electron/keychain/redactor';
 import { createDockerClient } from '../../../../electron/sandbox/dockerClient';
-import { checkEngine, createEngine } from '../../../../electron/sandbox/engines/engineClient';
-import { withHardenedRun } from '../../../../electron/sandbox/engines/hardenedCheck';
+import { checkEngine } from '../../../../electron/sandbox/engines/engineClient';
 import { defaultSandboxImage } from '../../../../electron/sandbox/sandboxImage';
 import { EngineProfiles, type CheckEngine } from '../../../../electron/sandbox/engines/engineHandlers';
 import { privateKeyFragments } from '../../../../electron/sandbox/engines/engineMaterial';
@@ -280,7 +279,7 @@ describe('engine profiles', () => {
   it('the check runs a container with the sandbox hardening on the engine: passes on this Docker, refuses an image that cannot run, says when the image is not there yet', async () => {
     const docker = createDockerClient();
     let image = defaultSandboxImage();
-    const hardenedCheck = withHardenedRun(checkEngine, { image: () => image, createEngine });
+    const hardenedCheck: CheckEngine = (profile, secret, options) => checkEngine(profile, secret, { ...options, image });
     const { engines, settings } = setup(hardenedCheck);
     const check = await engines.check(socketProfile);
     expect(check, check.message).toMatchObject({ ok: true, hardened: true });
@@ -300,7 +299,7 @@ describe('engine profiles', () => {
     try {
       image = empty;
       const refused = await refusal(engines.save(socketProfile));
-      expect(refused.message).toMatch(/^Not saved: the check of Docker here failed\. [\s\S]*(cannot run a container with the sandbox hardening|without all of the sandbox hardening: it stopped at once)/);
+      expect(refused.message).toMatch(/^Not saved: the check of Docker here failed\. [\s\S]*hardened container/i);
       expect(settings.get().engines).toEqual([]);
       await expect.poll(async () => (await docker.listContainers({ all: true, filters: { label: ['app.sophia.role=check'] } })).length).toBe(0);
     } finally {
@@ -312,7 +311,7 @@ describe('engine profiles', () => {
     const absent = await engines.check(socketProfile);
     expect(absent.ok).toBe(true);
     expect(absent.hardened).toBeUndefined();
-    expect(absent.message).toMatch(/sophia-sandbox:not-on-this-engine is not on this engine yet/);
+    expect(absent.message).toMatch(/The sandbox image is not on this engine yet/);
   });
 
   it('a stored list with a bad profile or an active id that names no profile falls back to this machine', () => {
