@@ -21,6 +21,9 @@ import type { SandboxService } from '../sandbox/sandbox';
 import { createSandboxService, sandboxConfig, sandboxHandlers, workspaceImageHandlers } from '../sandbox/sandboxHandlers';
 import { EngineFleet } from '../sandbox/engines/engineFleet';
 import { settingsHandlers } from '../settings/settingsHandlers';
+import { EngineProfiles, engineHandlers, type CheckEngine } from '../sandbox/engines/engineHandlers';
+import { checkEngine } from '../sandbox/engines/engineClient';
+import { defaultSandboxImage } from '../sandbox/sandboxImage';
 import { SettingsStore } from '../settings/settingsStore';
 import { setupHandlers } from '../settings/setupHandlers';
 import { registerWorkspaceTools } from '../tools/workspaceTools';
@@ -148,6 +151,8 @@ export interface CoreOptions {
   readonly pickFolder?: (defaultPath: string | undefined) => Promise<string | undefined>;
   /** How often telemetry metrics are pushed when telemetry is on (tests make it short); 60 s by default. */
   readonly telemetryMetricIntervalMs?: number;
+  /** Checks an engine profile before it is saved (Settings → Engines); engineClient's `checkEngine` by default. */
+  readonly checkEngine?: CheckEngine;
 }
 
 export function createSophiaCore(options: CoreOptions): SophiaCore {
@@ -370,6 +375,21 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
   };
 
   const publishStatus = (): void => events.publish({ type: 'status', status: status() });
+  // Settings → Engines: checked before saved, keys in the keychain, private parts known to the redactor from the start.
+  const engines = new EngineProfiles({
+    settings,
+    keychain: safety.keychain,
+    redactor,
+    audit: safety.audit,
+    // Reachable, and able to run a container with the sandbox's hardening (of the image tasks use), before a profile is saved.
+    check: options.checkEngine ?? ((profile, secret, checkOptions) => checkEngine(profile, secret, { ...checkOptions, image: sandboxSettings.inUse.image || defaultSandboxImage() })),
+    guard: (profile) => {
+      stop.assertRunning();
+      if (profile.host) offline.check(`https://${profile.host.includes(':') ? `[${profile.host}]` : profile.host}/`, `the ${profile.kind} engine ${profile.name}`);
+    },
+    changed: () => publishStatus(),
+  });
+  engines.loadIntoRedactor();
   const handlers: Handlers = safety.auditRequests({
     'app.status': () => status(),
     ...agentHandlers(agent, store, { redact: (text) => redactor.redact(text), audit: safety.audit, publish: (event) => events.publish(event) }),
@@ -401,6 +421,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
       ...(options.pickFolder ? { pickFolder: options.pickFolder } : {}),
     }),
     ...memoryHandlers(memory, workspace),
+    ...engineHandlers(engines),
     'infra.state': () => infraState.view(),
   });
 

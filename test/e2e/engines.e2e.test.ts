@@ -1,0 +1,120 @@
+/**
+ * Settings → Engines in the built app, in Chromium: the person adds this machine's Docker
+ * socket as a profile of its own, checks it (the real engine answers), saves it and uses it
+ * for tasks; a TLS profile with a broken CA certificate is refused beside the form, and one
+ * with good material but no engine behind its port fails its check and is not saved either.
+ * The keys typed never reach the audit log or the list; removing asks first and puts tasks
+ * back on this machine.
+ */
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeTestMaterial, type TestMaterial } from '../support/engineMaterial';
+import { screenshot, type PageProblems } from './support/chromium';
+import { openBrowserSession, type BrowserSession } from './support/session';
+
+let session: BrowserSession;
+let page: Page;
+let watched: PageProblems;
+let material: TestMaterial;
+
+beforeAll(async () => {
+  material = makeTestMaterial();
+  session = await openBrowserSession();
+  ({ page, watched } = session);
+});
+
+afterAll(async () => {
+  await session?.close();
+});
+
+const engines = () => page.getByTestId('settings-engines');
+
+describe('Settings → Engines, in Chromium', () => {
+  it('adds this machine\'s Docker socket as a profile: Check shows the engine, Save keeps it, Use for tasks makes it active', async () => {
+    await page.getByRole('button', { name: 'Settings', exact: true }).click();
+    await page.getByRole('navigation', { name: 'Settings sections' }).getByRole('button', { name: 'Engines' }).click();
+    const section = engines();
+    await section.waitFor();
+    const thisMachine = section.getByTestId('engine-local');
+    await thisMachine.waitFor();
+    expect(await thisMachine.innerText()).toMatch(/This machine[\s\S]*Active/);
+
+    await section.getByRole('button', { name: 'Add an engine' }).click();
+    const form = section.getByRole('form', { name: 'Engine profile' });
+    await form.getByLabel('Name', { exact: true }).fill('Docker here');
+    expect(await form.getByLabel('Id', { exact: true }).inputValue()).toBe('docker-here');
+    await form.getByRole('radio', { name: /Another Docker socket on this machine/ }).check();
+    await form.getByLabel('Socket path', { exact: true }).fill('/var/run/docker.sock');
+    await form.getByRole('button', { name: 'Check' }).click();
+    await expect.poll(() => form.getByTestId('engine-check').innerText()).toMatch(/^Check passed: Engine \d+\.\d+[\s\S]*A container with the sandbox hardening ran there/);
+    await screenshot(page, 'settings-engines-check');
+    await form.getByRole('button', { name: 'Save engine' }).click();
+
+    const added = section.getByTestId('engine-docker-here');
+    await added.waitFor();
+    expect(await added.innerText()).toContain('/var/run/docker.sock');
+    await expect.poll(() => section.getByTestId('engines-status').innerText()).toMatch(/Docker here was saved after its check passed/);
+    expect(await added.getByTestId('engine-active').count()).toBe(0);
+
+    await section.getByRole('button', { name: 'Use Docker here for tasks' }).click();
+    await expect.poll(() => added.getByTestId('engine-active').count()).toBe(1);
+    expect(await thisMachine.getByTestId('engine-active').count()).toBe(0);
+    await screenshot(page, 'settings-engines');
+    const listed = await session.app.request('engines.list', {});
+    expect(listed.active).toBe('docker-here');
+    expect(listed.engines.map((engine) => engine.profile)).toEqual([
+      { id: 'local', name: 'This machine', kind: 'local' },
+      { id: 'docker-here', name: 'Docker here', kind: 'local', socketPath: '/var/run/docker.sock' },
+    ]);
+  });
+
+  it('refuses a TLS profile with a broken CA beside the form, and one whose engine does not answer; neither is saved', async () => {
+    const section = engines();
+    await section.getByRole('button', { name: 'Add an engine' }).click();
+    const form = section.getByRole('form', { name: 'Engine profile' });
+    await form.getByLabel('Name', { exact: true }).fill('Bad TLS');
+    await form.getByRole('radio', { name: /mutual TLS/ }).check();
+    await form.getByLabel('Host', { exact: true }).fill('127.0.0.1');
+    // Port 9 (discard): nothing listens there on this machine.
+    await form.getByLabel('Port', { exact: true }).fill('9');
+    await form.getByLabel('CA certificate (PEM)').fill('this is not a certificate');
+    await form.getByLabel('Client certificate (PEM)').fill(material.cert);
+    await form.getByLabel('Client key (PEM)').fill(material.key);
+    await form.getByRole('button', { name: 'Save engine' }).click();
+    await expect.poll(() => form.getByTestId('engine-error').innerText()).toMatch(/The CA certificate is not a PEM certificate/);
+    await screenshot(page, 'settings-engines-refused');
+
+    await form.getByLabel('CA certificate (PEM)').fill(material.ca);
+    await form.getByRole('button', { name: 'Save engine' }).click();
+    await expect.poll(() => form.getByTestId('engine-error').innerText()).toMatch(/^Not saved: the check of Bad TLS failed\./);
+    expect(await section.getByTestId('engine-bad-tls').count()).toBe(0);
+    await form.getByRole('button', { name: 'Cancel' }).click();
+
+    const listed = await session.app.request('engines.list', {});
+    expect(listed.engines.map((engine) => engine.profile.id)).toEqual(['local', 'docker-here']);
+    // The material reached neither the audit log nor the list; the refused saves are audited by field name.
+    const keyLine = material.key.trim().split('\n')[1] ?? '';
+    const audit = await session.app.request('audit.query', { kind: 'request', limit: 200 });
+    const saves = audit.entries.filter((entry) => entry.summary === 'engines.save requested');
+    expect(saves.length).toBeGreaterThanOrEqual(3);
+    expect(JSON.stringify(audit)).not.toContain(keyLine);
+    const materials = saves.map((entry) => (JSON.parse(String(entry.data)) as { input: { material?: unknown } }).input.material);
+    expect(materials).toContainEqual(['ca', 'cert', 'key']);
+    expect(await page.content()).not.toContain(keyLine);
+  });
+
+  it('removes the profile after asking; tasks go back to this machine', async () => {
+    const section = engines();
+    await section.getByRole('button', { name: 'Remove Docker here' }).click();
+    const confirm = section.getByRole('alertdialog', { name: 'Remove Docker here?' });
+    expect(await confirm.innerText()).toContain('Tasks will run on this machine.');
+    await confirm.getByRole('button', { name: 'Remove engine' }).click();
+    await expect.poll(() => section.getByTestId('engine-docker-here').count()).toBe(0);
+    await expect.poll(() => section.getByTestId('engine-local').getByTestId('engine-active').count()).toBe(1);
+    expect((await session.app.request('engines.list', {})).active).toBe('local');
+  });
+
+  it('raised no page error, CSP violation or request beyond loopback', () => {
+    expect(watched.problems).toEqual([]);
+  });
+});
