@@ -20,6 +20,7 @@ import type { SecretReader } from '../keychain/secretReader';
 import type { SandboxService } from '../sandbox/sandbox';
 import { createSandboxService, sandboxConfig, sandboxHandlers, workspaceImageHandlers } from '../sandbox/sandboxHandlers';
 import { EngineFleet } from '../sandbox/engines/engineFleet';
+import { createLogger } from '../log';
 import { settingsHandlers } from '../settings/settingsHandlers';
 import { EngineProfiles, engineHandlers, type CheckEngine } from '../sandbox/engines/engineHandlers';
 import { checkEngine } from '../sandbox/engines/engineClient';
@@ -70,6 +71,8 @@ import { InfraStateStore } from '../infra/infraState';
 import { MemoryService, memoryHandlers } from '../memory/memoryService';
 import { registerMemoryTools } from '../tools/memoryTools';
 import { Telemetry } from '../telemetry/telemetry';
+
+const log = createLogger('sophiaCore');
 
 export interface SophiaCore {
   readonly events: EventHub;
@@ -192,6 +195,19 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
       config: sandboxSettings,
       checkMirror: (mirror) => offline.check(mirror, 'building the sandbox image (from the Debian mirror)'),
       workspaceImages: () => settings.get().sandboxWorkspaceImages,
+      engines: { profiles: settings.get().engines, active: settings.get().activeEngine },
+      // Engine material from the keychain, read when an engine is made (a keychain that cannot answer: none).
+      secret: (account) => {
+        try {
+          return safety.keychain.get(account);
+        } catch (error) {
+          log.warn('could not read engine material from the keychain', { account, error });
+          return null;
+        }
+      },
+      guardEngine: (profile) => {
+        if (profile.host) offline.check(`https://${profile.host.includes(':') ? `[${profile.host}]` : profile.host}/`, `the ${profile.kind} engine ${profile.name}`);
+      },
     });
   // The fleet bounds each remote engine's part of the stop itself (then 'unreachable'); the stop waits that long only while one is configured.
   stop.register('sandbox', () => sandbox.killAll(), { timeoutMs: () => (sandbox instanceof EngineFleet ? sandbox.stopBoundMs() : undefined) });
@@ -387,7 +403,11 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
       stop.assertRunning();
       if (profile.host) offline.check(`https://${profile.host.includes(':') ? `[${profile.host}]` : profile.host}/`, `the ${profile.kind} engine ${profile.name}`);
     },
-    changed: () => publishStatus(),
+    changed: (profiles, active) => {
+      // The sandboxes follow Settings → Engines at once: a removed engine's service closes, a new active one starts.
+      if (sandbox instanceof EngineFleet) sandbox.configure(profiles, active);
+      publishStatus();
+    },
   });
   engines.loadIntoRedactor();
   const handlers: Handlers = safety.auditRequests({

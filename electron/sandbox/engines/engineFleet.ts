@@ -40,6 +40,8 @@ export interface EngineFleetOptions {
   readonly active?: string;
   /** True when the person named the sandbox image (a registry image): a remote engine pulls it. */
   readonly namedImage?: boolean;
+  /** The image's name, for the status of an engine whose service cannot be made. */
+  readonly image?: string;
   /** How long the stop waits for a remote engine before reporting it unreachable. Default 3 s. */
   readonly remoteStopMs?: number;
   /** How long start-up clean-up waits for one remote engine. Default 15 s. */
@@ -167,6 +169,11 @@ export class EngineFleet implements SandboxService {
 
   status(): SandboxStatus {
     const member = this.#member(this.#activeId);
+    const problem = this.#engineProblem(member);
+    if (problem !== undefined) {
+      const message = `${member.profile.name}: ${problem}`.slice(0, contractLimits.notice);
+      return { state: 'failed', message, image: (this.#options.image ?? '').slice(0, contractLimits.label), pool: { size: 0, warm: 0 }, containers: 0 };
+    }
     const base = this.#serviceOf(member).status();
     if (!this.#isRemote(member)) return base;
     const image = this.#image;
@@ -189,6 +196,10 @@ export class EngineFleet implements SandboxService {
     // Containers of ended launches, on every other engine; the active one's service does its own.
     void this.removeLeftovers({ skipActive: true });
     const member = this.#member(this.#activeId);
+    if (this.#engineProblem(member) !== undefined) {
+      this.#announce();
+      return this.status();
+    }
     if (!this.#isRemote(member)) return this.#serviceOf(member).start();
     await this.#bringImage(member);
     if (this.#image.kind !== 'there' || this.#activeId !== member.profile.id) return this.status();
@@ -200,6 +211,7 @@ export class EngineFleet implements SandboxService {
     this.#options.guard?.();
     if (this.#stopped) throw new SophiaError('stopped', 'Sophia is stopped. Press Resume to continue.');
     const member = this.#member(this.#activeId);
+    if (this.#engineProblem(member) !== undefined) return this.start();
     if (!this.#isRemote(member)) return this.#serviceOf(member).prepare();
     if (this.#image.kind === 'missing' && !this.#options.namedImage && this.#localBuild === undefined && buildBlocker() === undefined) {
       this.#buildHereThenSend(member);
@@ -213,6 +225,10 @@ export class EngineFleet implements SandboxService {
     if (this.#closed) throw new SophiaError('unavailable', 'The sandbox service has shut down.');
     if (this.#stopped) throw new SophiaError('stopped', 'Sophia is stopped. Press Resume to continue.');
     const member = this.#member(this.#activeId);
+    if (this.#engineProblem(member) !== undefined) {
+      const status = this.status();
+      throw new SophiaError('unavailable', status.message, { service: 'docker', state: status.state, engine: member.profile.id });
+    }
     if (this.#isRemote(member) && !this.#imageThere()) {
       await this.start();
       if (this.#members.get(member.profile.id) !== member || this.#activeId !== member.profile.id) {
@@ -299,6 +315,20 @@ export class EngineFleet implements SandboxService {
   #isRemote(member: Member): boolean {
     if (member.engine) return member.engine.remote;
     return member.profile.kind !== 'local';
+  }
+
+  /**
+   * Why a member's engine cannot be made (its keychain material is missing, offline mode and a
+   * remote host), or undefined. Asked again each time, so material added later is picked up.
+   */
+  #engineProblem(member: Member): string | undefined {
+    if (member.engine) return undefined;
+    try {
+      this.#engineOf(member);
+      return undefined;
+    } catch (error) {
+      return error instanceof Error ? error.message : String(error);
+    }
   }
 
   #engineOf(member: Member): SandboxEngine {
@@ -438,6 +468,8 @@ export class EngineFleet implements SandboxService {
    */
   async #boundedStop(member: Member): Promise<StoppedItem[]> {
     const unreachable: StoppedItem = { kind: 'engine', id: member.profile.id, label: member.profile.name.slice(0, contractLimits.label), outcome: 'unreachable' };
+    // An engine that could never be made this launch holds nothing of it.
+    if (this.#engineProblem(member) !== undefined) return [];
     try {
       const docker = this.#engineOf(member).docker();
       const [items, answered] = await withTimeout(
