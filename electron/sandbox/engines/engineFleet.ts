@@ -486,6 +486,8 @@ export class EngineFleet implements SandboxService {
 
   /** This machine's part: not bounded here (the stop bounds it), and a failure to list is logged, as the service does. */
   async #localStop(member: Member): Promise<StoppedItem[]> {
+    // No service on this machine this launch: it made no container here (and Docker's client need not load for the stop).
+    if (member.service === undefined) return [];
     try {
       return await this.#stopOn(member);
     } catch (error) {
