@@ -46,6 +46,8 @@ export interface EngineFleetOptions {
   readonly remoteStopMs?: number;
   /** How long start-up clean-up waits for one remote engine. Default 15 s. */
   readonly remoteSweepMs?: number;
+  /** How often to try an active remote engine again while it does not answer. Default 15 s; 0: only when asked. */
+  readonly retryMs?: number;
   /** Throws when work may not start (the emergency stop is engaged). */
   readonly guard?: () => void;
   /** For building the default image on this machine before it is sent to a remote engine. */
@@ -84,6 +86,7 @@ export class EngineFleet implements SandboxService {
   #started = false;
   #stopped = false;
   #closed = false;
+  #retryTimer: NodeJS.Timeout | undefined;
 
   constructor(options: EngineFleetOptions) {
     this.#options = options;
@@ -178,7 +181,8 @@ export class EngineFleet implements SandboxService {
     if (!this.#isRemote(member)) return base;
     const image = this.#image;
     const prefix = `${member.profile.name}: `;
-    const view = (state: SandboxStatus['state'], message: string): SandboxStatus => ({ ...base, state, message: (prefix + message).slice(0, contractLimits.notice) });
+    const named = (message: string): string => (message.startsWith(member.profile.name) ? message : prefix + message);
+    const view = (state: SandboxStatus['state'], message: string): SandboxStatus => ({ ...base, state, message: named(message).slice(0, contractLimits.notice) });
     switch (image.kind) {
       case 'moving':
         return view('building-image', image.message);
@@ -275,6 +279,7 @@ export class EngineFleet implements SandboxService {
 
   async close(): Promise<void> {
     this.#closed = true;
+    clearTimeout(this.#retryTimer);
     this.#abortImage();
     this.#localBuild?.abort();
     const members = [...this.#members.values()];
@@ -400,8 +405,24 @@ export class EngineFleet implements SandboxService {
         ? { kind: 'missing', state: 'image-missing', message: `The sandbox image is not built yet. Press “Build sandbox image”: it is built on this machine (a few minutes, once), then sent to ${engine.name}.` }
         : { kind: 'missing', state: stateAfter(error), message };
       log.warn('the sandbox image could not be brought to the engine', { engine: engine.id, image, message });
+      if (this.#image.kind === 'missing' && this.#image.state === 'docker-unavailable') this.#scheduleRetry(member);
     }
     this.#announce();
+  }
+
+  /** One try again later while the active remote engine does not answer (like the service's own retry for Docker). */
+  #scheduleRetry(member: Member): void {
+    const retryMs = this.#options.retryMs ?? 15_000;
+    if (retryMs <= 0 || this.#closed || this.#retryTimer !== undefined) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      const still = this.#activeId === member.profile.id && this.#image.kind === 'missing' && this.#image.state === 'docker-unavailable';
+      if (still && !this.#stopped && !this.#closed) {
+        this.#image = { kind: 'unknown' };
+        void this.start();
+      }
+    }, retryMs);
+    this.#retryTimer.unref();
   }
 
   /** This machine's Docker client, the source of the transfer. */

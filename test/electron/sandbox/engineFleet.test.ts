@@ -53,7 +53,7 @@ afterAll(async () => {
 /** A TLS profile whose engine is a dockerode client for a loopback port (nothing there, or a server that never answers). */
 function tlsProfile(id: string, name: string, port: number): { profile: EngineProfile; engine: SandboxEngine } {
   const profile: EngineProfile = { id, name, kind: 'tls', host: '127.0.0.1', port };
-  return { profile, engine: engineOn(createDockerClient({ host: '127.0.0.1', port, protocol: 'https' }), id, 'tls') };
+  return { profile, engine: engineOn(createDockerClient({ host: '127.0.0.1', port, protocol: 'https' }), id, 'tls', name) };
 }
 
 interface FleetSetup {
@@ -68,6 +68,7 @@ function newFleet(options: {
   active?: string;
   remoteStopMs?: number;
   remoteImage?: string;
+  retryMs?: number;
 }): FleetSetup {
   const events: SophiaEvent[] = [];
   const byId = new Map(options.engines.map((entry) => [entry.profile.id, entry.engine]));
@@ -95,6 +96,7 @@ function newFleet(options: {
         ...(engine.remote && options.remoteImage ? { image: options.remoteImage } : {}),
       }),
     ...(options.remoteStopMs === undefined ? {} : { remoteStopMs: options.remoteStopMs }),
+    retryMs: options.retryMs ?? 0,
   });
   fleets.push(fleet);
   return { fleet, events };
@@ -176,6 +178,28 @@ describe('EngineFleet.killAll', () => {
     const { fleet } = newFleet({ engines: [hanging], remoteStopMs: 300 });
     const items = await fleet.killAll();
     expect(items).toEqual([{ kind: 'engine', id: 'hanging', label: 'Silent host', outcome: 'unreachable' }]);
+  });
+});
+
+describe('EngineFleet with an active engine it cannot use', () => {
+  it('says plainly that a remote engine does not answer, refuses tasks, and is the one the stop names', async () => {
+    const refused = tlsProfile('refused', 'Refusing host', await closedPort());
+    const { fleet } = newFleet({ engines: [refused], active: 'refused', retryMs: 0 });
+    const status = await fleet.start();
+    expect(status.state).toBe('docker-unavailable');
+    expect(status.message).toMatch(/^Refusing host refused the connection: nothing listens there\./);
+    await expect(fleet.acquire('nowhere')).rejects.toMatchObject({ code: 'unavailable', message: status.message });
+    expect(await fleet.killAll()).toEqual([{ kind: 'engine', id: 'refused', label: 'Refusing host', outcome: 'unreachable' }]);
+  });
+
+  it('shows why an engine cannot be made (its keychain material is missing) and leaves it out of the stop', async () => {
+    const profile: EngineProfile = { id: 'no-keys', name: 'Keyless host', kind: 'tls', host: '127.0.0.1', port: 2376 };
+    const { fleet } = newFleet({ engines: [], real: [{ profile, secret: () => null }], active: 'no-keys' });
+    const status = await fleet.start();
+    expect(status.state).toBe('failed');
+    expect(status.message).toMatch(/^Keyless host: /);
+    await expect(fleet.acquire('nowhere')).rejects.toMatchObject({ code: 'unavailable' });
+    expect(await fleet.killAll()).toEqual([]);
   });
 });
 
