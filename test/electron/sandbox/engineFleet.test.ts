@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import type Docker from 'dockerode';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { EngineProfile, SophiaEvent, StoppedItem } from '../../../shared/contract';
-import { createDockerClient } from '../../../electron/sandbox/dockerClient';
+import { createDockerClient, imageExists } from '../../../electron/sandbox/dockerClient';
 import type { SandboxEngine } from '../../../electron/sandbox/engines/engine';
 import type { Sandbox } from '../../../electron/sandbox/sandbox';
 import { createEngine, type EngineSecret } from '../../../electron/sandbox/engines/engineClient';
@@ -200,6 +200,25 @@ describe('EngineFleet with an active engine it cannot use', () => {
     expect(status.message).toMatch(/^Keyless host: /);
     await expect(fleet.acquire('nowhere')).rejects.toMatchObject({ code: 'unavailable' });
     expect(await fleet.killAll()).toEqual([]);
+  });
+});
+
+describe('EngineFleet and the sandbox image', () => {
+  it('Stop aborts sending the image to the active engine: the report says so and the engine keeps no image', async () => {
+    const podmanDocker = podman.engine.docker();
+    const { fleet, events } = newFleet({ engines: [{ profile: podmanProfile, engine: podman.engine }], active: podmanProfile.id });
+    const image = fleet.image;
+    expect(await imageExists(podmanDocker, image)).toBe(false);
+    void fleet.start();
+    await expect.poll(() => fleet.status().message, { timeout: 60_000 }).toMatch(/^Podman box: Sending the sandbox image to test engine podman-test: [1-9]\d* MB of about \d+ MB/);
+    expect(fleet.status().state).toBe('building-image');
+
+    const items = await fleet.killAll();
+    expect(items).toContainEqual({ kind: 'task', id: 'sandbox-image-transfer', label: 'sandbox image transfer', outcome: 'stopped' });
+    await expect.poll(() => fleet.status().state).toBe('image-missing');
+    expect(fleet.status().message).toMatch(/was stopped/);
+    expect(await imageExists(podmanDocker, image)).toBe(false);
+    expect(events.some((event) => event.type === 'sandbox.status' && event.status.state === 'building-image')).toBe(true);
   });
 });
 
