@@ -33,10 +33,11 @@ export interface StartedEngine {
   readonly secret: EngineSecret;
   /** The engine's own unix socket on this machine (the SSH engine and the CLI use it). */
   readonly socketPath: string;
-  /** `docker` CLI flags that reach this engine (for `docker run` beside the product in the bench). */
-  readonly cliArgs: readonly string[];
-  /** Extra environment for that CLI (the SSH engine's key). */
-  readonly cliEnv: Readonly<Record<string, string>>;
+  /**
+   * The `docker` CLI command line that runs `args` against this engine (for `docker run` beside
+   * the product in the bench): `-H`/`--tlsverify` flags, or over SSH the CLI on the far side.
+   */
+  cli(args: readonly string[]): { command: string; args: string[] };
   stop(): Promise<void>;
 }
 
@@ -92,28 +93,48 @@ async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, what:
   throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}.${tail ? `\nLast log lines:\n${tail}` : ''}`);
 }
 
-/** A folder under /var/tmp that one run holds at a time (a lock file with its pid); else a fresh one. */
-async function claimStorage(name: string): Promise<{ dir: string; release: () => Promise<void> }> {
+/**
+ * A folder under /var/tmp that one run holds at a time (a lock file with its pid, then the pid
+ * of the engine started on it); else a fresh one. A lock whose run is gone is taken over, and
+ * an engine that run left behind (its test process was killed outright) is stopped first: two
+ * engines on one storage folder would corrupt it.
+ */
+async function claimStorage(name: string): Promise<{ dir: string; owned: (enginePid: number) => Promise<void>; release: () => Promise<void> }> {
   await mkdir(persistentRoot, { recursive: true });
   const dir = path.join(persistentRoot, name);
   const lock = `${dir}.lock`;
   for (let attempt = 0; attempt < 2; attempt += 1) {
     try {
       const handle = await open(lock, 'wx');
-      await handle.writeFile(String(process.pid));
+      await handle.writeFile(`${process.pid}\n`);
       await handle.close();
       await mkdir(dir, { recursive: true });
-      return { dir, release: () => unlink(lock).catch(() => undefined) };
+      return {
+        dir,
+        owned: (enginePid) => writeFile(lock, `${process.pid}\n${enginePid}\n`),
+        release: () => unlink(lock).catch(() => undefined),
+      };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const holder = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
-      if (Number.isInteger(holder) && holder > 0 && isAlive(holder)) break;
-      await unlink(lock).catch(() => undefined); // stale: its process is gone
+      const [holder, leftEngine] = (await readFile(lock, 'utf8').catch(() => '')).split('\n').map((line) => Number(line.trim()));
+      if (holder !== undefined && Number.isInteger(holder) && holder > 0 && isAlive(holder)) break;
+      if (leftEngine !== undefined && Number.isInteger(leftEngine) && leftEngine > 0) await stopLeftEngine(leftEngine, dir);
+      await unlink(lock).catch(() => undefined);
     }
   }
   const own = path.join(persistentRoot, `${name}-${process.pid}-${randomBytes(3).toString('hex')}`);
   await mkdir(own, { recursive: true });
-  return { dir: own, release: () => rm(own, { recursive: true, force: true, maxRetries: 3 }).catch(() => undefined) };
+  return { dir: own, owned: () => Promise.resolve(), release: () => rm(own, { recursive: true, force: true, maxRetries: 3 }).catch(() => undefined) };
+}
+
+/** Stops an engine process a killed run left on `dir`, if it is still that engine. */
+async function stopLeftEngine(pid: number, dir: string): Promise<void> {
+  const commandLine = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  if (!commandLine.includes(dir)) return;
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + 20_000;
+  while (isAlive(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+  if (isAlive(pid)) process.kill(pid, 'SIGKILL');
 }
 
 function isAlive(pid: number): boolean {
@@ -223,6 +244,7 @@ export async function startTlsEngine(options: { id?: string } = {}): Promise<Tls
     ],
     logFile,
   );
+  if (child.pid !== undefined) await storage.owned(child.pid);
   const local = createDockerClient({ socketPath });
   let stopped = false;
   const stop = async (): Promise<void> => {
@@ -254,8 +276,10 @@ export async function startTlsEngine(options: { id?: string } = {}): Promise<Tls
     certDir: certs.dir,
     host,
     port,
-    cliArgs: ['-H', `tcp://${host}:${port}`, '--tlsverify', '--tlscacert', path.join(certs.dir, 'ca.pem'), '--tlscert', path.join(certs.dir, 'client-cert.pem'), '--tlskey', path.join(certs.dir, 'client-key.pem')],
-    cliEnv: {},
+    cli: (args) => ({
+      command: 'docker',
+      args: ['-H', `tcp://${host}:${port}`, '--tlsverify', '--tlscacert', path.join(certs.dir, 'ca.pem'), '--tlscert', path.join(certs.dir, 'client-cert.pem'), '--tlskey', path.join(certs.dir, 'client-key.pem'), ...args],
+    }),
     stop,
   };
 }
@@ -347,7 +371,9 @@ export async function startSshEngine(target: { socketPath: string }, options: { 
     await stop();
     throw error;
   }
-  const hostKey = fingerprintOfPublicKey(await readFile(at('host_key.pub'), 'utf8'));
+  const hostPublicKey = await readFile(at('host_key.pub'), 'utf8');
+  const hostKey = fingerprintOfPublicKey(hostPublicKey);
+  await writeFile(at('known_hosts'), `[127.0.0.1]:${port} ${hostPublicKey.trim().split(/\s+/).slice(0, 2).join(' ')}\n`);
   const secrets = { [engineSecretNames.sshKey(id)]: await readFile(at('client_key'), 'utf8') };
   return {
     profile: { id, name: 'Test engine over SSH', kind: 'ssh', host: '127.0.0.1', port, user, sshAuth: 'key', hostKey, socketPath: target.socketPath },
@@ -357,9 +383,13 @@ export async function startSshEngine(target: { socketPath: string }, options: { 
     port,
     hostKey,
     keyFile: at('client_key'),
-    // The docker CLI's ssh:// uses the system ssh client: the key and a known_hosts of our own.
-    cliArgs: ['-H', `ssh://${user}@127.0.0.1:${port}`],
-    cliEnv: {},
+    // `docker -H ssh://` runs the system ssh with the person's own key and known_hosts (it has
+    // no flag for others), so the CLI runs on the far side instead: one SSH session per call,
+    // as `docker -H ssh://` makes too.
+    cli: (args) => ({
+      command: 'ssh',
+      args: ['-i', at('client_key'), '-o', `UserKnownHostsFile=${at('known_hosts')}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-p', String(port), `${user}@127.0.0.1`, 'docker', '-H', `unix://${target.socketPath}`, ...args],
+    }),
     stop,
   };
 }
@@ -384,6 +414,7 @@ export async function startPodmanEngine(options: { id?: string } = {}): Promise<
     '--events-backend', 'file',
   ];
   const child = await startLogged(podman, [...globalArgs, 'system', 'service', '--time=0', `unix://${socketPath}`], logFile);
+  if (child.pid !== undefined) await storage.owned(child.pid);
   const local = createDockerClient({ socketPath });
   let stopped = false;
   const stop = async (): Promise<void> => {
@@ -404,8 +435,9 @@ export async function startPodmanEngine(options: { id?: string } = {}): Promise<
     secrets: {},
     secret: () => null,
     socketPath,
-    cliArgs: ['-H', `unix://${socketPath}`],
-    cliEnv: {},
+    // Podman's own client against the same service: `docker run` (CLI 28) gets 409 from Podman
+    // 4.3's compat API when it attaches to a container that ends at once.
+    cli: (args) => ({ command: podman, args: ['--remote', '--url', `unix://${socketPath}`, ...args] }),
     stop,
   };
 }
