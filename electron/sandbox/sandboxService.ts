@@ -267,7 +267,7 @@ export class DockerSandboxService implements SandboxService {
     }
     if (remote && access === 'read-write') {
       try {
-        await openWorkspaceForWrites(box);
+        await openWorkspaceForWrites(box, this.#user);
       } catch (error) {
         await this.#discard(box).catch(() => undefined);
         throw error;
