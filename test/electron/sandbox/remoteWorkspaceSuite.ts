@@ -6,7 +6,7 @@
  * TLS, SSH and Podman engines; `remoteWorkspace.test.ts` runs them on the local Docker engine
  * presented as a remote one.
  */
-import { chmod, lstat, mkdir, mkdtemp, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readFile, readlink, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +17,7 @@ import { commandUser, containerSpec, defaultLimits, labelKeys } from '../../../e
 import type { Sandbox } from '../../../electron/sandbox/sandbox';
 import { defaultSandboxImage } from '../../../electron/sandbox/sandboxImage';
 import type { DockerSandboxService } from '../../../electron/sandbox/sandboxService';
+import { workspaceArchiveLimits } from '../../../electron/sandbox/workspaceArchive';
 import { newService } from './support';
 
 const user = commandUser();
@@ -201,6 +202,23 @@ export function describeRemoteWorkspace(title: string, engine: () => SandboxEngi
       expect(again.written.filter((name) => !name.startsWith('hard'))).toEqual([]);
       expect(again.removed).toEqual([]);
       await sandbox.destroy();
+    });
+
+    it('refuses a workspace past the limits before any container is made or taken', async () => {
+      const big = await mkdtemp(path.join(tmpdir(), 'sophia-remote-big-'));
+      try {
+        // Sparse: its size counts, no disk is used.
+        await writeFile(path.join(big, 'huge.bin'), '');
+        await truncate(path.join(big, 'huge.bin'), workspaceArchiveLimits.maxBytes + 1);
+        expect(await service.poolSettled(60_000)).toBe(true);
+        const warm = service.pool.warm;
+        await expect(service.acquire('remote-big', { workspace: big })).rejects.toMatchObject({ code: 'refused', message: expect.stringMatching(/512 MiB.*not send it/) });
+        expect(service.pool.warm).toBe(warm);
+        const tasks = await docker.listContainers({ all: true, filters: { label: [`${labelKeys.owner}=${service.ownerId}`, `${labelKeys.role}=task`] } });
+        expect(tasks).toEqual([]);
+      } finally {
+        await rm(big, { recursive: true, force: true });
+      }
     });
 
     it('refuses egress: its socket would need a bind mount', async () => {
