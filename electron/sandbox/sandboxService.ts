@@ -515,7 +515,6 @@ export class DockerSandboxService implements SandboxService {
       remote,
       engineKind: this.#engine.kind,
     });
-
     // Warm means the command stub already waits for its command: see `startStub`.
     const ready = primeStub(box, this.#user);
     await ready;
