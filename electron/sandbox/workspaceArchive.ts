@@ -517,6 +517,9 @@ export async function applyWorkspaceArchive(
       if (plan === 'unchanged') report.unchanged++;
       else if (plan !== undefined) planned.push(plan);
     };
+    // Only an archive read to its end counts: a cut one would look like deleted files.
+    let archiveEnded = false;
+    const cut = (): SophiaError => new SophiaError('unavailable', "The sandbox's /workspace could not be read to its end; nothing was copied back.");
     const read = new Promise<void>((resolve, reject) => {
       extract.on('entry', (header, stream, next) => {
         handle(header, stream).then(
@@ -524,11 +527,12 @@ export async function applyWorkspaceArchive(
           (error: unknown) => extract.destroy(error instanceof Error ? error : new Error(String(error))),
         );
       });
-      extract.on('finish', resolve);
+      extract.on('finish', () => (archiveEnded ? resolve() : reject(cut())));
       extract.on('error', reject);
-      extract.on('close', resolve);
+      extract.on('close', () => reject(cut()));
     });
     archive.on('error', (error: Error) => extract.destroy(error));
+    archive.on('end', () => (archiveEnded = true));
     archive.pipe(extract as unknown as NodeJS.WritableStream);
     try {
       await read;

@@ -136,6 +136,27 @@ describe('copying back a hostile archive', () => {
     await expect(lstat(path.join(root, 'd0'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
+  it('writes and deletes nothing when the archive is cut off (the connection to the engine dropped)', async () => {
+    await writeFile(path.join(root, 'kept.txt'), 'still here\n');
+    const sent = await sendAll(root);
+    const whole = await archiveOf([
+      { name: 'workspace/', type: 'directory' },
+      { name: 'workspace/README.txt', content: 'changed\n' },
+      { name: 'workspace/padding.bin', content: Buffer.alloc(64 * 1024, 0x62) },
+    ]);
+    const bytes = Buffer.concat(await whole.toArray());
+    // The first entries arrive, then the stream fails, as a dropped connection does.
+    const cut = new Readable({
+      read() {
+        this.push(bytes.subarray(0, 4096));
+        this.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
+      },
+    });
+    await expect(applyWorkspaceArchive(root, cut, sent)).rejects.toThrow();
+    expect(await readFile(path.join(root, 'kept.txt'), 'utf8')).toBe('still here\n');
+    expect(await readFile(path.join(root, 'README.txt'), 'utf8')).toBe('hello\n');
+  });
+
   it('never overwrites or deletes what was edited here since it was sent', async () => {
     await writeFile(path.join(root, 'gone.txt'), 'a\n');
     await writeFile(path.join(root, 'edited-here.txt'), 'b\n');
