@@ -465,6 +465,7 @@ export async function applyWorkspaceArchive(
   workspace: string,
   archive: NodeJS.ReadableStream,
   sent: SentFiles,
+  options: { readonly stallMs?: number } = {},
 ): Promise<SyncReport> {
   const root = await realpath(workspace);
   const rules = new GitignoreRules(root);
@@ -534,12 +535,25 @@ export async function applyWorkspaceArchive(
     archive.on('error', (error: Error) => extract.destroy(error));
     archive.on('end', () => (archiveEnded = true));
     archive.pipe(extract as unknown as NodeJS.WritableStream);
+    // An engine that stops sending mid-archive ends the sync instead of holding it forever.
+    let stall: NodeJS.Timeout | undefined;
+    if (options.stallMs !== undefined) {
+      const stallMs = options.stallMs;
+      const arm = (): void => {
+        clearTimeout(stall);
+        stall = setTimeout(() => extract.destroy(new SophiaError('unavailable', `The engine sent nothing of the sandbox's /workspace for ${stallMs / 1000} s; nothing was copied back.`)), stallMs);
+      };
+      archive.on('data', arm);
+      arm();
+    }
     try {
       await read;
     } catch (error) {
       // Stop reading from the engine too.
       (archive as Partial<Readable>).destroy?.();
       throw error;
+    } finally {
+      clearTimeout(stall);
     }
 
     for (const plan of planned) await applyPlan(root, plan, report, refuse);

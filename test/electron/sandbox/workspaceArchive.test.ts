@@ -157,6 +157,21 @@ describe('copying back a hostile archive', () => {
     expect(await readFile(path.join(root, 'README.txt'), 'utf8')).toBe('hello\n');
   });
 
+  it('gives up on an engine that stops sending, writing nothing', async () => {
+    const sent = await sendAll(root);
+    const whole = Buffer.concat(await (await archiveOf([{ name: 'workspace/', type: 'directory' }, { name: 'workspace/README.txt', content: 'changed\n' }])).toArray());
+    let pushed = false;
+    // Sends the first entries, then nothing more and never ends.
+    const stalled = new Readable({
+      read() {
+        if (!pushed) this.push(whole.subarray(0, 1024));
+        pushed = true;
+      },
+    });
+    await expect(applyWorkspaceArchive(root, stalled, sent, { stallMs: 300 })).rejects.toMatchObject({ code: 'unavailable', message: expect.stringMatching(/sent nothing/) });
+    expect(await readFile(path.join(root, 'README.txt'), 'utf8')).toBe('hello\n');
+  });
+
   it('never overwrites or deletes what was edited here since it was sent', async () => {
     await writeFile(path.join(root, 'gone.txt'), 'a\n');
     await writeFile(path.join(root, 'edited-here.txt'), 'b\n');
