@@ -6,7 +6,7 @@
  * TLS, SSH and Podman engines; `remoteWorkspace.test.ts` runs them on the local Docker engine
  * presented as a remote one.
  */
-import { chmod, lstat, mkdir, mkdtemp, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readFile, readlink, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +17,7 @@ import { commandUser, containerSpec, defaultLimits, labelKeys } from '../../../e
 import type { Sandbox } from '../../../electron/sandbox/sandbox';
 import { defaultSandboxImage } from '../../../electron/sandbox/sandboxImage';
 import type { DockerSandboxService } from '../../../electron/sandbox/sandboxService';
+import { workspaceArchiveLimits } from '../../../electron/sandbox/workspaceArchive';
 import { newService } from './support';
 
 const user = commandUser();
@@ -95,7 +96,8 @@ export function describeRemoteWorkspace(title: string, engine: () => SandboxEngi
       // It was the warm one: labels are fixed at creation.
       expect(info.Config.Labels[labelKeys.role]).toBe('pool');
       const { binds, mounts } = await inspectMounts(docker, sandbox);
-      expect(binds ?? []).toEqual([]);
+      // Podman lists volumes among the binds (`<volume>:/workspace:rw,...`); a path of this machine starts with '/'.
+      expect(((binds ?? []) as string[]).filter((bind) => bind.startsWith('/'))).toEqual([]);
       expect(mounts.filter((mount) => mount.Type === 'bind')).toEqual([]);
       expect(mounts.filter((mount) => mount.Type !== 'tmpfs')).toEqual([expect.objectContaining({ Type: 'volume', Destination: '/workspace' })]);
       expect(info.HostConfig.ReadonlyRootfs).toBe(true);
@@ -163,8 +165,11 @@ export function describeRemoteWorkspace(title: string, engine: () => SandboxEngi
       const ran = await sandbox.exec(script, { timeoutMs: 60_000 });
       expect(ran.stderr).toBe('');
       expect(ran.exitCode).toBe(0);
-      // The top folder stays root's (putArchive does not change it) but is opened; the copy is the command user's.
-      expect(ran.stdout.trim().split('\n')).toEqual(['0:777', `${user.uid}:644`]);
+      // The copy is the command user's; the top folder is writable for it (Docker's putArchive
+      // leaves it root's, Podman gives it the archive's owner; either way it is opened with mode 777).
+      const [top, readme] = ran.stdout.trim().split('\n');
+      expect(readme).toBe(`${user.uid}:644`);
+      expect(top).toMatch(new RegExp(`^(0|${user.uid}):777$`));
 
       const report = await sandbox.syncBack();
       expect(await readFile(path.join(dir, 'README.txt'), 'utf8')).toBe('changed\n');
@@ -199,6 +204,23 @@ export function describeRemoteWorkspace(title: string, engine: () => SandboxEngi
       await sandbox.destroy();
     });
 
+    it('refuses a workspace past the limits before any container is made or taken', async () => {
+      const big = await mkdtemp(path.join(tmpdir(), 'sophia-remote-big-'));
+      try {
+        // Sparse: its size counts, no disk is used.
+        await writeFile(path.join(big, 'huge.bin'), '');
+        await truncate(path.join(big, 'huge.bin'), workspaceArchiveLimits.maxBytes + 1);
+        expect(await service.poolSettled(60_000)).toBe(true);
+        const warm = service.pool.warm;
+        await expect(service.acquire('remote-big', { workspace: big })).rejects.toMatchObject({ code: 'refused', message: expect.stringMatching(/512 MiB.*not send it/) });
+        expect(service.pool.warm).toBe(warm);
+        const tasks = await docker.listContainers({ all: true, filters: { label: [`${labelKeys.owner}=${service.ownerId}`, `${labelKeys.role}=task`] } });
+        expect(tasks).toEqual([]);
+      } finally {
+        await rm(big, { recursive: true, force: true });
+      }
+    });
+
     it('refuses egress: its socket would need a bind mount', async () => {
       const egressDirectory = await mkdtemp(path.join(tmpdir(), 'sophia-egress-'));
       try {
@@ -218,6 +240,7 @@ export function describeRemoteWorkspace(title: string, engine: () => SandboxEngi
         access: 'read-only',
         limits: defaultLimits,
         remote: true,
+        engineKind: engine().kind,
       });
       try {
         const info = await docker.getContainer(box.id).inspect();
