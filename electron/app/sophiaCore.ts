@@ -19,6 +19,7 @@ import { createProvider, isOfflineMode, selectedModel, type ProviderEndpoints } 
 import type { SecretReader } from '../keychain/secretReader';
 import type { SandboxService } from '../sandbox/sandbox';
 import { createSandboxService, sandboxConfig, sandboxHandlers, workspaceImageHandlers } from '../sandbox/sandboxHandlers';
+import { EngineFleet } from '../sandbox/engines/engineFleet';
 import { settingsHandlers } from '../settings/settingsHandlers';
 import { EngineProfiles, engineHandlers, type CheckEngine } from '../sandbox/engines/engineHandlers';
 import { checkEngine } from '../sandbox/engines/engineClient';
@@ -192,7 +193,8 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
       checkMirror: (mirror) => offline.check(mirror, 'building the sandbox image (from the Debian mirror)'),
       workspaceImages: () => settings.get().sandboxWorkspaceImages,
     });
-  stop.register('sandbox', () => sandbox.killAll());
+  // The fleet bounds each remote engine's part of the stop itself (then 'unreachable'); the stop waits that long only while one is configured.
+  stop.register('sandbox', () => sandbox.killAll(), { timeoutMs: () => (sandbox instanceof EngineFleet ? sandbox.stopBoundMs() : undefined) });
   // Hooks: the person's and the administrator's on the host, the workspace's in the sandbox (deny only).
   const hooks = new HookService({
     audit: safety.audit,
