@@ -22,7 +22,7 @@ import { createSandboxService, sandboxConfig, sandboxHandlers, workspaceImageHan
 import { EngineFleet } from '../sandbox/engines/engineFleet';
 import { settingsHandlers } from '../settings/settingsHandlers';
 import { EngineProfiles, engineHandlers, type CheckEngine } from '../sandbox/engines/engineHandlers';
-import { checkEngine } from '../sandbox/engines/engineClient';
+import { checkEngine, createEngine } from '../sandbox/engines/engineClient';
 import { defaultSandboxImage } from '../sandbox/sandboxImage';
 import { SettingsStore } from '../settings/settingsStore';
 import { setupHandlers } from '../settings/setupHandlers';
@@ -183,6 +183,29 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
   const offline = new OfflineGuard(() => settings.get());
   // Settings → Sandbox with the SOPHIA_SANDBOX_* variables over it, read once: the service is built from it.
   const sandboxSettings = sandboxConfig(settings.get().sandbox);
+  // Settings → Engines: checked before saved, keys in the keychain, private parts known to the redactor from the start.
+  const engines = new EngineProfiles({
+    settings,
+    keychain: safety.keychain,
+    redactor,
+    audit: safety.audit,
+    // Reachable, and able to run a container with the sandbox's hardening (of the image tasks use), before a profile is saved.
+    check: options.checkEngine ?? ((profile, secret, checkOptions) => checkEngine(profile, secret, { ...checkOptions, image: sandboxSettings.inUse.image || defaultSandboxImage() })),
+    guard: (profile) => {
+      stop.assertRunning();
+      if (profile.host) offline.check(`https://${profile.host.includes(':') ? `[${profile.host}]` : profile.host}/`, `the ${profile.kind} engine ${profile.name}`);
+    },
+    // Live: the fleet adds, closes and switches engines now (a restart is not needed); the status bar names the active one.
+    changed: (profiles, active, renewed) => {
+      if (sandbox instanceof EngineFleet) {
+        // New keys for an unchanged profile: the engine made with the old ones is closed first (the fleet keeps an engine while its profile is the same).
+        if (renewed !== undefined) sandbox.configure(profiles.filter((profile) => profile.id !== renewed), active === renewed ? 'local' : active);
+        sandbox.configure(profiles, active);
+      }
+      publishStatus();
+    },
+  });
+  engines.loadIntoRedactor();
   const sandbox =
     options.sandbox ??
     createSandboxService({
@@ -192,6 +215,9 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
       config: sandboxSettings,
       checkMirror: (mirror) => offline.check(mirror, 'building the sandbox image (from the Debian mirror)'),
       workspaceImages: () => settings.get().sandboxWorkspaceImages,
+      engines: { profiles: settings.get().engines, active: settings.get().activeEngine },
+      // Each engine's keys are read from the keychain when it is made, and only its own.
+      makeEngine: (profile) => createEngine(profile, engines.secretFor(profile)),
     });
   // The fleet bounds each remote engine's part of the stop itself (then 'unreachable'); the stop waits that long only while one is configured.
   stop.register('sandbox', () => sandbox.killAll(), { timeoutMs: () => (sandbox instanceof EngineFleet ? sandbox.stopBoundMs() : undefined) });
@@ -375,21 +401,6 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
   };
 
   const publishStatus = (): void => events.publish({ type: 'status', status: status() });
-  // Settings → Engines: checked before saved, keys in the keychain, private parts known to the redactor from the start.
-  const engines = new EngineProfiles({
-    settings,
-    keychain: safety.keychain,
-    redactor,
-    audit: safety.audit,
-    // Reachable, and able to run a container with the sandbox's hardening (of the image tasks use), before a profile is saved.
-    check: options.checkEngine ?? ((profile, secret, checkOptions) => checkEngine(profile, secret, { ...checkOptions, image: sandboxSettings.inUse.image || defaultSandboxImage() })),
-    guard: (profile) => {
-      stop.assertRunning();
-      if (profile.host) offline.check(`https://${profile.host.includes(':') ? `[${profile.host}]` : profile.host}/`, `the ${profile.kind} engine ${profile.name}`);
-    },
-    changed: () => publishStatus(),
-  });
-  engines.loadIntoRedactor();
   const handlers: Handlers = safety.auditRequests({
     'app.status': () => status(),
     ...agentHandlers(agent, store, { redact: (text) => redactor.redact(text), audit: safety.audit, publish: (event) => events.publish(event) }),

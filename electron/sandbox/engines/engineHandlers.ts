@@ -36,8 +36,12 @@ export interface EngineProfilesOptions {
   readonly check: CheckEngine;
   /** Throws when no engine may be reached now (the emergency stop, offline mode and a remote host). */
   readonly guard?: (profile: EngineProfile) => void;
-  /** Told after every change, so the sandboxes follow it without a restart (the engine fleet's `configure`). */
-  readonly changed?: (profiles: readonly EngineProfile[], active: string) => void;
+  /**
+   * Told after every change, so the sandboxes follow it without a restart (the engine fleet's
+   * `configure`). `renewed` names a stored profile whose keys were replaced: an engine made
+   * with the old ones must not stay in use.
+   */
+  readonly changed?: (profiles: readonly EngineProfile[], active: string, renewed?: string) => void;
   /** How long a check may take before it counts as failed; 20 s by default (an SSH log-in and a container run). */
   readonly checkTimeoutMs?: number;
 }
@@ -142,7 +146,7 @@ export class EngineProfiles {
         summary: `Engine ${profile.name} (${profile.kind}, ${engineAddress(profile)}) ${existing ? 'changed' : 'added'} after its check passed${check.version ? ` (version ${check.version})` : ''}`,
         data: { id: profile.id, kind: profile.kind, address: engineAddress(profile), hostKey: profile.hostKey, material: given, check: { version: check.version, apiVersion: check.apiVersion, hardened: check.hardened, rttMs: check.rttMs } },
       });
-      this.#changed();
+      this.#changed(existing !== undefined && given.length > 0 ? profile.id : undefined);
       return { engines: this.list(), check };
     });
   }
@@ -195,10 +199,15 @@ export class EngineProfiles {
     return run;
   }
 
-  #changed(): void {
+  /** What an engine made from a stored profile reads its keys through: the keychain, that profile's accounts only. */
+  secretFor(profile: EngineProfile): EngineSecret {
+    return this.#secret(profile, {}, true);
+  }
+
+  #changed(renewed?: string): void {
     const settings = this.#options.settings.get();
     try {
-      this.#options.changed?.(settings.engines, settings.activeEngine);
+      this.#options.changed?.(settings.engines, settings.activeEngine, renewed);
     } catch (error) {
       // Stored already: the change is not undone, but the person must hear that it did not reach the sandboxes.
       log.error('the sandboxes did not take the engine change', { error });

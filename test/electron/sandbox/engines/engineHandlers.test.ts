@@ -37,7 +37,7 @@ function setup(check: CheckEngine = checkEngine) {
   const settings = new SettingsStore(openAppDatabase(path.join(tempDataDir(), 'sophia.db')));
   const redactor = new SecretRedactor();
   const audit: AuditInput[] = [];
-  const changes: { ids: string[]; active: string }[] = [];
+  const changes: { ids: string[]; active: string; renewed?: string | undefined }[] = [];
   const checks: EngineProfile[] = [];
   const engines = new EngineProfiles({
     settings,
@@ -48,7 +48,7 @@ function setup(check: CheckEngine = checkEngine) {
       checks.push(profile);
       return check(profile, secret, options);
     },
-    changed: (profiles, active) => void changes.push({ ids: profiles.map((profile) => profile.id), active }),
+    changed: (profiles, active, renewed) => void changes.push({ ids: profiles.map((profile) => profile.id), active, renewed }),
   });
   return { keychain, settings, redactor, audit, changes, checks, engines };
 }
@@ -161,7 +161,7 @@ describe('engine profiles', () => {
   it('keeps TLS material in the keychain only, lists it as set, teaches the redactor the key, and wipes it on removal', async () => {
     // The check is the real one elsewhere; here it stands for an engine that accepted the material, to follow where the material goes.
     const seen: (string | null)[] = [];
-    const { engines, keychain, redactor, settings, audit } = setup(async (profile, secret) => {
+    const { engines, keychain, redactor, settings, audit, changes } = setup(async (profile, secret) => {
       seen.push(...(['ca', 'cert', 'key'] as const).map((field) => secret(engineMaterialAccount(profile.id, field))));
       // Nothing else of the keychain is reachable through a check's secret reader.
       seen.push(secret('anthropic-api-key'), secret(engineMaterialAccount('other', 'key')));
@@ -181,9 +181,11 @@ describe('engine profiles', () => {
     expect(redactor.redact(`leaked ${keyLine}`)).toBe('leaked [redacted:engine-build-key]');
     expect(JSON.stringify(audit)).not.toContain(keyLine);
 
-    // An edit without material keeps and uses what the keychain holds.
+    // An edit without material keeps and uses what the keychain holds; one with new keys says so (the engine made with the old ones must go).
     seen.length = 0;
     await engines.save({ ...tls, port: 2377 }, {}, true);
+    await engines.save({ ...tls, port: 2377 }, { key: material.key }, true);
+    expect(changes.map((change) => change.renewed)).toEqual([undefined, undefined, 'build']);
     expect(seen.slice(0, 3)).toEqual([material.ca, material.cert, material.key]);
     // A new certificate that is not the stored key's pair is refused before any check.
     const otherPair = makeTestMaterial();
