@@ -9,6 +9,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestMaterial, type TestMaterial } from '../support/engineMaterial';
+import { startSshEngine } from '../support/engines';
 import { screenshot, type PageProblems } from './support/chromium';
 import { openBrowserSession, type BrowserSession } from './support/session';
 
@@ -101,6 +102,58 @@ describe('Settings → Engines, in Chromium', () => {
     const materials = saves.map((entry) => (JSON.parse(String(entry.data)) as { input: { material?: unknown } }).input.material);
     expect(materials).toContainEqual(['ca', 'cert', 'key']);
     expect(await page.content()).not.toContain(keyLine);
+  });
+
+  it('an SSH engine: Check names the host key the real sshd presented, Save waits for "Trust this host key", the key is then only "set"', async () => {
+    const sshd = await startSshEngine({ socketPath: '/var/run/docker.sock' }, { id: 'ssh-e2e' });
+    try {
+      const section = engines();
+      await section.getByRole('button', { name: 'Add an engine' }).click();
+      const form = section.getByRole('form', { name: 'Engine profile' });
+      await form.getByLabel('Name', { exact: true }).fill('Build over SSH');
+      await form.getByRole('radio', { name: /Docker over SSH/ }).check();
+      await form.getByLabel('User', { exact: true }).fill(sshd.profile.user ?? '');
+      await form.getByLabel('Host', { exact: true }).fill('127.0.0.1');
+      await form.getByLabel('Port', { exact: true }).fill(String(sshd.port));
+      await form.getByRole('radio', { name: /A key kept in the keychain/ }).check();
+      await form.getByLabel(/SSH private key/).fill(sshd.secrets['engine-ssh-e2e-ssh-key'] ?? '');
+      await form.getByLabel(/Remote Docker socket/).fill('/var/run/docker.sock');
+      const save = form.getByRole('button', { name: 'Save engine' });
+      expect(await save.isDisabled()).toBe(true);
+
+      await form.getByRole('button', { name: 'Check' }).click();
+      await expect.poll(() => form.getByTestId('engine-host-key').count()).toBe(1);
+      expect(await form.getByTestId('engine-host-key').innerText()).toBe(sshd.hostKey);
+      expect(await save.isDisabled()).toBe(true);
+      await screenshot(page, 'settings-engines-ssh-host-key');
+      await form.getByRole('button', { name: 'Trust this host key' }).click();
+      await form.getByRole('button', { name: 'Check' }).click();
+      await expect.poll(() => form.getByTestId('engine-check').innerText()).toMatch(/^Check passed: /);
+      await save.click();
+
+      const added = section.getByTestId('engine-build-over-ssh');
+      await added.waitFor();
+      expect(await added.innerText()).toContain(`ssh://${sshd.profile.user ?? ''}@127.0.0.1:${sshd.port}`);
+      expect(await added.innerText()).toContain('SSH private key: set');
+      const listed = await session.app.request('engines.list', {});
+      expect(listed.engines.find((engine) => engine.profile.id === 'build-over-ssh')).toMatchObject({ profile: { kind: 'ssh', hostKey: sshd.hostKey, sshAuth: 'key' }, material: { sshKey: true } });
+
+      // Editing shows the key as set, with Replace, never its text.
+      await section.getByRole('button', { name: 'Edit Build over SSH' }).click();
+      expect(await form.getByTestId('engine-material-sshKey').innerText()).toContain('set');
+      expect(await form.getByRole('button', { name: /Replace SSH private key/ }).count()).toBe(1);
+      await form.getByRole('button', { name: 'Cancel' }).click();
+      const keyLine = (sshd.secrets['engine-ssh-e2e-ssh-key'] ?? '').trim().split('\n')[1] ?? '';
+      expect(keyLine.length).toBeGreaterThan(16);
+      expect(await page.content()).not.toContain(keyLine);
+      expect(JSON.stringify(listed)).not.toContain(keyLine);
+
+      await section.getByRole('button', { name: 'Remove Build over SSH' }).click();
+      await section.getByRole('alertdialog', { name: 'Remove Build over SSH?' }).getByRole('button', { name: 'Remove engine' }).click();
+      await expect.poll(() => section.getByTestId('engine-build-over-ssh').count()).toBe(0);
+    } finally {
+      await sshd.stop();
+    }
   });
 
   it('removes the profile after asking; tasks go back to this machine', async () => {
