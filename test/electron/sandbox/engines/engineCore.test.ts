@@ -78,4 +78,21 @@ describe('engines through the core', () => {
     const keyLine = material.otherKey.trim().split('\n')[1] ?? '';
     expect(core.safety.redactor.redact(`printed ${keyLine}`)).toBe('printed [redacted:engine-build-key]');
   });
+
+  it('offline mode refuses a check of a host off this machine; the emergency stop refuses every check while engaged', async () => {
+    const core = newCore(tempDataDir());
+    core.settings.update({ provider: 'ollama' });
+    const remote: EngineProfile = { id: 'far', name: 'Far away', kind: 'tls', host: 'build.example.com', port: 2376 };
+    const pasted = { ca: material.ca, cert: material.cert, key: material.key };
+    await expect(core.handlers['engines.check']({ profile: remote, material: pasted }, ctx)).rejects.toThrow(/Offline mode[\s\S]*build.example.com/);
+    await expect(core.handlers['engines.save']({ profile: remote, material: pasted }, ctx)).rejects.toThrow(/Offline mode/);
+    // A host on this machine is still fine to try (nothing listens on port 9: the check fails, in words).
+    await expect(core.handlers['engines.check']({ profile: { ...remote, host: '127.0.0.1', port: 9 }, material: pasted }, ctx)).resolves.toMatchObject({ ok: false });
+    expect(core.settings.get().engines).toEqual([]);
+
+    await core.stop.stopAll();
+    await expect(core.handlers['engines.check']({ profile: socketProfile }, ctx)).rejects.toMatchObject({ code: 'stopped' });
+    await expect(core.handlers['engines.save']({ profile: socketProfile }, ctx)).rejects.toMatchObject({ code: 'stopped' });
+    expect(core.settings.get().engines).toEqual([]);
+  });
 });
