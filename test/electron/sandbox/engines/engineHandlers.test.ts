@@ -18,7 +18,7 @@ import { EngineProfiles, type CheckEngine } from '../../../../electron/sandbox/e
 import { privateKeyFragments } from '../../../../electron/sandbox/engines/engineMaterial';
 import { startSshEngine, startTlsEngine } from '../../../support/engines';
 import { SettingsStore } from '../../../../electron/settings/settingsStore';
-import { engineMaterialAccount, engineMaterialFields, type EngineProfile } from '../../../../shared/contract';
+import { engineMaterialAccount, engineMaterialFields, settingsInput, type EngineProfile } from '../../../../shared/contract';
 import { SophiaError } from '../../../../shared/errors';
 import { makeTestMaterial, type TestMaterial } from '../../../support/engineMaterial';
 import { tempDataDir } from '../../../support/hostFixture';
@@ -324,5 +324,8 @@ describe('engine profiles', () => {
     expect(new SettingsStore(db).get().engines).toEqual([]);
     db.prepare("UPDATE settings SET value = ? WHERE key = 'engines'").run(JSON.stringify([socketProfile, socketProfile]));
     expect(new SettingsStore(db).get().engines).toEqual([]);
+    // The Settings form's channel cannot set either: engines change only through the checked engines.* channels.
+    expect(settingsInput.safeParse({ engines: [socketProfile] }).success).toBe(false);
+    expect(settingsInput.safeParse({ activeEngine: 'docker-here' }).success).toBe(false);
   });
 });
