@@ -366,7 +366,9 @@ export class DockerSandboxService implements SandboxService {
 
   async #start(): Promise<SandboxStatus> {
     if (this.#closed) return this.status();
-    const ping = await pingDocker(this.#docker);
+    // A remote engine's first request also opens its connection (an SSH handshake and
+    // `docker system dial-stdio` started there, a TLS handshake): seconds on a busy host.
+    const ping = await pingDocker(this.#docker, this.#engine.remote ? 15_000 : 3000);
     if (!ping.ok) {
       this.#setState('docker-unavailable', ping.message);
       this.#scheduleRetry();

@@ -33,10 +33,11 @@ export interface StartedEngine {
   readonly secret: EngineSecret;
   /** The engine's own unix socket on this machine (the SSH engine and the CLI use it). */
   readonly socketPath: string;
-  /** `docker` CLI flags that reach this engine (for `docker run` beside the product in the bench). */
-  readonly cliArgs: readonly string[];
-  /** Extra environment for that CLI (the SSH engine's key). */
-  readonly cliEnv: Readonly<Record<string, string>>;
+  /**
+   * The `docker` CLI command line that runs `args` against this engine (for `docker run` beside
+   * the product in the bench): `-H`/`--tlsverify` flags, or over SSH the CLI on the far side.
+   */
+  cli(args: readonly string[]): { command: string; args: string[] };
   stop(): Promise<void>;
 }
 
@@ -254,8 +255,10 @@ export async function startTlsEngine(options: { id?: string } = {}): Promise<Tls
     certDir: certs.dir,
     host,
     port,
-    cliArgs: ['-H', `tcp://${host}:${port}`, '--tlsverify', '--tlscacert', path.join(certs.dir, 'ca.pem'), '--tlscert', path.join(certs.dir, 'client-cert.pem'), '--tlskey', path.join(certs.dir, 'client-key.pem')],
-    cliEnv: {},
+    cli: (args) => ({
+      command: 'docker',
+      args: ['-H', `tcp://${host}:${port}`, '--tlsverify', '--tlscacert', path.join(certs.dir, 'ca.pem'), '--tlscert', path.join(certs.dir, 'client-cert.pem'), '--tlskey', path.join(certs.dir, 'client-key.pem'), ...args],
+    }),
     stop,
   };
 }
@@ -347,7 +350,9 @@ export async function startSshEngine(target: { socketPath: string }, options: { 
     await stop();
     throw error;
   }
-  const hostKey = fingerprintOfPublicKey(await readFile(at('host_key.pub'), 'utf8'));
+  const hostPublicKey = await readFile(at('host_key.pub'), 'utf8');
+  const hostKey = fingerprintOfPublicKey(hostPublicKey);
+  await writeFile(at('known_hosts'), `[127.0.0.1]:${port} ${hostPublicKey.trim().split(/\s+/).slice(0, 2).join(' ')}\n`);
   const secrets = { [engineSecretNames.sshKey(id)]: await readFile(at('client_key'), 'utf8') };
   return {
     profile: { id, name: 'Test engine over SSH', kind: 'ssh', host: '127.0.0.1', port, user, sshAuth: 'key', hostKey, socketPath: target.socketPath },
@@ -357,9 +362,13 @@ export async function startSshEngine(target: { socketPath: string }, options: { 
     port,
     hostKey,
     keyFile: at('client_key'),
-    // The docker CLI's ssh:// uses the system ssh client: the key and a known_hosts of our own.
-    cliArgs: ['-H', `ssh://${user}@127.0.0.1:${port}`],
-    cliEnv: {},
+    // `docker -H ssh://` runs the system ssh with the person's own key and known_hosts (it has
+    // no flag for others), so the CLI runs on the far side instead: one SSH session per call,
+    // as `docker -H ssh://` makes too.
+    cli: (args) => ({
+      command: 'ssh',
+      args: ['-i', at('client_key'), '-o', `UserKnownHostsFile=${at('known_hosts')}`, '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-p', String(port), `${user}@127.0.0.1`, 'docker', '-H', `unix://${target.socketPath}`, ...args],
+    }),
     stop,
   };
 }
@@ -404,8 +413,9 @@ export async function startPodmanEngine(options: { id?: string } = {}): Promise<
     secrets: {},
     secret: () => null,
     socketPath,
-    cliArgs: ['-H', `unix://${socketPath}`],
-    cliEnv: {},
+    // Podman's own client against the same service: `docker run` (CLI 28) gets 409 from Podman
+    // 4.3's compat API when it attaches to a container that ends at once.
+    cli: (args) => ({ command: podman, args: ['--remote', '--url', `unix://${socketPath}`, ...args] }),
     stop,
   };
 }
