@@ -256,6 +256,8 @@ export class DockerSandboxService implements SandboxService {
         await this.#sendWorkspace(box, scan, access === 'read-write' ? this.#user : rootOwner, sent);
       } catch (error) {
         await this.#discard(box).catch((removeError: unknown) => log.warn('could not remove a sandbox whose workspace copy failed', { error: removeError }));
+        // The stop removes containers being prepared too: the copy failed because of it.
+        if (this.#generation !== generation || this.#stopped) throw new SophiaError('stopped', 'Sophia was stopped while the workspace was being copied to the sandbox.');
         throw error;
       }
       if (this.#generation !== generation || this.#stopped) {
@@ -267,7 +269,7 @@ export class DockerSandboxService implements SandboxService {
     }
     if (remote && access === 'read-write') {
       try {
-        await openWorkspaceForWrites(box);
+        await openWorkspaceForWrites(box, this.#user);
       } catch (error) {
         await this.#discard(box).catch(() => undefined);
         throw error;

@@ -405,9 +405,13 @@ export async function applyWorkspaceArchive(
   const rules = new GitignoreRules(root);
   const staging = await mkdtemp(path.join(tmpdir(), 'sophia-sync-'));
   const report: SyncReport = { written: [], removed: [], created: [], refused: [], unchanged: 0, ignored: 0 };
+  let refusedCount = 0;
   const refuse = (name: string, reason: string): void => {
+    refusedCount++;
+    // Listed and logged one by one up to a bound (a `git init` in the sandbox refuses hundreds).
+    if (report.refused.length >= maxRefusedListed) return;
     log.warn('an entry from the sandbox was left out', { path: shownName(name), reason });
-    if (report.refused.length < maxRefusedListed) report.refused.push({ path: name.slice(0, 1024), reason });
+    report.refused.push({ path: name.slice(0, 1024), reason });
   };
   try {
     const planned: Planned[] = [];
@@ -492,6 +496,7 @@ export async function applyWorkspaceArchive(
       sent.delete(relative);
       report.removed.push(relative);
     }
+    if (refusedCount > report.refused.length) log.warn('more entries from the sandbox were left out than are listed', { listed: report.refused.length, total: refusedCount });
     for (const relative of report.written) {
       const info = await lstat(path.join(root, relative)).catch(() => undefined);
       if (info?.isFile()) sent.set(relative, { size: info.size, mtimeMs: info.mtimeMs, ino: info.ino });
