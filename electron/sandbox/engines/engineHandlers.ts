@@ -7,7 +7,7 @@
  * (`engine-<id>-ca|cert|key|ssh-key`), never returned, and its private parts are taught to
  * the redactor as soon as they arrive.
  */
-import { engineMaterialAccount, engineMaterialFields, engineLimits, localEngineId, type EngineCheckView, type EngineListView, type EngineMaterial, type EngineMaterialField, type EngineProfile } from '../../../shared/contract';
+import { engineMaterialAccount, engineMaterialFields, engineLimits, limits, localEngineId, type EngineCheckView, type EngineListView, type EngineMaterial, type EngineMaterialField, type EngineProfile } from '../../../shared/contract';
 import { engineAddress, engineMaterialFieldsFor, engineProfileProblem } from '../../../shared/engineProfiles';
 import { SophiaError } from '../../../shared/errors';
 import type { Handlers } from '../../../shared/handlers';
@@ -218,7 +218,9 @@ export class EngineProfiles {
   async #runCheck(profile: EngineProfile, secret: EngineSecret): Promise<EngineCheckView> {
     this.#options.guard?.(profile);
     try {
-      return await this.#options.check(profile, secret, { timeoutMs: this.#options.checkTimeoutMs ?? 20_000 });
+      const check = await this.#options.check(profile, secret, { timeoutMs: this.#options.checkTimeoutMs ?? 20_000 });
+      // The engine's own words (an error it sent back) are shown: cut to the contract's length, known secrets cut out.
+      return { ...check, message: this.#options.redactor.redact(check.message).slice(0, limits.notice) };
     } catch (error) {
       if (error instanceof SophiaError && error.code !== 'internal') return { ok: false, message: this.#options.redactor.redact(error.message) };
       log.error('engine check failed', { id: profile.id, error });
