@@ -16,7 +16,7 @@ import { checkEngine } from '../../../../electron/sandbox/engines/engineClient';
 import { defaultSandboxImage } from '../../../../electron/sandbox/sandboxImage';
 import { EngineProfiles, type CheckEngine } from '../../../../electron/sandbox/engines/engineHandlers';
 import { privateKeyFragments } from '../../../../electron/sandbox/engines/engineMaterial';
-import { startSshEngine, startTlsEngine } from '../../../support/engines';
+import { startPodmanEngine, startSshEngine, startTlsEngine } from '../../../support/engines';
 import { SettingsStore } from '../../../../electron/settings/settingsStore';
 import { engineMaterialAccount, engineMaterialFields, settingsInput, type EngineProfile } from '../../../../shared/contract';
 import { SophiaError } from '../../../../shared/errors';
@@ -275,6 +275,23 @@ describe('engine profiles', () => {
       expect(keychain.get('engine-test-tls-key')).toBeNull();
     } finally {
       await dockerd.stop();
+    }
+  });
+
+  it('saves a Podman profile checked against the real Podman API socket; a socket where nothing listens is not saved', async () => {
+    const podman = await startPodmanEngine({ id: 'test-podman' });
+    try {
+      const { engines, settings } = setup((profile, secret, options) => checkEngine(profile, secret, { ...options, image: defaultSandboxImage() }));
+      const saved = await engines.save(podman.profile);
+      expect(saved.check.ok, saved.check.message).toBe(true);
+      // Podman answers the Docker API with its own version; the hardened run happened there, or the image is not there yet and it says so.
+      expect(saved.check.message).toMatch(/A container with the sandbox hardening ran there|The sandbox image is not on this engine yet/);
+      expect(settings.get().engines).toEqual([podman.profile]);
+      const elsewhere = { ...podman.profile, id: 'podman-gone', socketPath: path.join(tempDataDir(), 'podman.sock') };
+      expect((await refusal(engines.save(elsewhere))).message).toMatch(/^Not saved: the check of Test Podman failed\. There is no Podman socket at/);
+      expect(settings.get().engines.map((profile) => profile.id)).toEqual(['test-podman']);
+    } finally {
+      await podman.stop();
     }
   });
 
