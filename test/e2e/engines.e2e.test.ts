@@ -8,6 +8,7 @@
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closedPort } from '../support/closedPort';
 import { makeTestMaterial, type TestMaterial } from '../support/engineMaterial';
 import { startSshEngine } from '../support/engines';
 import { screenshot, type PageProblems } from './support/chromium';
@@ -76,8 +77,7 @@ describe('Settings → Engines, in Chromium', () => {
     await form.getByLabel('Name', { exact: true }).fill('Bad TLS');
     await form.getByRole('radio', { name: /mutual TLS/ }).check();
     await form.getByLabel('Host', { exact: true }).fill('127.0.0.1');
-    // Port 9 (discard): nothing listens there on this machine.
-    await form.getByLabel('Port', { exact: true }).fill('9');
+    await form.getByLabel('Port', { exact: true }).fill(String(await closedPort()));
     await form.getByLabel('CA certificate (PEM)').fill('this is not a certificate');
     await form.getByLabel('Client certificate (PEM)').fill(material.cert);
     await form.getByLabel('Client key (PEM)').fill(material.key);

@@ -9,6 +9,7 @@ import { createSophiaCore, type SophiaCore } from '../../../../electron/app/soph
 import { EngineFleet } from '../../../../electron/sandbox/engines/engineFleet';
 import type { EngineProfile } from '../../../../shared/contract';
 import { makeTestMaterial, type TestMaterial } from '../../../support/engineMaterial';
+import { closedPort } from '../../../support/closedPort';
 import { tempDataDir } from '../../../support/hostFixture';
 import { testKeychain } from '../../keychain/keychainSupport';
 
@@ -64,7 +65,7 @@ describe('engines through the core', () => {
 
   it('audits engine requests with the material\'s field names only, also when the save is refused', async () => {
     const core = newCore(tempDataDir());
-    const tls: EngineProfile = { id: 'build', name: 'Build host', kind: 'tls', host: '127.0.0.1', port: 9 };
+    const tls: EngineProfile = { id: 'build', name: 'Build host', kind: 'tls', host: '127.0.0.1', port: await closedPort() };
     await expect(core.handlers['engines.save']({ profile: tls, material: { ca: material.ca, cert: material.cert, key: material.otherKey } }, ctx)).rejects.toThrow(/does not belong to the client certificate/);
     await expect(core.handlers['engines.check']({ profile: tls, material: { ca: material.ca, cert: material.cert, key: material.key } }, ctx)).resolves.toMatchObject({ ok: false });
     const entries = core.safety.audit.query({ kind: 'request' }).filter((entry) => entry.summary.startsWith('engines.'));
@@ -86,8 +87,8 @@ describe('engines through the core', () => {
     const pasted = { ca: material.ca, cert: material.cert, key: material.key };
     await expect(core.handlers['engines.check']({ profile: remote, material: pasted }, ctx)).rejects.toThrow(/Offline mode[\s\S]*build.example.com/);
     await expect(core.handlers['engines.save']({ profile: remote, material: pasted }, ctx)).rejects.toThrow(/Offline mode/);
-    // A host on this machine is still fine to try (nothing listens on port 9: the check fails, in words).
-    await expect(core.handlers['engines.check']({ profile: { ...remote, host: '127.0.0.1', port: 9 }, material: pasted }, ctx)).resolves.toMatchObject({ ok: false });
+    // A host on this machine is still fine to try (nothing listens on that port: the check fails, in words).
+    await expect(core.handlers['engines.check']({ profile: { ...remote, host: '127.0.0.1', port: await closedPort() }, material: pasted }, ctx)).resolves.toMatchObject({ ok: false });
     expect(core.settings.get().engines).toEqual([]);
 
     await core.stop.stopAll();

@@ -21,6 +21,7 @@ import { SettingsStore } from '../../../../electron/settings/settingsStore';
 import { engineMaterialAccount, engineMaterialFields, settingsInput, type EngineProfile } from '../../../../shared/contract';
 import { SophiaError } from '../../../../shared/errors';
 import { makeTestMaterial, type TestMaterial } from '../../../support/engineMaterial';
+import { closedPort } from '../../../support/closedPort';
 import { tempDataDir } from '../../../support/hostFixture';
 import { testKeychain } from '../../keychain/keychainSupport';
 
@@ -118,7 +119,7 @@ describe('engine profiles', () => {
     expect(settings.get().engines).toEqual([]);
 
     // A TLS engine on a port where nothing listens, with good material: refused, and nothing reaches the keychain.
-    const tls: EngineProfile = { id: 'build', name: 'Build host', kind: 'tls', host: '127.0.0.1', port: 9 };
+    const tls: EngineProfile = { id: 'build', name: 'Build host', kind: 'tls', host: '127.0.0.1', port: await closedPort() };
     const tlsError = await refusal(engines.save(tls, { ca: material.ca, cert: material.cert, key: material.key }));
     expect(tlsError.message).toMatch(/^Not saved: the check of Build host failed\./);
     for (const field of engineMaterialFields) expect(keychain.get(engineMaterialAccount('build', field))).toBeNull();
