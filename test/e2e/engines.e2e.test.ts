@@ -6,7 +6,7 @@
  * The keys typed never reach the audit log or the list; removing asks first and puts tasks
  * back on this machine.
  */
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closedPort } from '../support/closedPort';
 import { makeTestMaterial, type TestMaterial } from '../support/engineMaterial';
@@ -31,6 +31,22 @@ afterAll(async () => {
 
 const engines = () => page.getByTestId('settings-engines');
 
+/**
+ * Waits for `locator` to read as `pattern`. A check (also the one Save runs) logs in, asks for
+ * the version and starts a hardened container, which over SSH on a loaded 2-core machine can
+ * take a while: the wait is bounded (90 s), and a failure says what the page showed instead.
+ */
+async function shows(locator: Locator, pattern: RegExp, form?: Locator): Promise<void> {
+  try {
+    await locator.filter({ hasText: pattern }).waitFor({ timeout: 90_000 });
+  } catch (error) {
+    const shown = await locator.innerText({ timeout: 1000 }).catch(() => '(nothing)');
+    const problem = form ? await form.getByTestId('engine-error').innerText({ timeout: 1000 }).catch(() => '') : '';
+    throw new Error(`Expected ${String(pattern)}; the page showed: ${shown} ${problem}`, { cause: error });
+  }
+}
+const checkShows = (form: Locator, pattern: RegExp): Promise<void> => shows(form.getByTestId('engine-check'), pattern, form);
+
 describe('Settings → Engines, in Chromium', () => {
   it('adds this machine\'s Docker socket as a profile: Check shows the engine, Save keeps it, Use for tasks makes it active', async () => {
     await page.getByRole('button', { name: 'Settings', exact: true }).click();
@@ -48,14 +64,13 @@ describe('Settings → Engines, in Chromium', () => {
     await form.getByRole('radio', { name: /Another Docker socket on this machine/ }).check();
     await form.getByLabel('Socket path', { exact: true }).fill('/var/run/docker.sock');
     await form.getByRole('button', { name: 'Check' }).click();
-    await expect.poll(() => form.getByTestId('engine-check').innerText()).toMatch(/^Check passed: Engine \d+\.\d+[\s\S]*A container with the sandbox hardening ran there/);
+    await checkShows(form, /^Check passed: Engine \d+\.\d+[\s\S]*A container with the sandbox hardening ran there/);
     await screenshot(page, 'settings-engines-check');
     await form.getByRole('button', { name: 'Save engine' }).click();
 
+    await shows(section.getByTestId('engines-status'), /Docker here was saved after its check passed/, form);
     const added = section.getByTestId('engine-docker-here');
-    await added.waitFor();
     expect(await added.innerText()).toContain('/var/run/docker.sock');
-    await expect.poll(() => section.getByTestId('engines-status').innerText()).toMatch(/Docker here was saved after its check passed/);
     expect(await added.getByTestId('engine-active').count()).toBe(0);
 
     await section.getByRole('button', { name: 'Use Docker here for tasks' }).click();
@@ -87,7 +102,7 @@ describe('Settings → Engines, in Chromium', () => {
 
     await form.getByLabel('CA certificate (PEM)').fill(material.ca);
     await form.getByRole('button', { name: 'Save engine' }).click();
-    await expect.poll(() => form.getByTestId('engine-error').innerText()).toMatch(/^Not saved: the check of Bad TLS failed\./);
+    await shows(form.getByTestId('engine-error'), /^Not saved: the check of Bad TLS failed\./);
     expect(await section.getByTestId('engine-bad-tls').count()).toBe(0);
     await form.getByRole('button', { name: 'Cancel' }).click();
 
@@ -122,17 +137,17 @@ describe('Settings → Engines, in Chromium', () => {
       expect(await save.isDisabled()).toBe(true);
 
       await form.getByRole('button', { name: 'Check' }).click();
-      await expect.poll(() => form.getByTestId('engine-host-key').count()).toBe(1);
+      await checkShows(form, /^Check failed: [\s\S]*host key/i);
       expect(await form.getByTestId('engine-host-key').innerText()).toBe(sshd.hostKey);
       expect(await save.isDisabled()).toBe(true);
       await screenshot(page, 'settings-engines-ssh-host-key');
       await form.getByRole('button', { name: 'Trust this host key' }).click();
       await form.getByRole('button', { name: 'Check' }).click();
-      await expect.poll(() => form.getByTestId('engine-check').innerText()).toMatch(/^Check passed: /);
+      await checkShows(form, /^Check passed: /);
       await save.click();
+      await shows(section.getByTestId('engines-status'), /Build over SSH was saved after its check passed/, form);
 
       const added = section.getByTestId('engine-build-over-ssh');
-      await added.waitFor();
       expect(await added.innerText()).toContain(`ssh://${sshd.profile.user ?? ''}@127.0.0.1:${sshd.port}`);
       expect(await added.innerText()).toContain('SSH private key: set');
       const listed = await session.app.request('engines.list', {});
