@@ -93,28 +93,48 @@ async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, what:
   throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}.${tail ? `\nLast log lines:\n${tail}` : ''}`);
 }
 
-/** A folder under /var/tmp that one run holds at a time (a lock file with its pid); else a fresh one. */
-async function claimStorage(name: string): Promise<{ dir: string; release: () => Promise<void> }> {
+/**
+ * A folder under /var/tmp that one run holds at a time (a lock file with its pid, then the pid
+ * of the engine started on it); else a fresh one. A lock whose run is gone is taken over, and
+ * an engine that run left behind (its test process was killed outright) is stopped first: two
+ * engines on one storage folder would corrupt it.
+ */
+async function claimStorage(name: string): Promise<{ dir: string; owned: (enginePid: number) => Promise<void>; release: () => Promise<void> }> {
   await mkdir(persistentRoot, { recursive: true });
   const dir = path.join(persistentRoot, name);
   const lock = `${dir}.lock`;
   for (let attempt = 0; attempt < 2; attempt += 1) {
     try {
       const handle = await open(lock, 'wx');
-      await handle.writeFile(String(process.pid));
+      await handle.writeFile(`${process.pid}\n`);
       await handle.close();
       await mkdir(dir, { recursive: true });
-      return { dir, release: () => unlink(lock).catch(() => undefined) };
+      return {
+        dir,
+        owned: (enginePid) => writeFile(lock, `${process.pid}\n${enginePid}\n`),
+        release: () => unlink(lock).catch(() => undefined),
+      };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const holder = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
-      if (Number.isInteger(holder) && holder > 0 && isAlive(holder)) break;
-      await unlink(lock).catch(() => undefined); // stale: its process is gone
+      const [holder, leftEngine] = (await readFile(lock, 'utf8').catch(() => '')).split('\n').map((line) => Number(line.trim()));
+      if (holder !== undefined && Number.isInteger(holder) && holder > 0 && isAlive(holder)) break;
+      if (leftEngine !== undefined && Number.isInteger(leftEngine) && leftEngine > 0) await stopLeftEngine(leftEngine, dir);
+      await unlink(lock).catch(() => undefined);
     }
   }
   const own = path.join(persistentRoot, `${name}-${process.pid}-${randomBytes(3).toString('hex')}`);
   await mkdir(own, { recursive: true });
-  return { dir: own, release: () => rm(own, { recursive: true, force: true, maxRetries: 3 }).catch(() => undefined) };
+  return { dir: own, owned: () => Promise.resolve(), release: () => rm(own, { recursive: true, force: true, maxRetries: 3 }).catch(() => undefined) };
+}
+
+/** Stops an engine process a killed run left on `dir`, if it is still that engine. */
+async function stopLeftEngine(pid: number, dir: string): Promise<void> {
+  const commandLine = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  if (!commandLine.includes(dir)) return;
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + 20_000;
+  while (isAlive(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+  if (isAlive(pid)) process.kill(pid, 'SIGKILL');
 }
 
 function isAlive(pid: number): boolean {
@@ -224,6 +244,7 @@ export async function startTlsEngine(options: { id?: string } = {}): Promise<Tls
     ],
     logFile,
   );
+  if (child.pid !== undefined) await storage.owned(child.pid);
   const local = createDockerClient({ socketPath });
   let stopped = false;
   const stop = async (): Promise<void> => {
@@ -393,6 +414,7 @@ export async function startPodmanEngine(options: { id?: string } = {}): Promise<
     '--events-backend', 'file',
   ];
   const child = await startLogged(podman, [...globalArgs, 'system', 'service', '--time=0', `unix://${socketPath}`], logFile);
+  if (child.pid !== undefined) await storage.owned(child.pid);
   const local = createDockerClient({ socketPath });
   let stopped = false;
   const stop = async (): Promise<void> => {
