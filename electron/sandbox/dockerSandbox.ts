@@ -23,7 +23,7 @@ import { SophiaError } from '../../shared/errors';
 import { requireOnFirstUse } from '../core/lazyRequire';
 import { inSpan, sophiaSpans } from '../core/spans';
 import { createLogger } from '../log';
-import { statusCodeOf } from './dockerClient';
+import { statusCodeOf, withTimeout } from './dockerClient';
 import { DockerFrameParser, encodeCommand, shellQuote } from './dockerStream';
 import { containerSpec, keeperUser, workspaceMountPoint, type ContainerSpecInput } from './hardening';
 import { masksKey } from './secretMasks';
@@ -122,7 +122,7 @@ export async function startSandboxContainer(docker: Docker, spec: ContainerSpecI
 export async function openWorkspaceForWrites(box: SandboxContainer, commandUser: SandboxUser): Promise<void> {
   const exitCodes: Array<number | null> = [];
   for (const user of ['0:0', `${commandUser.uid}:${commandUser.gid}`, `${keeperUser.uid}:${keeperUser.gid}`]) {
-    const code = await runFixed(box, ['/bin/chmod', '0777', workspaceMountPoint], user);
+    const code = await withTimeout(runFixed(box, ['/bin/chmod', '0777', workspaceMountPoint], user), 15_000, 'Opening /workspace for writes');
     if (code === 0) return;
     exitCodes.push(code);
   }
@@ -460,8 +460,8 @@ export class DockerSandbox implements Sandbox {
     return this.#enqueue(async () => {
       if (this.destroyed) throw new SophiaError('stopped', 'This sandbox has been removed (its task ended, or Sophia was stopped); nothing was copied back.');
       const started = performance.now();
-      const archive = await this.#options.box.container.getArchive({ path: workspaceMountPoint });
-      const report = await applyWorkspaceArchive(copyOf.workspace, archive, copyOf.sent);
+      const archive = await withTimeout(this.#options.box.container.getArchive({ path: workspaceMountPoint }), 60_000, "Asking the engine for the sandbox's /workspace");
+      const report = await applyWorkspaceArchive(copyOf.workspace, archive, copyOf.sent, { stallMs: 120_000 });
       log.info('workspace copied back from the sandbox', {
         taskId: this.taskId,
         written: report.written.length,
