@@ -20,10 +20,9 @@ import type { SecretReader } from '../keychain/secretReader';
 import type { SandboxService } from '../sandbox/sandbox';
 import { createSandboxService, sandboxConfig, sandboxHandlers, workspaceImageHandlers } from '../sandbox/sandboxHandlers';
 import { EngineFleet } from '../sandbox/engines/engineFleet';
-import { createLogger } from '../log';
 import { settingsHandlers } from '../settings/settingsHandlers';
 import { EngineProfiles, engineHandlers, type CheckEngine } from '../sandbox/engines/engineHandlers';
-import { checkEngine } from '../sandbox/engines/engineClient';
+import { checkEngine, createEngine } from '../sandbox/engines/engineClient';
 import { defaultSandboxImage } from '../sandbox/sandboxImage';
 import { SettingsStore } from '../settings/settingsStore';
 import { setupHandlers } from '../settings/setupHandlers';
@@ -71,8 +70,6 @@ import { InfraStateStore } from '../infra/infraState';
 import { MemoryService, memoryHandlers } from '../memory/memoryService';
 import { registerMemoryTools } from '../tools/memoryTools';
 import { Telemetry } from '../telemetry/telemetry';
-
-const log = createLogger('sophiaCore');
 
 export interface SophiaCore {
   readonly events: EventHub;
@@ -186,6 +183,28 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
   const offline = new OfflineGuard(() => settings.get());
   // Settings → Sandbox with the SOPHIA_SANDBOX_* variables over it, read once: the service is built from it.
   const sandboxSettings = sandboxConfig(settings.get().sandbox);
+  // Settings → Engines: checked before saved, keys in the keychain, private parts known to the redactor from the start.
+  const engines = new EngineProfiles({
+    settings,
+    keychain: safety.keychain,
+    redactor,
+    audit: safety.audit,
+    // Reachable, and able to run a container with the sandbox's hardening (of the image tasks use), before a profile is saved.
+    check: options.checkEngine ?? ((profile, secret, checkOptions) => checkEngine(profile, secret, { ...checkOptions, image: sandboxSettings.inUse.image || defaultSandboxImage() })),
+    guard: (profile) => {
+      stop.assertRunning();
+      if (profile.host) offline.check(`https://${profile.host.includes(':') ? `[${profile.host}]` : profile.host}/`, `the ${profile.kind} engine ${profile.name}`);
+    },
+    // Live: the fleet adds, closes and switches engines now (a restart is not needed); the status bar names the active one.
+    changed: (profiles, active, renewed) => {
+      if (sandbox instanceof EngineFleet) {
+        // New keys for an unchanged profile: the engine made with the old ones is closed first (the fleet keeps an engine while its profile is the same).
+        sandbox.configure(profiles, active, renewed === undefined ? {} : { renewed });
+      }
+      publishStatus();
+    },
+  });
+  engines.loadIntoRedactor();
   const sandbox =
     options.sandbox ??
     createSandboxService({
@@ -196,17 +215,10 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
       checkMirror: (mirror) => offline.check(mirror, 'building the sandbox image (from the Debian mirror)'),
       workspaceImages: () => settings.get().sandboxWorkspaceImages,
       engines: { profiles: settings.get().engines, active: settings.get().activeEngine },
-      // Engine material from the keychain, read when an engine is made (a keychain that cannot answer: none).
-      secret: (account) => {
-        try {
-          return safety.keychain.get(account);
-        } catch (error) {
-          log.warn('could not read engine material from the keychain', { account, error });
-          return null;
-        }
-      },
-      guardEngine: (profile) => {
+      // Each engine's keys are read from the keychain when it is made, and only its own; offline mode refuses a remote host.
+      makeEngine: (profile) => {
         if (profile.host) offline.check(`https://${profile.host.includes(':') ? `[${profile.host}]` : profile.host}/`, `the ${profile.kind} engine ${profile.name}`);
+        return createEngine(profile, engines.secretFor(profile));
       },
     });
   // The fleet bounds each remote engine's part of the stop itself (then 'unreachable'); the stop waits that long only while one is configured.
@@ -391,25 +403,6 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
   };
 
   const publishStatus = (): void => events.publish({ type: 'status', status: status() });
-  // Settings → Engines: checked before saved, keys in the keychain, private parts known to the redactor from the start.
-  const engines = new EngineProfiles({
-    settings,
-    keychain: safety.keychain,
-    redactor,
-    audit: safety.audit,
-    // Reachable, and able to run a container with the sandbox's hardening (of the image tasks use), before a profile is saved.
-    check: options.checkEngine ?? ((profile, secret, checkOptions) => checkEngine(profile, secret, { ...checkOptions, image: sandboxSettings.inUse.image || defaultSandboxImage() })),
-    guard: (profile) => {
-      stop.assertRunning();
-      if (profile.host) offline.check(`https://${profile.host.includes(':') ? `[${profile.host}]` : profile.host}/`, `the ${profile.kind} engine ${profile.name}`);
-    },
-    changed: (profiles, active) => {
-      // The sandboxes follow Settings → Engines at once: a removed engine's service closes, a new active one starts.
-      if (sandbox instanceof EngineFleet) sandbox.configure(profiles, active);
-      publishStatus();
-    },
-  });
-  engines.loadIntoRedactor();
   const handlers: Handlers = safety.auditRequests({
     'app.status': () => status(),
     ...agentHandlers(agent, store, { redact: (text) => redactor.redact(text), audit: safety.audit, publish: (event) => events.publish(event) }),

@@ -6,9 +6,11 @@
  * The keys typed never reach the audit log or the list; removing asks first and puts tasks
  * back on this machine.
  */
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closedPort } from '../support/closedPort';
 import { makeTestMaterial, type TestMaterial } from '../support/engineMaterial';
+import { startSshEngine } from '../support/engines';
 import { screenshot, type PageProblems } from './support/chromium';
 import { openBrowserSession, type BrowserSession } from './support/session';
 
@@ -29,6 +31,22 @@ afterAll(async () => {
 
 const engines = () => page.getByTestId('settings-engines');
 
+/**
+ * Waits for `locator` to read as `pattern`. A check (also the one Save runs) logs in, asks for
+ * the version and starts a hardened container, which over SSH on a loaded 2-core machine can
+ * take a while: the wait is bounded (90 s), and a failure says what the page showed instead.
+ */
+async function shows(locator: Locator, pattern: RegExp, form?: Locator): Promise<void> {
+  try {
+    await locator.filter({ hasText: pattern }).waitFor({ timeout: 90_000 });
+  } catch (error) {
+    const shown = await locator.innerText({ timeout: 1000 }).catch(() => '(nothing)');
+    const problem = form ? await form.getByTestId('engine-error').innerText({ timeout: 1000 }).catch(() => '') : '';
+    throw new Error(`Expected ${String(pattern)}; the page showed: ${shown} ${problem}`, { cause: error });
+  }
+}
+const checkShows = (form: Locator, pattern: RegExp): Promise<void> => shows(form.getByTestId('engine-check'), pattern, form);
+
 describe('Settings → Engines, in Chromium', () => {
   it('adds this machine\'s Docker socket as a profile: Check shows the engine, Save keeps it, Use for tasks makes it active', async () => {
     await page.getByRole('button', { name: 'Settings', exact: true }).click();
@@ -46,14 +64,13 @@ describe('Settings → Engines, in Chromium', () => {
     await form.getByRole('radio', { name: /Another Docker socket on this machine/ }).check();
     await form.getByLabel('Socket path', { exact: true }).fill('/var/run/docker.sock');
     await form.getByRole('button', { name: 'Check' }).click();
-    await expect.poll(() => form.getByTestId('engine-check').innerText()).toMatch(/^Check passed: Engine \d+\.\d+[\s\S]*A container with the sandbox hardening ran there/);
+    await checkShows(form, /^Check passed: Engine \d+\.\d+[\s\S]*A container with the sandbox hardening ran there/);
     await screenshot(page, 'settings-engines-check');
     await form.getByRole('button', { name: 'Save engine' }).click();
 
+    await shows(section.getByTestId('engines-status'), /Docker here was saved after its check passed/, form);
     const added = section.getByTestId('engine-docker-here');
-    await added.waitFor();
     expect(await added.innerText()).toContain('/var/run/docker.sock');
-    await expect.poll(() => section.getByTestId('engines-status').innerText()).toMatch(/Docker here was saved after its check passed/);
     expect(await added.getByTestId('engine-active').count()).toBe(0);
 
     await section.getByRole('button', { name: 'Use Docker here for tasks' }).click();
@@ -75,8 +92,7 @@ describe('Settings → Engines, in Chromium', () => {
     await form.getByLabel('Name', { exact: true }).fill('Bad TLS');
     await form.getByRole('radio', { name: /mutual TLS/ }).check();
     await form.getByLabel('Host', { exact: true }).fill('127.0.0.1');
-    // Port 9 (discard): nothing listens there on this machine.
-    await form.getByLabel('Port', { exact: true }).fill('9');
+    await form.getByLabel('Port', { exact: true }).fill(String(await closedPort()));
     await form.getByLabel('CA certificate (PEM)').fill('this is not a certificate');
     await form.getByLabel('Client certificate (PEM)').fill(material.cert);
     await form.getByLabel('Client key (PEM)').fill(material.key);
@@ -86,7 +102,7 @@ describe('Settings → Engines, in Chromium', () => {
 
     await form.getByLabel('CA certificate (PEM)').fill(material.ca);
     await form.getByRole('button', { name: 'Save engine' }).click();
-    await expect.poll(() => form.getByTestId('engine-error').innerText()).toMatch(/^Not saved: the check of Bad TLS failed\./);
+    await shows(form.getByTestId('engine-error'), /^Not saved: the check of Bad TLS failed\./);
     expect(await section.getByTestId('engine-bad-tls').count()).toBe(0);
     await form.getByRole('button', { name: 'Cancel' }).click();
 
@@ -101,6 +117,58 @@ describe('Settings → Engines, in Chromium', () => {
     const materials = saves.map((entry) => (JSON.parse(String(entry.data)) as { input: { material?: unknown } }).input.material);
     expect(materials).toContainEqual(['ca', 'cert', 'key']);
     expect(await page.content()).not.toContain(keyLine);
+  });
+
+  it('an SSH engine: Check names the host key the real sshd presented, Save waits for "Trust this host key", the key is then only "set"', async () => {
+    const sshd = await startSshEngine({ socketPath: '/var/run/docker.sock' }, { id: 'ssh-e2e' });
+    try {
+      const section = engines();
+      await section.getByRole('button', { name: 'Add an engine' }).click();
+      const form = section.getByRole('form', { name: 'Engine profile' });
+      await form.getByLabel('Name', { exact: true }).fill('Build over SSH');
+      await form.getByRole('radio', { name: /Docker over SSH/ }).check();
+      await form.getByLabel('User', { exact: true }).fill(sshd.profile.user ?? '');
+      await form.getByLabel('Host', { exact: true }).fill('127.0.0.1');
+      await form.getByLabel('Port', { exact: true }).fill(String(sshd.port));
+      await form.getByRole('radio', { name: /A key kept in the keychain/ }).check();
+      await form.getByLabel(/SSH private key/).fill(sshd.secrets['engine-ssh-e2e-ssh-key'] ?? '');
+      await form.getByLabel(/Remote Docker socket/).fill('/var/run/docker.sock');
+      const save = form.getByRole('button', { name: 'Save engine' });
+      expect(await save.isDisabled()).toBe(true);
+
+      await form.getByRole('button', { name: 'Check' }).click();
+      await checkShows(form, /^Check failed: [\s\S]*host key/i);
+      expect(await form.getByTestId('engine-host-key').innerText()).toBe(sshd.hostKey);
+      expect(await save.isDisabled()).toBe(true);
+      await screenshot(page, 'settings-engines-ssh-host-key');
+      await form.getByRole('button', { name: 'Trust this host key' }).click();
+      await form.getByRole('button', { name: 'Check' }).click();
+      await checkShows(form, /^Check passed: /);
+      await save.click();
+      await shows(section.getByTestId('engines-status'), /Build over SSH was saved after its check passed/, form);
+
+      const added = section.getByTestId('engine-build-over-ssh');
+      expect(await added.innerText()).toContain(`ssh://${sshd.profile.user ?? ''}@127.0.0.1:${sshd.port}`);
+      expect(await added.innerText()).toContain('SSH private key: set');
+      const listed = await session.app.request('engines.list', {});
+      expect(listed.engines.find((engine) => engine.profile.id === 'build-over-ssh')).toMatchObject({ profile: { kind: 'ssh', hostKey: sshd.hostKey, sshAuth: 'key' }, material: { sshKey: true } });
+
+      // Editing shows the key as set, with Replace, never its text.
+      await section.getByRole('button', { name: 'Edit Build over SSH' }).click();
+      expect(await form.getByTestId('engine-material-sshKey').innerText()).toContain('set');
+      expect(await form.getByRole('button', { name: /Replace SSH private key/ }).count()).toBe(1);
+      await form.getByRole('button', { name: 'Cancel' }).click();
+      const keyLine = (sshd.secrets['engine-ssh-e2e-ssh-key'] ?? '').trim().split('\n')[1] ?? '';
+      expect(keyLine.length).toBeGreaterThan(16);
+      expect(await page.content()).not.toContain(keyLine);
+      expect(JSON.stringify(listed)).not.toContain(keyLine);
+
+      await section.getByRole('button', { name: 'Remove Build over SSH' }).click();
+      await section.getByRole('alertdialog', { name: 'Remove Build over SSH?' }).getByRole('button', { name: 'Remove engine' }).click();
+      await expect.poll(() => section.getByTestId('engine-build-over-ssh').count()).toBe(0);
+    } finally {
+      await sshd.stop();
+    }
   });
 
   it('removes the profile after asking; tasks go back to this machine', async () => {

@@ -7,7 +7,7 @@
  * (`engine-<id>-ca|cert|key|ssh-key`), never returned, and its private parts are taught to
  * the redactor as soon as they arrive.
  */
-import { engineMaterialAccount, engineMaterialFields, engineLimits, localEngineId, type EngineCheckView, type EngineListView, type EngineMaterial, type EngineMaterialField, type EngineProfile } from '../../../shared/contract';
+import { engineMaterialAccount, engineMaterialFields, engineLimits, limits, localEngineId, type EngineCheckView, type EngineListView, type EngineMaterial, type EngineMaterialField, type EngineProfile } from '../../../shared/contract';
 import { engineAddress, engineMaterialFieldsFor, engineProfileProblem } from '../../../shared/engineProfiles';
 import { SophiaError } from '../../../shared/errors';
 import type { Handlers } from '../../../shared/handlers';
@@ -36,8 +36,12 @@ export interface EngineProfilesOptions {
   readonly check: CheckEngine;
   /** Throws when no engine may be reached now (the emergency stop, offline mode and a remote host). */
   readonly guard?: (profile: EngineProfile) => void;
-  /** Told after every change, so the sandboxes follow it without a restart (the engine fleet's `configure`). */
-  readonly changed?: (profiles: readonly EngineProfile[], active: string) => void;
+  /**
+   * Told after every change, so the sandboxes follow it without a restart (the engine fleet's
+   * `configure`). `renewed` names a stored profile whose keys were replaced: an engine made
+   * with the old ones must not stay in use.
+   */
+  readonly changed?: (profiles: readonly EngineProfile[], active: string, renewed?: string) => void;
   /** How long a check may take before it counts as failed; 20 s by default (an SSH log-in and a container run). */
   readonly checkTimeoutMs?: number;
 }
@@ -142,7 +146,7 @@ export class EngineProfiles {
         summary: `Engine ${profile.name} (${profile.kind}, ${engineAddress(profile)}) ${existing ? 'changed' : 'added'} after its check passed${check.version ? ` (version ${check.version})` : ''}`,
         data: { id: profile.id, kind: profile.kind, address: engineAddress(profile), hostKey: profile.hostKey, material: given, check: { version: check.version, apiVersion: check.apiVersion, hardened: check.hardened, rttMs: check.rttMs } },
       });
-      this.#changed();
+      this.#changed(existing !== undefined && given.length > 0 ? profile.id : undefined);
       return { engines: this.list(), check };
     });
   }
@@ -195,10 +199,15 @@ export class EngineProfiles {
     return run;
   }
 
-  #changed(): void {
+  /** What an engine made from a stored profile reads its keys through: the keychain, that profile's accounts only. */
+  secretFor(profile: EngineProfile): EngineSecret {
+    return this.#secret(profile, {}, true);
+  }
+
+  #changed(renewed?: string): void {
     const settings = this.#options.settings.get();
     try {
-      this.#options.changed?.(settings.engines, settings.activeEngine);
+      this.#options.changed?.(settings.engines, settings.activeEngine, renewed);
     } catch (error) {
       // Stored already: the change is not undone, but the person must hear that it did not reach the sandboxes.
       log.error('the sandboxes did not take the engine change', { error });
@@ -209,7 +218,9 @@ export class EngineProfiles {
   async #runCheck(profile: EngineProfile, secret: EngineSecret): Promise<EngineCheckView> {
     this.#options.guard?.(profile);
     try {
-      return await this.#options.check(profile, secret, { timeoutMs: this.#options.checkTimeoutMs ?? 20_000 });
+      const check = await this.#options.check(profile, secret, { timeoutMs: this.#options.checkTimeoutMs ?? 20_000 });
+      // The engine's own words (an error it sent back) are shown: cut to the contract's length, known secrets cut out.
+      return { ...check, message: this.#options.redactor.redact(check.message).slice(0, limits.notice) };
     } catch (error) {
       if (error instanceof SophiaError && error.code !== 'internal') return { ok: false, message: this.#options.redactor.redact(error.message) };
       log.error('engine check failed', { id: profile.id, error });

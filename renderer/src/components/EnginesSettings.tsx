@@ -119,7 +119,9 @@ export function EnginesSettings({ client }: { client: SophiaClient }) {
   const [draft, setDraft] = useState<Draft | undefined>();
   const [check, setCheck] = useState<EngineCheckView | undefined>();
   const [formError, setFormError] = useState<string | undefined>();
-  const [busy, setBusy] = useState(false);
+  // What is under way, in words (a check can take seconds: an SSH log-in and a container run); undefined when idle.
+  const [working, setWorking] = useState<string | undefined>();
+  const busy = working !== undefined;
   const [confirmRemove, setConfirmRemove] = useState<string | undefined>();
 
   const refresh = useCallback(
@@ -164,11 +166,11 @@ export function EnginesSettings({ client }: { client: SophiaClient }) {
       setFormError(built.problem);
       return;
     }
-    setBusy(true);
+    setWorking('Checking the engine…');
     setCheck(undefined);
     setFormError(undefined);
     const result = await client.request('engines.check', { profile: built.profile, material: materialOf(draft, built.profile) });
-    setBusy(false);
+    setWorking(undefined);
     if (result.ok) setCheck(result.value);
     else setFormError(result.error.message);
   };
@@ -181,10 +183,10 @@ export function EnginesSettings({ client }: { client: SophiaClient }) {
       setFormError(built.problem);
       return;
     }
-    setBusy(true);
+    setWorking('Checking the engine again before saving…');
     setFormError(undefined);
     const result = await client.request('engines.save', { profile: built.profile, material: materialOf(draft, built.profile), replace: draft.mode === 'edit' });
-    setBusy(false);
+    setWorking(undefined);
     if (!result.ok) {
       setFormError(result.error.message);
       const data = result.error.data as { check?: EngineCheckView } | undefined;
@@ -198,9 +200,9 @@ export function EnginesSettings({ client }: { client: SophiaClient }) {
 
   const remove = async (engine: EngineView): Promise<void> => {
     setConfirmRemove(undefined);
-    setBusy(true);
+    setWorking('Removing the engine and its keys…');
     const result = await client.request('engines.remove', { id: engine.profile.id });
-    setBusy(false);
+    setWorking(undefined);
     if (!result.ok) {
       setMessage({ text: result.error.message, error: true });
       return;
@@ -210,9 +212,9 @@ export function EnginesSettings({ client }: { client: SophiaClient }) {
   };
 
   const select = async (engine: EngineView): Promise<void> => {
-    setBusy(true);
+    setWorking('Switching the engine tasks run on…');
     const result = await client.request('engines.select', { id: engine.profile.id });
-    setBusy(false);
+    setWorking(undefined);
     if (!result.ok) {
       setMessage({ text: result.error.message, error: true });
       return;
@@ -386,7 +388,7 @@ export function EnginesSettings({ client }: { client: SophiaClient }) {
               Cancel
             </button>
           </div>
-          {busy && <p className="settings-note">Checking the engine…</p>}
+          {working && <p className="settings-note">{working}</p>}
           {check && (
             <p className={check.ok ? 'settings-ok' : 'settings-error'} role="status" data-testid="engine-check">
               {check.ok ? 'Check passed: ' : 'Check failed: '}
@@ -417,6 +419,7 @@ export function EnginesSettings({ client }: { client: SophiaClient }) {
           )}
         </form>
       )}
+      {working && !draft && <p className="settings-note">{working}</p>}
       {message && (
         <p className={message.error ? 'settings-message settings-error' : 'settings-message'} role="status" data-testid="engines-status">
           {message.text}

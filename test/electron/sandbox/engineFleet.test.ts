@@ -261,6 +261,12 @@ describe('EngineFleet.configure', () => {
       const statuses = events.flatMap((event) => (event.type === 'sandbox.status' ? [event.status.message] : []));
       expect(statuses.some((message) => /^Podman box: Sending the sandbox image to test engine podman-test/.test(message))).toBe(true);
 
+      // New keychain material for the same profile: its service and engine are made again, and it comes back ready.
+      const before = fleet.activeService;
+      fleet.configure([podmanProfile], 'podman-test', { renewed: 'podman-test' });
+      expect(fleet.activeService).not.toBe(before);
+      await expect.poll(() => fleet.status().state, { timeout: 60_000 }).toBe('ready');
+
       // A container of this launch on the engine about to be removed: closing its service removes it.
       const mine = await runLabelled(podman.engine.docker(), image, { ...ownerLabels(ownerOf()), [labelKeys.role]: 'task' });
       fleet.configure([], 'local');

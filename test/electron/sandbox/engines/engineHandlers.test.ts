@@ -16,11 +16,12 @@ import { checkEngine } from '../../../../electron/sandbox/engines/engineClient';
 import { defaultSandboxImage } from '../../../../electron/sandbox/sandboxImage';
 import { EngineProfiles, type CheckEngine } from '../../../../electron/sandbox/engines/engineHandlers';
 import { privateKeyFragments } from '../../../../electron/sandbox/engines/engineMaterial';
-import { startSshEngine, startTlsEngine } from '../../../support/engines';
+import { startPodmanEngine, startSshEngine, startTlsEngine } from '../../../support/engines';
 import { SettingsStore } from '../../../../electron/settings/settingsStore';
-import { engineMaterialAccount, engineMaterialFields, type EngineProfile } from '../../../../shared/contract';
+import { engineMaterialAccount, engineMaterialFields, settingsInput, type EngineProfile } from '../../../../shared/contract';
 import { SophiaError } from '../../../../shared/errors';
 import { makeTestMaterial, type TestMaterial } from '../../../support/engineMaterial';
+import { closedPort } from '../../../support/closedPort';
 import { tempDataDir } from '../../../support/hostFixture';
 import { testKeychain } from '../../keychain/keychainSupport';
 
@@ -37,7 +38,7 @@ function setup(check: CheckEngine = checkEngine) {
   const settings = new SettingsStore(openAppDatabase(path.join(tempDataDir(), 'sophia.db')));
   const redactor = new SecretRedactor();
   const audit: AuditInput[] = [];
-  const changes: { ids: string[]; active: string }[] = [];
+  const changes: { ids: string[]; active: string; renewed?: string | undefined }[] = [];
   const checks: EngineProfile[] = [];
   const engines = new EngineProfiles({
     settings,
@@ -48,7 +49,7 @@ function setup(check: CheckEngine = checkEngine) {
       checks.push(profile);
       return check(profile, secret, options);
     },
-    changed: (profiles, active) => void changes.push({ ids: profiles.map((profile) => profile.id), active }),
+    changed: (profiles, active, renewed) => void changes.push({ ids: profiles.map((profile) => profile.id), active, renewed }),
   });
   return { keychain, settings, redactor, audit, changes, checks, engines };
 }
@@ -118,7 +119,7 @@ describe('engine profiles', () => {
     expect(settings.get().engines).toEqual([]);
 
     // A TLS engine on a port where nothing listens, with good material: refused, and nothing reaches the keychain.
-    const tls: EngineProfile = { id: 'build', name: 'Build host', kind: 'tls', host: '127.0.0.1', port: 9 };
+    const tls: EngineProfile = { id: 'build', name: 'Build host', kind: 'tls', host: '127.0.0.1', port: await closedPort() };
     const tlsError = await refusal(engines.save(tls, { ca: material.ca, cert: material.cert, key: material.key }));
     expect(tlsError.message).toMatch(/^Not saved: the check of Build host failed\./);
     for (const field of engineMaterialFields) expect(keychain.get(engineMaterialAccount('build', field))).toBeNull();
@@ -161,7 +162,7 @@ describe('engine profiles', () => {
   it('keeps TLS material in the keychain only, lists it as set, teaches the redactor the key, and wipes it on removal', async () => {
     // The check is the real one elsewhere; here it stands for an engine that accepted the material, to follow where the material goes.
     const seen: (string | null)[] = [];
-    const { engines, keychain, redactor, settings, audit } = setup(async (profile, secret) => {
+    const { engines, keychain, redactor, settings, audit, changes } = setup(async (profile, secret) => {
       seen.push(...(['ca', 'cert', 'key'] as const).map((field) => secret(engineMaterialAccount(profile.id, field))));
       // Nothing else of the keychain is reachable through a check's secret reader.
       seen.push(secret('anthropic-api-key'), secret(engineMaterialAccount('other', 'key')));
@@ -181,9 +182,11 @@ describe('engine profiles', () => {
     expect(redactor.redact(`leaked ${keyLine}`)).toBe('leaked [redacted:engine-build-key]');
     expect(JSON.stringify(audit)).not.toContain(keyLine);
 
-    // An edit without material keeps and uses what the keychain holds.
+    // An edit without material keeps and uses what the keychain holds; one with new keys says so (the engine made with the old ones must go).
     seen.length = 0;
     await engines.save({ ...tls, port: 2377 }, {}, true);
+    await engines.save({ ...tls, port: 2377 }, { key: material.key }, true);
+    expect(changes.map((change) => change.renewed)).toEqual([undefined, undefined, 'build']);
     expect(seen.slice(0, 3)).toEqual([material.ca, material.cert, material.key]);
     // A new certificate that is not the stored key's pair is refused before any check.
     const otherPair = makeTestMaterial();
@@ -276,6 +279,23 @@ describe('engine profiles', () => {
     }
   });
 
+  it('saves a Podman profile checked against the real Podman API socket; a socket where nothing listens is not saved', async () => {
+    const podman = await startPodmanEngine({ id: 'test-podman' });
+    try {
+      const { engines, settings } = setup((profile, secret, options) => checkEngine(profile, secret, { ...options, image: defaultSandboxImage() }));
+      const saved = await engines.save(podman.profile);
+      expect(saved.check.ok, saved.check.message).toBe(true);
+      // Podman answers the Docker API with its own version; the hardened run happened there, or the image is not there yet and it says so.
+      expect(saved.check.message).toMatch(/A container with the sandbox hardening ran there|The sandbox image is not on this engine yet/);
+      expect(settings.get().engines).toEqual([podman.profile]);
+      const elsewhere = { ...podman.profile, id: 'podman-gone', socketPath: path.join(tempDataDir(), 'podman.sock') };
+      expect((await refusal(engines.save(elsewhere))).message).toMatch(/^Not saved: the check of Test Podman failed\. There is no Podman socket at/);
+      expect(settings.get().engines.map((profile) => profile.id)).toEqual(['test-podman']);
+    } finally {
+      await podman.stop();
+    }
+  });
+
   it('the check runs a container with the sandbox hardening on the engine: passes on this Docker, refuses an image that cannot run, says when the image is not there yet', async () => {
     const docker = createDockerClient();
     let image = defaultSandboxImage();
@@ -322,5 +342,8 @@ describe('engine profiles', () => {
     expect(new SettingsStore(db).get().engines).toEqual([]);
     db.prepare("UPDATE settings SET value = ? WHERE key = 'engines'").run(JSON.stringify([socketProfile, socketProfile]));
     expect(new SettingsStore(db).get().engines).toEqual([]);
+    // The Settings form's channel cannot set either: engines change only through the checked engines.* channels.
+    expect(settingsInput.safeParse({ engines: [socketProfile] }).success).toBe(false);
+    expect(settingsInput.safeParse({ activeEngine: 'docker-here' }).success).toBe(false);
   });
 });
