@@ -632,7 +632,9 @@ export async function measureRtt(engine: SandboxEngine, samples = 5): Promise<nu
  * host key is not pinned, `hostKey` holds the key the server presented.
  */
 export async function checkEngine(profile: EngineProfile, secret: EngineSecret, options: { timeoutMs?: number; image?: string } = {}): Promise<EngineCheck> {
-  const timeoutMs = options.timeoutMs ?? 10_000;
+  // An SSH check logs in and starts `docker system dial-stdio` through the login shell, which
+  // alone can take seconds on a busy host.
+  const timeoutMs = options.timeoutMs ?? (profile.kind === 'ssh' ? 20_000 : 10_000);
   const { image } = options;
   let engine: SandboxEngine;
   try {
