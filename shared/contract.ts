@@ -470,6 +470,75 @@ export const engineProfile = z
 export type EngineProfile = z.infer<typeof engineProfile>;
 export type EngineKind = EngineProfile['kind'];
 
+/** The implicit profile of this machine's own socket: never stored, always there. */
+export const localEngineId = 'local';
+export const engineLimits = {
+  profiles: 16,
+  /** One PEM or OpenSSH text (a CA bundle may hold a few certificates). */
+  materialChars: 64 * 1024,
+} as const;
+
+/**
+ * The stored engine profiles: at most 16, ids unique, and never `local` (this machine's
+ * socket is implicit, so a stored `local` could not be told apart from it).
+ */
+export const engineProfileList = z
+  .array(engineProfile)
+  .max(engineLimits.profiles)
+  .refine((profiles) => new Set(profiles.map((profile) => profile.id)).size === profiles.length, 'engine ids are unique')
+  .refine((profiles) => profiles.every((profile) => profile.id !== localEngineId), '"local" is this machine\'s engine and is not stored');
+
+/**
+ * Key and certificate material for a profile, as text the person pasted: written to the
+ * keychain (`engine-<id>-ca|cert|key|ssh-key`) and never sent back. tls: `ca`, `cert`, `key`
+ * (PEM); ssh with `sshAuth: 'key'`: `sshKey` (OpenSSH or PEM, without a passphrase).
+ */
+export const engineMaterialFields = ['ca', 'cert', 'key', 'sshKey'] as const;
+export type EngineMaterialField = (typeof engineMaterialFields)[number];
+const engineMaterialText = z.string().min(1).max(engineLimits.materialChars);
+export const engineMaterial = z
+  .object({ ca: engineMaterialText.optional(), cert: engineMaterialText.optional(), key: engineMaterialText.optional(), sshKey: engineMaterialText.optional() })
+  .strict();
+export type EngineMaterial = z.infer<typeof engineMaterial>;
+/** The keychain account each field is kept under. */
+export function engineMaterialAccount(id: string, field: EngineMaterialField): string {
+  return `engine-${id}-${field === 'sshKey' ? 'ssh-key' : field}`;
+}
+
+/** What checking an engine found, in plain words when it failed. */
+export const engineCheck = z.object({
+  ok: z.boolean(),
+  message: z.string().max(limits.notice),
+  /** The engine's version (`docker version`'s Server.Version, or Podman's). */
+  version: z.string().max(100).optional(),
+  /** The API version the client and the engine agreed on. */
+  apiVersion: z.string().max(20).optional(),
+  os: z.string().max(100).optional(),
+  arch: z.string().max(100).optional(),
+  /** The median round-trip of `GET /_ping`, in milliseconds. */
+  rttMs: z.number().nonnegative().optional(),
+  /** Whether a container with the sandbox's hardening (read-only root, no capabilities, no network, limits) ran there. */
+  hardened: z.boolean().optional(),
+  /** ssh: the `SHA256:...` fingerprint of the host key the server presented, for the person to confirm. */
+  hostKey: z.string().max(100).optional(),
+});
+export type EngineCheckView = z.infer<typeof engineCheck>;
+
+/** One engine in Settings → Engines: its profile and which material the keychain holds (never the values). */
+export const engineView = z.object({
+  profile: engineProfile,
+  material: z.object({ ca: z.boolean(), cert: z.boolean(), key: z.boolean(), sshKey: z.boolean() }),
+});
+export type EngineView = z.infer<typeof engineView>;
+export const engineListView = z.object({
+  keychain: z.object({ available: z.boolean(), message: z.string().max(2000) }),
+  /** The engine tasks run on: `local` or a stored profile's id. */
+  active: engineId,
+  /** This machine first (implicit, id `local`), then the stored profiles. */
+  engines: z.array(engineView).max(engineLimits.profiles + 1),
+});
+export type EngineListView = z.infer<typeof engineListView>;
+
 /**
  * OpenTelemetry export (Settings → Telemetry): off by default. The headers live in the
  * keychain (`otlp-headers`); content is sent only when `captureContent` is on.
@@ -575,11 +644,15 @@ export const appSettings = z.object({
   telemetry: telemetrySettings,
   /** Workspaces whose own Dockerfile or devcontainer.json gives their sandbox image (the person's explicit choice). */
   sandboxWorkspaceImages: z.array(workspaceImageChoice).max(100),
+  /** Engine profiles besides this machine's socket; changed only through the engines.* channels (checked before saving, audited). */
+  engines: engineProfileList,
+  /** The engine tasks run on: `local` or a stored profile's id (one that is not falls back to `local`). */
+  activeEngine: engineId,
 });
 export type AppSettings = z.infer<typeof appSettings>;
 
-/** Settings the Settings form saves. Outside MCP servers and pins change only through their own channels (checked, audited). */
-export const settingsInput = appSettings.omit({ mcpServers: true, mcpPins: true, logSources: true }).partial().strict();
+/** Settings the Settings form saves. Outside MCP servers and pins, log sources and engines change only through their own channels (checked, audited). */
+export const settingsInput = appSettings.omit({ mcpServers: true, mcpPins: true, logSources: true, engines: true, activeEngine: true }).partial().strict();
 
 /** One tool of an outside server, as the Settings panel shows it. */
 export const outsideToolView = z.object({
@@ -861,6 +934,27 @@ export const requests = {
       options: z.array(workspaceImagePlanView).max(2),
     }),
   },
+  /** Settings → Engines: this machine and the stored profiles, the active one, and which material is set (never its value). */
+  'engines.list': { input: empty, output: engineListView },
+  /**
+   * Connects to an engine with the profile (and the material given, else what the keychain
+   * holds for that id) and says what it found; nothing is stored. For SSH it names the host
+   * key the server presented, for the person to confirm. Audited without the material.
+   */
+  'engines.check': { input: z.object({ profile: engineProfile, material: engineMaterial.optional() }).strict(), output: engineCheck },
+  /**
+   * Checks the profile again and saves it only when the check passes (and, for SSH, when
+   * `profile.hostKey` is the key the server presented). Material goes to the keychain. A new
+   * id is refused when it exists; `replace` edits an existing one. Audited without the material.
+   */
+  'engines.save': {
+    input: z.object({ profile: engineProfile, material: engineMaterial.optional(), replace: z.boolean().optional() }).strict(),
+    output: z.object({ engines: engineListView, check: engineCheck }),
+  },
+  /** Removes a stored profile and its keychain entries; tasks go back to this machine when it was the active one. Audited. */
+  'engines.remove': { input: z.object({ id: engineId }).strict(), output: engineListView },
+  /** The engine tasks run on from now. Audited. */
+  'engines.select': { input: z.object({ id: engineId }).strict(), output: engineListView },
 } as const satisfies Record<string, { input: z.ZodType; output: z.ZodType }>;
 
 /**
@@ -936,6 +1030,12 @@ export const auditedRequests = {
   'metrics.query': false,
   'metrics.csv': true,
   'sandbox.workspaceImage': false,
+  'engines.list': false,
+  // Audited with the material's field names only (see safetyCore's auditRequests): it connects to a host the person named.
+  'engines.check': true,
+  'engines.save': true,
+  'engines.remove': true,
+  'engines.select': true,
 } as const satisfies Record<Channel, boolean>;
 
 export type Channel = keyof typeof requests;

@@ -19,7 +19,11 @@ import { createProvider, isOfflineMode, selectedModel, type ProviderEndpoints } 
 import type { SecretReader } from '../keychain/secretReader';
 import type { SandboxService } from '../sandbox/sandbox';
 import { createSandboxService, sandboxConfig, sandboxHandlers, workspaceImageHandlers } from '../sandbox/sandboxHandlers';
+import { EngineFleet } from '../sandbox/engines/engineFleet';
 import { settingsHandlers } from '../settings/settingsHandlers';
+import { EngineProfiles, engineHandlers, type CheckEngine } from '../sandbox/engines/engineHandlers';
+import { checkEngine, createEngine } from '../sandbox/engines/engineClient';
+import { defaultSandboxImage } from '../sandbox/sandboxImage';
 import { SettingsStore } from '../settings/settingsStore';
 import { setupHandlers } from '../settings/setupHandlers';
 import { registerWorkspaceTools } from '../tools/workspaceTools';
@@ -147,6 +151,8 @@ export interface CoreOptions {
   readonly pickFolder?: (defaultPath: string | undefined) => Promise<string | undefined>;
   /** How often telemetry metrics are pushed when telemetry is on (tests make it short); 60 s by default. */
   readonly telemetryMetricIntervalMs?: number;
+  /** Checks an engine profile before it is saved (Settings → Engines); engineClient's `checkEngine` by default. */
+  readonly checkEngine?: CheckEngine;
 }
 
 export function createSophiaCore(options: CoreOptions): SophiaCore {
@@ -177,6 +183,29 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
   const offline = new OfflineGuard(() => settings.get());
   // Settings → Sandbox with the SOPHIA_SANDBOX_* variables over it, read once: the service is built from it.
   const sandboxSettings = sandboxConfig(settings.get().sandbox);
+  // Settings → Engines: checked before saved, keys in the keychain, private parts known to the redactor from the start.
+  const engines = new EngineProfiles({
+    settings,
+    keychain: safety.keychain,
+    redactor,
+    audit: safety.audit,
+    // Reachable, and able to run a container with the sandbox's hardening (of the image tasks use), before a profile is saved.
+    check: options.checkEngine ?? ((profile, secret, checkOptions) => checkEngine(profile, secret, { ...checkOptions, image: sandboxSettings.inUse.image || defaultSandboxImage() })),
+    guard: (profile) => {
+      stop.assertRunning();
+      if (profile.host) offline.check(`https://${profile.host.includes(':') ? `[${profile.host}]` : profile.host}/`, `the ${profile.kind} engine ${profile.name}`);
+    },
+    // Live: the fleet adds, closes and switches engines now (a restart is not needed); the status bar names the active one.
+    changed: (profiles, active, renewed) => {
+      if (sandbox instanceof EngineFleet) {
+        // New keys for an unchanged profile: the engine made with the old ones is closed first (the fleet keeps an engine while its profile is the same).
+        if (renewed !== undefined) sandbox.configure(profiles.filter((profile) => profile.id !== renewed), active === renewed ? 'local' : active);
+        sandbox.configure(profiles, active);
+      }
+      publishStatus();
+    },
+  });
+  engines.loadIntoRedactor();
   const sandbox =
     options.sandbox ??
     createSandboxService({
@@ -186,8 +215,12 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
       config: sandboxSettings,
       checkMirror: (mirror) => offline.check(mirror, 'building the sandbox image (from the Debian mirror)'),
       workspaceImages: () => settings.get().sandboxWorkspaceImages,
+      engines: { profiles: settings.get().engines, active: settings.get().activeEngine },
+      // Each engine's keys are read from the keychain when it is made, and only its own.
+      makeEngine: (profile) => createEngine(profile, engines.secretFor(profile)),
     });
-  stop.register('sandbox', () => sandbox.killAll());
+  // The fleet bounds each remote engine's part of the stop itself (then 'unreachable'); the stop waits that long only while one is configured.
+  stop.register('sandbox', () => sandbox.killAll(), { timeoutMs: () => (sandbox instanceof EngineFleet ? sandbox.stopBoundMs() : undefined) });
   // Hooks: the person's and the administrator's on the host, the workspace's in the sandbox (deny only).
   const hooks = new HookService({
     audit: safety.audit,
@@ -399,6 +432,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
       ...(options.pickFolder ? { pickFolder: options.pickFolder } : {}),
     }),
     ...memoryHandlers(memory, workspace),
+    ...engineHandlers(engines),
     'infra.state': () => infraState.view(),
   });
 

@@ -17,10 +17,11 @@ export interface StopperInfo {
   readonly kind?: StoppedItem['kind'];
   readonly label?: string;
   /**
-   * How long this stopper may take before it is reported stuck; default the controller's. The
-   * sandbox fleet bounds each remote engine itself and needs that long plus a margin.
+   * How long this stopper may take before it is reported stuck, asked at each stop; undefined:
+   * the controller's. The sandbox fleet bounds each remote engine itself and needs that long
+   * plus a margin while a remote engine is configured.
    */
-  readonly timeoutMs?: number;
+  readonly timeoutMs?: () => number | undefined;
 }
 
 export type StopTransition = { readonly type: 'stopped'; readonly report: StopReport } | { readonly type: 'resumed' };
@@ -90,11 +91,12 @@ export class StopController {
    */
   async #runStopper(name: string, stop: Stopper, info: StopperInfo): Promise<StoppedItem[]> {
     let timer: NodeJS.Timeout | undefined;
+    const timeoutMs = info.timeoutMs?.() ?? this.#stopperTimeoutMs;
     const stuck = new Promise<StoppedItem[]>((resolve) => {
       timer = setTimeout(() => {
-        log.error('stopper did not finish in time; reported as stuck', { name, timeoutMs: info.timeoutMs ?? this.#stopperTimeoutMs });
+        log.error('stopper did not finish in time; reported as stuck', { name, timeoutMs });
         resolve([{ kind: info.kind ?? 'task', id: name.slice(0, 200), label: (info.label ?? name).slice(0, 200), outcome: 'stuck' }]);
-      }, info.timeoutMs ?? this.#stopperTimeoutMs);
+      }, timeoutMs);
     });
     const run = (async () => {
       try {

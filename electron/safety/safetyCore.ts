@@ -246,7 +246,7 @@ export function createSafetyCore(options: SafetyOptions): SafetyCore {
       const handler = all[channel] as (input: unknown, context: CallContext) => unknown;
       wrapped[channel] = (input: unknown, context: CallContext) => {
         // A secret's value is never part of the entry, redacted or not.
-        const shown = channel === 'secrets.set' || channel === 'runSecrets.set' ? { name: (input as { name: string }).name } : input;
+        const shown = channel === 'secrets.set' || channel === 'runSecrets.set' ? { name: (input as { name: string }).name } : channel === 'engines.check' || channel === 'engines.save' ? withoutMaterial(input) : input;
         audit.record({ kind: 'request', actor: context.transport, summary: `${channel} requested`, data: { channel, input: shown }, conversationId: conversationOf(input) });
         return handler(input, context);
       };
@@ -336,6 +336,12 @@ function auditOutcome(audit: AuditLog, call: { conversationId: string; callId: s
     default:
       missingCase(outcome);
   }
+}
+
+/** An engine request as the audit log keeps it: the profile, and only the names of the material fields given (keys and certificates stay out). */
+function withoutMaterial(input: unknown): unknown {
+  const { material, ...rest } = input as { material?: Record<string, unknown> };
+  return material === undefined ? rest : { ...rest, material: Object.keys(material).filter((field) => material[field] !== undefined) };
 }
 
 function redactRequest(request: ModelRequest, redactor: SecretRedactor): ModelRequest {

@@ -23,9 +23,9 @@ import { SophiaError } from '../../shared/errors';
 import { requireOnFirstUse } from '../core/lazyRequire';
 import { inSpan, sophiaSpans } from '../core/spans';
 import { createLogger } from '../log';
-import { statusCodeOf } from './dockerClient';
+import { statusCodeOf, withTimeout } from './dockerClient';
 import { DockerFrameParser, encodeCommand, shellQuote } from './dockerStream';
-import { containerSpec, workspaceMountPoint, type ContainerSpecInput } from './hardening';
+import { containerSpec, keeperUser, workspaceMountPoint, type ContainerSpecInput } from './hardening';
 import { masksKey } from './secretMasks';
 import { cutAll, cutPartialTail, StreamCutter } from './outputRedaction';
 import type { ExecOptions, ExecResult, OutputStream, Redaction, Sandbox, SandboxFile, SyncReport, WorkspaceAccess } from './sandbox';
@@ -113,30 +113,39 @@ export async function startSandboxContainer(docker: Docker, spec: ContainerSpecI
 }
 
 /**
- * On a remote engine `/workspace` is a volume whose top folder belongs to root with mode 755,
- * and Docker's putArchive does not change the top folder. For read-write access the command
- * user must be able to make files there: root (who owns it, so no capability is needed) opens
- * it with one fixed command. Nothing else ever runs as root.
+ * On a remote engine `/workspace` is a volume whose top folder the command user cannot write,
+ * and putArchive does not change the top folder. For read-write access it is opened with one
+ * fixed command, run as the folder's owner (no capability needed): root on Docker; Podman
+ * gives a new volume to the container's user (the keeper), and applies the archive's top entry
+ * (the command user, after a read-write copy). Nothing else ever runs as root or the keeper.
  */
-export async function openWorkspaceForWrites(box: SandboxContainer): Promise<void> {
-  const exec = await box.container.exec({ Cmd: ['/bin/chmod', '0777', workspaceMountPoint], User: '0:0', AttachStdout: true, AttachStderr: true });
+export async function openWorkspaceForWrites(box: SandboxContainer, commandUser: SandboxUser): Promise<void> {
+  const exitCodes: Array<number | null> = [];
+  for (const user of ['0:0', `${commandUser.uid}:${commandUser.gid}`, `${keeperUser.uid}:${keeperUser.gid}`]) {
+    const code = await withTimeout(runFixed(box, ['/bin/chmod', '0777', workspaceMountPoint], user), 15_000, 'Opening /workspace for writes');
+    if (code === 0) return;
+    exitCodes.push(code);
+  }
+  throw new SophiaError('unavailable', `The sandbox's /workspace could not be made writable (exit codes ${exitCodes.map(String).join(', ')}).`);
+}
+
+/** Runs a fixed command (never a model's) in the container and returns its exit code. */
+async function runFixed(box: SandboxContainer, argv: readonly string[], user: string): Promise<number | null> {
+  const exec = await box.container.exec({ Cmd: [...argv], User: user, AttachStdout: true, AttachStderr: true });
   const stream = (await exec.start({ hijack: true, stdin: false })) as Duplex;
-  const output: Buffer[] = [];
   await new Promise<void>((resolve) => {
-    stream.on('data', (chunk: Buffer) => output.push(chunk));
+    stream.on('data', () => undefined);
     stream.once('end', resolve);
     stream.once('close', resolve);
     stream.once('error', () => resolve());
   });
+  // The stream can close a moment before the engine records the exit.
   for (let attempt = 0; attempt < 40; attempt++) {
     const info = await exec.inspect();
-    if (!info.Running) {
-      if (info.ExitCode === 0) return;
-      throw new SophiaError('unavailable', `The sandbox's /workspace could not be made writable (exit code ${String(info.ExitCode)}).`);
-    }
+    if (!info.Running) return info.ExitCode;
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
-  throw new SophiaError('unavailable', "The sandbox's /workspace could not be made writable in time.");
+  return null;
 }
 
 /** What the stub writes to stderr once it waits for its command. */
@@ -451,8 +460,8 @@ export class DockerSandbox implements Sandbox {
     return this.#enqueue(async () => {
       if (this.destroyed) throw new SophiaError('stopped', 'This sandbox has been removed (its task ended, or Sophia was stopped); nothing was copied back.');
       const started = performance.now();
-      const archive = await this.#options.box.container.getArchive({ path: workspaceMountPoint });
-      const report = await applyWorkspaceArchive(copyOf.workspace, archive, copyOf.sent);
+      const archive = await withTimeout(this.#options.box.container.getArchive({ path: workspaceMountPoint }), 60_000, "Asking the engine for the sandbox's /workspace");
+      const report = await applyWorkspaceArchive(copyOf.workspace, archive, copyOf.sent, { stallMs: 120_000 });
       log.info('workspace copied back from the sandbox', {
         taskId: this.taskId,
         written: report.written.length,

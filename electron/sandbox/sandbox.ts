@@ -15,7 +15,7 @@ export interface AcquireOptions {
   /**
    * An absolute host directory, at `/workspace`: bind-mounted on the local engine, copied in
    * (`putArchive`, `.gitignore`d and secret files left out) on a remote one. None: no workspace
-   * (on a remote engine `/workspace` is then an empty folder the command user may write).
+   * (on a remote engine `/workspace` is then an empty folder, writable for read-write access).
    */
   readonly workspace?: string;
   /** `read-write` only for a step the user approved to write. Default `read-only`. */

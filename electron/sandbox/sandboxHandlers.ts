@@ -9,12 +9,15 @@
  */
 import { realpathSync } from 'node:fs';
 import type Docker from 'dockerode';
-import type { RequestOutput, SandboxSettings, SophiaEvent, WorkspaceImageChoice, WorkspaceImagePlanView } from '../../shared/contract';
+import type { EngineProfile, RequestOutput, SandboxSettings, SophiaEvent, WorkspaceImageChoice, WorkspaceImagePlanView } from '../../shared/contract';
 import { limits, sandboxSettingFields, sandboxSettings, sandboxVariables, workspaceImageSources } from '../../shared/contract';
+import { SophiaError } from '../../shared/errors';
 import type { Handlers } from '../../shared/handlers';
 import { createLogger } from '../log';
 import { createDockerClient, imageExists } from './dockerClient';
 import { randomId } from './dockerSandbox';
+import type { SandboxEngine } from './engines/engine';
+import { EngineFleet } from './engines/engineFleet';
 import type { SandboxLimits } from './hardening';
 import type { SandboxService } from './sandbox';
 import { DockerSandboxService } from './sandboxService';
@@ -52,6 +55,17 @@ export function sandboxConfig(saved: SandboxSettings, env: NodeJS.ProcessEnv = p
   return { inUse: sandboxSettings.parse(inUse), overrides };
 }
 
+/** Settings → Engines: the configured profiles (this machine's is implicit) and the active one's id. */
+export interface EngineSettings {
+  readonly profiles: readonly EngineProfile[];
+  readonly active: string;
+}
+
+/**
+ * The sandbox service the core uses: a fleet of one service per configured engine, each built
+ * from the same sandbox settings, the active engine serving tasks. Later changes to Settings →
+ * Engines reach it through `configure`.
+ */
 export function createSandboxService(options: {
   readonly publish: (event: SophiaEvent) => void;
   readonly guard: () => void;
@@ -60,20 +74,47 @@ export function createSandboxService(options: {
   readonly checkMirror?: (mirror: string) => void;
   /** The workspaces whose own image the person chose (Settings → Sandbox), read at each use. */
   readonly workspaceImages?: () => readonly WorkspaceImageChoice[];
-}): DockerSandboxService {
+  /** Settings → Engines when the service is made; none: this machine only. */
+  readonly engines?: EngineSettings;
+  /** Makes the engine of a profile (with its keychain material). */
+  readonly makeEngine?: (profile: EngineProfile) => SandboxEngine;
+}): EngineFleet {
   const { inUse } = options.config;
   const wanted: Partial<SandboxLimits> = { memoryBytes: inUse.memoryMb * 1024 * 1024, cpus: inUse.cpus, pids: inUse.pids };
-  return new DockerSandboxService({
+  return new EngineFleet({
     publish: options.publish,
     guard: options.guard,
-    workspace: options.workspace,
-    limits: wanted,
-    poolSize: inUse.poolSize,
-    ...(options.workspaceImages ? { workspaceImage: (workspace: string) => chosenWorkspaceImage(options.workspaceImages?.() ?? [], workspace) } : {}),
+    localProfile: thisMachine,
+    profiles: options.engines?.profiles ?? [],
+    active: options.engines?.active ?? thisMachine.id,
+    namedImage: inUse.image !== undefined && inUse.image !== '',
+    makeEngine: options.makeEngine ?? localOnlyEngine,
     ...(options.checkMirror ? { checkMirror: options.checkMirror } : {}),
-    ...(inUse.image ? { image: inUse.image } : {}),
     ...(inUse.debianMirror ? { mirror: inUse.debianMirror } : {}),
+    makeService: (engine, publish) =>
+      new DockerSandboxService({
+        publish,
+        guard: options.guard,
+        workspace: options.workspace,
+        limits: wanted,
+        poolSize: inUse.poolSize,
+        // This machine's service makes its client when it first talks to Docker (dockerode loads then, after the window is up).
+        ...(engine.remote ? { docker: engine.docker() } : {}),
+        ...(options.workspaceImages ? { workspaceImage: (workspace: string) => chosenWorkspaceImage(options.workspaceImages?.() ?? [], workspace) } : {}),
+        ...(options.checkMirror ? { checkMirror: options.checkMirror } : {}),
+        ...(inUse.image ? { image: inUse.image } : {}),
+        ...(inUse.debianMirror ? { mirror: inUse.debianMirror } : {}),
+      }),
   });
+}
+
+const thisMachine: EngineProfile = { id: 'local', name: 'This machine', kind: 'local' };
+
+/** Without an engine client: this machine's socket only. */
+function localOnlyEngine(profile: EngineProfile): SandboxEngine {
+  if (profile.kind !== 'local') throw new SophiaError('unavailable', `${profile.name}: this build cannot connect to ${profile.kind} engines.`);
+  let client: Docker | undefined;
+  return { id: profile.id, name: profile.name, kind: 'local', remote: false, docker: () => (client ??= createDockerClient()), close: () => Promise.resolve() };
 }
 
 const smokeCommand = 'node -v && git --version && python3 -V';

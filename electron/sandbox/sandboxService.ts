@@ -256,6 +256,8 @@ export class DockerSandboxService implements SandboxService {
         await this.#sendWorkspace(box, scan, access === 'read-write' ? this.#user : rootOwner, sent);
       } catch (error) {
         await this.#discard(box).catch((removeError: unknown) => log.warn('could not remove a sandbox whose workspace copy failed', { error: removeError }));
+        // The stop removes containers being prepared too: the copy failed because of it.
+        if (this.#generation !== generation || this.#stopped) throw new SophiaError('stopped', 'Sophia was stopped while the workspace was being copied to the sandbox.');
         throw error;
       }
       if (this.#generation !== generation || this.#stopped) {
@@ -267,7 +269,7 @@ export class DockerSandboxService implements SandboxService {
     }
     if (remote && access === 'read-write') {
       try {
-        await openWorkspaceForWrites(box);
+        await openWorkspaceForWrites(box, this.#user);
       } catch (error) {
         await this.#discard(box).catch(() => undefined);
         throw error;
@@ -515,7 +517,6 @@ export class DockerSandboxService implements SandboxService {
       remote,
       engineKind: this.#engine.kind,
     });
-
     // Warm means the command stub already waits for its command: see `startStub`.
     const ready = primeStub(box, this.#user);
     await ready;
@@ -548,8 +549,23 @@ export class DockerSandboxService implements SandboxService {
       body.end();
     });
     archive.pipe(body);
+    // An engine that stops taking the archive (or never answers once it has it all) ends the
+    // copy instead of holding the hand-out; the caller removes the container.
+    let stall: NodeJS.Timeout | undefined;
+    const stalled = new Promise<never>((_, reject) => {
+      const arm = (ms: number): void => {
+        clearTimeout(stall);
+        stall = setTimeout(() => reject(new SophiaError('unavailable', `${this.#engine.name} stopped taking the workspace copy (nothing moved for ${ms / 1000} s).`)), ms);
+      };
+      archive.on('data', () => arm(sendStallMs));
+      // Unpacking a large workspace takes the engine a while after the last byte.
+      archive.once('end', () => arm(unpackWaitMs));
+      arm(sendStallMs);
+    });
+    // Rejected only while the race below waits on it; never left unhandled.
+    stalled.catch(() => undefined);
     try {
-      await box.container.putArchive(body, { path: workspaceMountPoint });
+      await Promise.race([box.container.putArchive(body, { path: workspaceMountPoint }), stalled]);
     } catch (error) {
       archive.destroy();
       if (failure !== undefined) throw failure;
@@ -557,6 +573,7 @@ export class DockerSandboxService implements SandboxService {
       log.error('copying the workspace to the sandbox failed', { engine: this.#engine.id, error });
       throw new SophiaError('unavailable', `The workspace could not be copied to the sandbox on ${this.#engine.name}: ${error instanceof Error ? error.message.slice(0, 300) : String(error)}`);
     } finally {
+      clearTimeout(stall);
       if (this.#sendLine !== undefined) {
         this.#sendLine = undefined;
         this.#announce();
@@ -607,6 +624,11 @@ export class DockerSandboxService implements SandboxService {
     return this.#docker.listContainers({ all: true, filters: { label: [`${labelKeys.owner}=${this.#owner.id}`] } });
   }
 }
+
+/** How long a workspace copy may move no byte before it is given up. */
+const sendStallMs = 120_000;
+/** How long the engine may take to answer once it has the whole archive. */
+const unpackWaitMs = 600_000;
 
 /** Read-only copies belong to root: the command user cannot change them. */
 const rootOwner: ArchiveOwner = { uid: 0, gid: 0 };

@@ -17,7 +17,8 @@
  * confined to the workspace (no `..`, no absolute names, no writing through links, no hard
  * links or devices, nothing into `.git/`, secret or ignored paths).
  */
-import { constants as fsConstants, type Stats } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, constants as fsConstants, fstatSync, lstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { lstat, mkdir, mkdtemp, open, readdir, readFile, readlink, realpath, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -48,6 +49,9 @@ export const workspaceArchiveLimits = {
   maxIgnoreFileBytes: 1 * MiB,
 } as const;
 
+/** Files up to this size are read in one go; larger ones are streamed in 1 MiB pieces. */
+const smallFileBytes = 1 * MiB;
+
 /** Names the archive's entries are owned by; see the module comment. */
 export type ArchiveOwner = { readonly uid: number; readonly gid: number };
 
@@ -69,6 +73,14 @@ export interface SentFile {
   readonly size: number;
   readonly mtimeMs: number;
   readonly ino: number;
+  readonly dev: number;
+  readonly executable: boolean;
+  /** Of the content sent: a file the sandbox did not change is never written back. */
+  readonly sha256: string;
+}
+
+function sha256(content: Uint8Array): string {
+  return createHash('sha256').update(content).digest('hex');
 }
 
 export interface WorkspaceScan {
@@ -155,6 +167,25 @@ async function readSmallRegularFile(file: string): Promise<string | undefined> {
   }
 }
 
+/** Synchronous file work in slices: yields to the event loop once a slice has run this long. */
+class Pauser {
+  #since = performance.now();
+
+  async maybe(): Promise<void> {
+    if (performance.now() - this.#since < 8) return;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.#since = performance.now();
+  }
+}
+
+function lstatOrUndefined(file: string): Stats | undefined {
+  try {
+    return lstatSync(file);
+  } catch {
+    return undefined;
+  }
+}
+
 function isGitName(name: string): boolean {
   return name.toLowerCase() === '.git';
 }
@@ -176,6 +207,7 @@ export async function scanWorkspace(workspace: string): Promise<WorkspaceScan> {
   let scanned = 0;
   let bytes = 0;
   let files = 0;
+  const pause = new Pauser();
   const walk = async (relative: string): Promise<void> => {
     const names = await readdir(path.join(root, relative)).catch((error: NodeJS.ErrnoException) => {
       throw new SophiaError('refused', `Sophia could not read ${relative || 'the workspace'} (${error.code ?? 'error'}), so the workspace is not sent to the sandbox.`);
@@ -196,8 +228,13 @@ export async function scanWorkspace(workspace: string): Promise<WorkspaceScan> {
         continue;
       }
       const full = path.join(root, child);
-      const info = await lstat(full).catch(() => undefined);
-      if (!info) continue;
+      await pause.maybe();
+      let info: Stats;
+      try {
+        info = lstatSync(full);
+      } catch {
+        continue;
+      }
       if (await rules.ignored(child, info.isDirectory())) {
         leftOut.ignored++;
         continue;
@@ -275,6 +312,7 @@ export function packWorkspace(
 ): Readable {
   const pack = tarStream().pack();
   const base = { uid: owner.uid, gid: owner.gid, uname: '', gname: '' };
+  const pause = new Pauser();
   const write = async (): Promise<void> => {
     await addEntry(pack, { ...base, name: './', type: 'directory', mode: 0o755, mtime: new Date() });
     let files = 0;
@@ -289,7 +327,7 @@ export function packWorkspace(
           await addEntry(pack, { ...base, name: entry.relative, type: 'symlink', linkname: entry.linkname ?? '', mode: 0o777, mtime: entry.mtime });
           break;
         case 'file': {
-          const sent = await addFile(pack, scan.root, entry, base);
+          const sent = await addFile(pack, scan.root, entry, base, pause);
           options.sent?.set(entry.relative, sent);
           files++;
           bytes += entry.size;
@@ -318,23 +356,49 @@ function addEntry(pack: TarStream.Pack, header: Partial<TarStream.Header> & { na
   });
 }
 
-async function addFile(pack: TarStream.Pack, root: string, entry: ScannedEntry, base: Partial<TarStream.Header>): Promise<SentFile> {
+async function addFile(pack: TarStream.Pack, root: string, entry: ScannedEntry, base: Partial<TarStream.Header>, pause: Pauser): Promise<SentFile> {
   const full = path.join(root, entry.relative);
   const changed = (): SophiaError => new SophiaError('refused', `${entry.relative} changed while the workspace was being sent to the sandbox; try again.`);
-  // No following links: a file swapped for a link since the scan is not read through it.
+  const header = { ...base, name: entry.relative, type: 'file' as const, size: entry.size, mode: entry.executable ? 0o755 : 0o644, mtime: entry.mtime };
+  if (entry.size <= smallFileBytes) {
+    // Most files of a workspace: read at once, synchronously (a promise per system call costs
+    // several times the call; `pause` yields to the event loop every few milliseconds). No
+    // following links: a file swapped for a link since the scan is not read through it. A
+    // byte more than the size is asked for, so a file that grew since the scan is noticed.
+    await pause.maybe();
+    let fd: number;
+    try {
+      fd = openSync(full, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
+    } catch {
+      throw changed();
+    }
+    let content: Buffer;
+    let info: Stats;
+    try {
+      info = fstatSync(fd);
+      if (!info.isFile() || info.dev !== entry.dev || info.ino !== entry.ino || info.size !== entry.size) throw changed();
+      content = Buffer.alloc(entry.size + 1);
+      if (readSync(fd, content, 0, content.length, 0) !== entry.size) throw changed();
+    } finally {
+      closeSync(fd);
+    }
+    await new Promise<void>((resolve, reject) => pack.entry(header, content.subarray(0, entry.size), (error) => (error ? reject(error) : resolve())));
+    return { size: info.size, mtimeMs: info.mtimeMs, ino: info.ino, dev: info.dev, executable: entry.executable, sha256: sha256(content.subarray(0, entry.size)) };
+  }
   const handle = await open(full, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK).catch(() => {
     throw changed();
   });
   try {
     const info = await handle.stat();
     if (!info.isFile() || info.dev !== entry.dev || info.ino !== entry.ino || info.size !== entry.size) throw changed();
-    const sink = pack.entry({ ...base, name: entry.relative, type: 'file', size: entry.size, mode: entry.executable ? 0o755 : 0o644, mtime: entry.mtime });
+    const sink = pack.entry(header);
     const finished = new Promise<void>((resolve, reject) => {
       sink.on('finish', () => resolve());
       sink.on('error', (error: unknown) => reject(error instanceof Error ? error : new Error(String(error))));
       sink.on('close', () => resolve());
     });
     const chunk = Buffer.alloc(Math.min(MiB, Math.max(1, entry.size)));
+    const hash = createHash('sha256');
     let left = entry.size;
     while (left > 0) {
       const { bytesRead } = await handle.read(chunk, 0, Math.min(chunk.length, left), null);
@@ -343,6 +407,7 @@ async function addFile(pack: TarStream.Pack, root: string, entry: ScannedEntry, 
         throw changed();
       }
       left -= bytesRead;
+      hash.update(chunk.subarray(0, bytesRead));
       // A copy: the chunk buffer is reused for the next read.
       if (!sink.write(Buffer.from(chunk.subarray(0, bytesRead)))) await new Promise<void>((resolve) => sink.once('drain', () => resolve()));
     }
@@ -350,7 +415,7 @@ async function addFile(pack: TarStream.Pack, root: string, entry: ScannedEntry, 
     await finished;
     const after = await handle.stat();
     if (after.size !== entry.size) throw changed();
-    return { size: after.size, mtimeMs: after.mtimeMs, ino: after.ino };
+    return { size: after.size, mtimeMs: after.mtimeMs, ino: after.ino, dev: after.dev, executable: entry.executable, sha256: hash.digest('hex') };
   } finally {
     await handle.close();
   }
@@ -362,7 +427,7 @@ async function addFile(pack: TarStream.Pack, root: string, entry: ScannedEntry, 
 
 type Planned =
   | { readonly kind: 'directory'; readonly relative: string }
-  | { readonly kind: 'file'; readonly relative: string; readonly staged: string; readonly executable: boolean }
+  | { readonly kind: 'file'; readonly relative: string; readonly staged: string; readonly executable: boolean; readonly sha256: string }
   | { readonly kind: 'symlink'; readonly relative: string; readonly linkname: string };
 
 const maxRefusedListed = 200;
@@ -400,14 +465,19 @@ export async function applyWorkspaceArchive(
   workspace: string,
   archive: NodeJS.ReadableStream,
   sent: SentFiles,
+  options: { readonly stallMs?: number } = {},
 ): Promise<SyncReport> {
   const root = await realpath(workspace);
   const rules = new GitignoreRules(root);
   const staging = await mkdtemp(path.join(tmpdir(), 'sophia-sync-'));
   const report: SyncReport = { written: [], removed: [], created: [], refused: [], unchanged: 0, ignored: 0 };
+  let refusedCount = 0;
   const refuse = (name: string, reason: string): void => {
+    refusedCount++;
+    // Listed and logged one by one up to a bound (a `git init` in the sandbox refuses hundreds).
+    if (report.refused.length >= maxRefusedListed) return;
     log.warn('an entry from the sandbox was left out', { path: shownName(name), reason });
-    if (report.refused.length < maxRefusedListed) report.refused.push({ path: name.slice(0, 1024), reason });
+    report.refused.push({ path: name.slice(0, 1024), reason });
   };
   try {
     const planned: Planned[] = [];
@@ -444,10 +514,13 @@ export async function applyWorkspaceArchive(
         await drain(stream);
       }
       if (relative === undefined || relative === '') return;
-      const plan = await planEntry(root, relative, header, kind, content, staging, planned.length, refuse);
+      const plan = await planEntry(root, relative, header, kind, content, staging, planned.length, refuse, sent);
       if (plan === 'unchanged') report.unchanged++;
       else if (plan !== undefined) planned.push(plan);
     };
+    // Only an archive read to its end counts: a cut one would look like deleted files.
+    let archiveEnded = false;
+    const cut = (): SophiaError => new SophiaError('unavailable', "The sandbox's /workspace could not be read to its end; nothing was copied back.");
     const read = new Promise<void>((resolve, reject) => {
       extract.on('entry', (header, stream, next) => {
         handle(header, stream).then(
@@ -455,18 +528,32 @@ export async function applyWorkspaceArchive(
           (error: unknown) => extract.destroy(error instanceof Error ? error : new Error(String(error))),
         );
       });
-      extract.on('finish', resolve);
+      extract.on('finish', () => (archiveEnded ? resolve() : reject(cut())));
       extract.on('error', reject);
-      extract.on('close', resolve);
+      extract.on('close', () => reject(cut()));
     });
     archive.on('error', (error: Error) => extract.destroy(error));
+    archive.on('end', () => (archiveEnded = true));
     archive.pipe(extract as unknown as NodeJS.WritableStream);
+    // An engine that stops sending mid-archive ends the sync instead of holding it forever.
+    let stall: NodeJS.Timeout | undefined;
+    if (options.stallMs !== undefined) {
+      const stallMs = options.stallMs;
+      const arm = (): void => {
+        clearTimeout(stall);
+        stall = setTimeout(() => extract.destroy(new SophiaError('unavailable', `The engine sent nothing of the sandbox's /workspace for ${stallMs / 1000} s; nothing was copied back.`)), stallMs);
+      };
+      archive.on('data', arm);
+      arm();
+    }
     try {
       await read;
     } catch (error) {
       // Stop reading from the engine too.
       (archive as Partial<Readable>).destroy?.();
       throw error;
+    } finally {
+      clearTimeout(stall);
     }
 
     for (const plan of planned) await applyPlan(root, plan, report, refuse);
@@ -480,7 +567,7 @@ export async function applyWorkspaceArchive(
         sent.delete(relative);
         continue;
       }
-      if (!info.isFile() || info.size !== was.size || info.mtimeMs !== was.mtimeMs || info.ino !== was.ino) {
+      if (!info.isFile() || info.size !== was.size || info.mtimeMs !== was.mtimeMs || info.ino !== was.ino || info.dev !== was.dev) {
         refuse(relative, 'deleted in the sandbox but changed on this machine since it was sent; kept');
         continue;
       }
@@ -492,9 +579,13 @@ export async function applyWorkspaceArchive(
       sent.delete(relative);
       report.removed.push(relative);
     }
-    for (const relative of report.written) {
-      const info = await lstat(path.join(root, relative)).catch(() => undefined);
-      if (info?.isFile()) sent.set(relative, { size: info.size, mtimeMs: info.mtimeMs, ino: info.ino });
+    if (refusedCount > report.refused.length) log.warn('more entries from the sandbox were left out than are listed', { listed: report.refused.length, total: refusedCount });
+    // What is here now is what the sandbox has: the next sync compares against it.
+    const written = new Set(report.written);
+    for (const plan of planned) {
+      if (plan.kind !== 'file' || !written.has(plan.relative)) continue;
+      const info = lstatOrUndefined(path.join(root, plan.relative));
+      if (info?.isFile()) sent.set(plan.relative, { size: info.size, mtimeMs: info.mtimeMs, ino: info.ino, dev: info.dev, executable: plan.executable, sha256: plan.sha256 });
     }
     return report;
   } finally {
@@ -564,6 +655,7 @@ async function planEntry(
   staging: string,
   index: number,
   refuse: (name: string, reason: string) => void,
+  sent: SentFiles,
 ): Promise<Planned | 'unchanged' | undefined> {
   switch (kind) {
     case 'directory':
@@ -574,14 +666,25 @@ async function planEntry(
         return undefined;
       }
       const executable = ((header.mode ?? 0o644) & 0o100) !== 0;
-      const existing = await lstat(path.join(root, relative)).catch(() => undefined);
-      if (existing?.isFile() && existing.size === content.length && ((existing.mode & 0o100) !== 0) === executable) {
-        const here = await readFile(path.join(root, relative)).catch(() => undefined);
-        if (here?.equals(content)) return 'unchanged';
+      const hash = sha256(content);
+      const was = sent.get(relative);
+      // Not changed in the sandbox: nothing to write, whatever happened here meanwhile.
+      if (was && was.sha256 === hash && was.executable === executable) return 'unchanged';
+      // Changed in the sandbox: written only over the version that was sent (or where there
+      // was nothing); an edit made here since is never overwritten.
+      const existing = lstatOrUndefined(path.join(root, relative));
+      const hereAsSent = was !== undefined && existing?.isFile() === true && existing.ino === was.ino && existing.dev === was.dev && existing.size === was.size && existing.mtimeMs === was.mtimeMs;
+      if (existing?.isSymbolicLink()) {
+        refuse(relative, 'a link on this machine; Sophia does not write through links');
+        return undefined;
+      }
+      if (existing && !hereAsSent && !existing.isDirectory()) {
+        refuse(relative, 'changed on this machine since it was sent, and in the sandbox too; the version on this machine is kept');
+        return undefined;
       }
       const staged = path.join(staging, String(index));
       await writeFile(staged, content, { flag: 'wx', mode: 0o600 });
-      return { kind: 'file', relative, staged, executable };
+      return { kind: 'file', relative, staged, executable, sha256: hash };
     }
     case 'symlink': {
       const linkname = header.linkname ?? '';

@@ -42,6 +42,9 @@ export const defaultSettings: AppSettings = {
   externalLinkHosts: ['github.com', 'docs.github.com', 'docs.anthropic.com', 'www.pulumi.com', 'docs.snowflake.com', 'ollama.com', 'modelcontextprotocol.io'],
   // Off until the person turns it on, and then without content unless they ask for it.
   telemetry: { enabled: false, endpoint: '', captureContent: false },
+  // This machine's socket only, until the person adds an engine in Settings → Engines.
+  engines: [],
+  activeEngine: 'local',
 };
 
 /**
@@ -84,7 +87,13 @@ export class SettingsStore {
       if (checked.success) merged[key] = checked.data;
       else log.warn('stored setting is invalid; using the default', { key });
     }
-    this.#cache = appSettings.parse(merged);
+    const parsed = appSettings.parse(merged);
+    // The active engine must be one that exists: a store whose profile list was dropped (or edited) runs tasks here.
+    if (parsed.activeEngine !== 'local' && !parsed.engines.some((profile) => profile.id === parsed.activeEngine)) {
+      log.warn('the active engine is not among the stored profiles; using this machine', { activeEngine: parsed.activeEngine });
+      parsed.activeEngine = 'local';
+    }
+    this.#cache = parsed;
     return this.#cache;
   }
 

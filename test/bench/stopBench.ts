@@ -18,7 +18,7 @@ import { randomUUID } from 'node:crypto';
 import type Docker from 'dockerode';
 import { createDockerClient } from '../../electron/sandbox/dockerClient';
 import type { Sandbox } from '../../electron/sandbox/sandbox';
-import type { DockerSandboxService } from '../../electron/sandbox/sandboxService';
+import type { EngineFleet } from '../../electron/sandbox/engines/engineFleet';
 import { z } from 'zod';
 import type { StopReport } from '../../shared/contract';
 import { anthropicTurn, startAnthropicStandIn } from '../support/standIns/anthropicStandIn';
@@ -77,7 +77,7 @@ async function main(): Promise<void> {
   });
   try {
     core.settings.update({ provider: 'anthropic' });
-    const ownerId = (core.sandbox as DockerSandboxService).ownerId;
+    const ownerId = (core.sandbox as EngineFleet).ownerId;
     core.registry.register({ name: 'bench_write', description: 'A write that waits for approval', input: z.object({}), risk: 'low' }, async () => ({ ok: true, output: '' }));
     const status = await core.sandbox.start();
     if (status.state !== 'ready') throw new Error(`the sandbox is not ready: ${status.message}`);

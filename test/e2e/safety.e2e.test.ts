@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ToolDefinition } from '../../electron/agent/tools';
 import type { SophiaCore } from '../../electron/app/sophiaCore';
 import { createDockerClient } from '../../electron/sandbox/dockerClient';
-import type { DockerSandboxService } from '../../electron/sandbox/sandboxService';
+import type { EngineFleet } from '../../electron/sandbox/engines/engineFleet';
 import { secretNames } from '../../shared/contract';
 import { makeWorkspace } from '../support/agentFixture';
 import { anthropicTurn, type AnthropicStandIn } from '../support/standIns/anthropicStandIn';
@@ -132,7 +132,7 @@ describe('safety in Chromium', () => {
   });
 
   it('stops three busy containers and a streaming reply with one click; no app container remains', async () => {
-    const sandbox = core.sandbox as DockerSandboxService;
+    const sandbox = core.sandbox as EngineFleet;
     const status = await sandbox.start();
     expect(status.state, status.message).toBe('ready');
     const busy = new Set<string>();

@@ -112,6 +112,14 @@ export class EngineFleet implements SandboxService {
     return this.activeService.poolSettled(timeoutMs);
   }
 
+  /**
+   * How long the emergency stop should give this fleet: with a remote engine configured, its
+   * bound and a margin; otherwise undefined (the stop's own default).
+   */
+  stopBoundMs(): number | undefined {
+    return [...this.#members.values()].some((member) => this.#isRemote(member)) ? this.#remoteStopMs + 1000 : undefined;
+  }
+
   /** The ids of the configured engines, this machine's first. */
   engineIds(): string[] {
     return [...this.#members.keys()];

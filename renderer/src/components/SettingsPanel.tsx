@@ -13,6 +13,7 @@ import {
 } from '../../../shared/contract';
 import type { SophiaClient } from '../client/sophiaClient';
 import { SafetyPanel } from '../safety/SafetyPanel';
+import { EnginesSettings } from './EnginesSettings';
 import { FolderPicker } from './FolderPicker';
 import { HooksSettings } from './HooksSettings';
 import { McpSettings } from './McpSettings';
@@ -26,6 +27,7 @@ export const settingsSections = [
   { id: 'model', title: 'Model' },
   { id: 'workspace', title: 'Workspace' },
   { id: 'sandbox', title: 'Sandbox' },
+  { id: 'engines', title: 'Engines' },
   { id: 'git', title: 'Git and GitHub' },
   { id: 'pulumi', title: 'Pulumi' },
   { id: 'snowflake', title: 'Snowflake' },
@@ -37,7 +39,7 @@ export const settingsSections = [
   { id: 'telemetry', title: 'Telemetry' },
 ] as const;
 export type SettingsSectionId = (typeof settingsSections)[number]['id'];
-type FormSection = Exclude<SettingsSectionId, 'mcp' | 'logs' | 'credentials' | 'hooks' | 'telemetry'>;
+type FormSection = Exclude<SettingsSectionId, 'engines' | 'mcp' | 'logs' | 'credentials' | 'hooks' | 'telemetry'>;
 
 /** The settings each section's Save sends, and nothing else: one section's edits never ride along with another's. */
 const sectionKeys: Record<FormSection, readonly (keyof AppSettings)[]> = {
@@ -373,6 +375,9 @@ export function SettingsPanel({
             </fieldset>
           </form>
           <SandboxWorkspaceImage client={client} />
+          <section id={sectionElementId('engines')} aria-label="Engines">
+            <EnginesSettings client={client} />
+          </section>
 
           <form id={sectionElementId('git')} onSubmit={(event) => void save('git', event)} aria-label="Git and GitHub">
             <fieldset data-testid="settings-git">

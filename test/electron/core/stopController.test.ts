@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { EventHub } from '../../../electron/core/eventHub';
 import { StopController } from '../../../electron/core/stopController';
 import { createSophiaCore } from '../../../electron/app/sophiaCore';
-import type { SophiaEvent } from '../../../shared/contract';
+import type { SophiaEvent, StoppedItem } from '../../../shared/contract';
 import { tempDataDir } from '../../support/hostFixture';
 
 describe('StopController', () => {
@@ -26,6 +26,26 @@ describe('StopController', () => {
     expect(() => stop.assertRunning()).toThrow(expect.objectContaining({ code: 'stopped' }));
     stop.resume();
     expect(() => stop.assertRunning()).not.toThrow();
+  });
+
+  it('gives a stopper that asks for it a longer bound than the default, asked at each stop', async () => {
+    const stop = new StopController(new EventHub(), { stopperTimeoutMs: 50 });
+    let bound: number | undefined = 10_000;
+    // Takes four times the default bound, far inside its own.
+    const fleet = (): Promise<StoppedItem[]> =>
+      new Promise((resolve) => setTimeout(() => resolve([{ kind: 'engine', id: 'far', label: 'Far host', outcome: 'unreachable' }]), 200));
+    stop.register('fleet', fleet, { kind: 'container', label: 'sandboxes', timeoutMs: () => bound });
+    stop.register('slow', () => new Promise(() => undefined), { kind: 'task', label: 'slow thing' });
+    expect((await stop.stopAll()).stopped).toEqual([
+      { kind: 'engine', id: 'far', label: 'Far host', outcome: 'unreachable' },
+      { kind: 'task', id: 'slow', label: 'slow thing', outcome: 'stuck' },
+    ]);
+    stop.resume();
+
+    // Without a remote engine the fleet asks for nothing: the default bound applies.
+    bound = undefined;
+    const second = await stop.stopAll();
+    expect(second.stopped.find((item) => item.id === 'fleet')).toEqual({ kind: 'container', id: 'fleet', label: 'sandboxes', outcome: 'stuck' });
   });
 
   it('locks before the stoppers run, so nothing starts while they do', async () => {

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SophiaError } from '../../../shared/errors';
 import { createDockerClient, imageExists } from '../../../electron/sandbox/dockerClient';
 import { ensureImageOnEngine, type TransferProgress } from '../../../electron/sandbox/engines/imageTransfer';
+import { startRegistryStandIn } from '../../support/standIns/registryStandIn';
 import { engineOn, makeImage, removeImage, startPodman, type TestEngine } from './fleetSupport';
 
 const local = createDockerClient();
@@ -78,6 +79,31 @@ describe('ensureImageOnEngine', () => {
 
   it('refuses a name that is not an image reference', async () => {
     await expect(ensureImageOnEngine({ from: local, to: second.engine, image: '../../containers/json?', named: false })).rejects.toMatchObject({ code: 'bad_request' });
+  });
+
+  it('has the target engine pull a named registry image, its progress lines passed on; a missing one is said plainly', async () => {
+    const registry = await startRegistryStandIn();
+    const target = engineOn(local, 'local', 'local');
+    try {
+      const progress: TransferProgress[] = [];
+      const result = await ensureImageOnEngine({ from: undefined, to: target, image: registry.image, named: true, onProgress: (p) => progress.push(p) });
+      expect(result).toMatchObject({ image: registry.image, transferred: true });
+      expect((await local.getImage(registry.image).inspect()).Id).toBe(registry.imageId);
+      const lines = progress.filter((p) => p.phase === 'pulling').map((p) => p.line ?? '');
+      expect(lines.some((line) => /Pull complete|Downloaded newer image|Status/i.test(line))).toBe(true);
+      expect(registry.requests.some((request) => request.startsWith('GET /v2/sophia/pull-test/blobs/sha256:'))).toBe(true);
+      expect(progress.at(-1)?.phase).toBe('done');
+
+      const before = registry.requests.length;
+      expect(await ensureImageOnEngine({ from: undefined, to: target, image: registry.image, named: true })).toMatchObject({ transferred: false });
+      expect(registry.requests.length).toBe(before);
+
+      const missing = registry.image.replace(/:v1$/, ':nope');
+      await expect(ensureImageOnEngine({ from: undefined, to: target, image: missing, named: true })).rejects.toThrow(/could not pull .*:nope/);
+    } finally {
+      await removeImage(local, registry.image);
+      await registry.close();
+    }
   });
 
   it('fails closed when the target loads another image than the one sent, and removes that tag', async () => {

@@ -29,6 +29,13 @@ async function archiveOf(entries: readonly Entry[]): Promise<Readable> {
   return Readable.from([Buffer.concat(chunks)]);
 }
 
+/** Packs the workspace as a hand-out would, for the record of what was sent. */
+async function sendAll(dir: string): Promise<SentFiles> {
+  const sent: SentFiles = new Map();
+  for await (const chunk of packWorkspace(await scanWorkspace(dir), { uid: 0, gid: 0 }, { sent })) void chunk;
+  return sent;
+}
+
 let base: string;
 let root: string;
 let outside: string;
@@ -78,7 +85,7 @@ describe('copying back a hostile archive', () => {
       { name: 'workspace/bad\u0007name', content: 'x' },
       { name: 'workspace/setuid', content: '#!/bin/sh\n', mode: 0o4755 },
     ]);
-    const sent: SentFiles = new Map();
+    const sent = await sendAll(root);
     const report = await applyWorkspaceArchive(root, archive, sent);
 
     expect(await readFile(path.join(root, 'README.txt'), 'utf8')).toBe('changed\n');
@@ -129,25 +136,70 @@ describe('copying back a hostile archive', () => {
     await expect(lstat(path.join(root, 'd0'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
-  it('deletes a file the sandbox deleted only when it is unchanged here since it was sent', async () => {
+  it('writes and deletes nothing when the archive is cut off (the connection to the engine dropped)', async () => {
+    await writeFile(path.join(root, 'kept.txt'), 'still here\n');
+    const sent = await sendAll(root);
+    const whole = await archiveOf([
+      { name: 'workspace/', type: 'directory' },
+      { name: 'workspace/README.txt', content: 'changed\n' },
+      { name: 'workspace/padding.bin', content: Buffer.alloc(64 * 1024, 0x62) },
+    ]);
+    const bytes = Buffer.concat(await whole.toArray());
+    // The first entries arrive, then the stream fails, as a dropped connection does.
+    const cut = new Readable({
+      read() {
+        this.push(bytes.subarray(0, 4096));
+        this.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
+      },
+    });
+    await expect(applyWorkspaceArchive(root, cut, sent)).rejects.toThrow();
+    expect(await readFile(path.join(root, 'kept.txt'), 'utf8')).toBe('still here\n');
+    expect(await readFile(path.join(root, 'README.txt'), 'utf8')).toBe('hello\n');
+  });
+
+  it('gives up on an engine that stops sending, writing nothing', async () => {
+    const sent = await sendAll(root);
+    const whole = Buffer.concat(await (await archiveOf([{ name: 'workspace/', type: 'directory' }, { name: 'workspace/README.txt', content: 'changed\n' }])).toArray());
+    let pushed = false;
+    // Sends the first entries, then nothing more and never ends.
+    const stalled = new Readable({
+      read() {
+        if (!pushed) this.push(whole.subarray(0, 1024));
+        pushed = true;
+      },
+    });
+    await expect(applyWorkspaceArchive(root, stalled, sent, { stallMs: 300 })).rejects.toMatchObject({ code: 'unavailable', message: expect.stringMatching(/sent nothing/) });
+    expect(await readFile(path.join(root, 'README.txt'), 'utf8')).toBe('hello\n');
+  });
+
+  it('never overwrites or deletes what was edited here since it was sent', async () => {
     await writeFile(path.join(root, 'gone.txt'), 'a\n');
     await writeFile(path.join(root, 'edited-here.txt'), 'b\n');
-    const sent: SentFiles = new Map();
-    const scan = await scanWorkspace(root);
-    for await (const chunk of packWorkspace(scan, { uid: 0, gid: 0 }, { sent })) void chunk;
-    expect([...sent.keys()].sort()).toEqual(['.gitignore', 'README.txt', 'edited-here.txt', 'gone.txt']);
-    await writeFile(path.join(root, 'edited-here.txt'), 'edited on this machine meanwhile\n');
+    await writeFile(path.join(root, 'edited-both.txt'), 'c\n');
+    await writeFile(path.join(root, 'edited-here-only.txt'), 'd\n');
+    const sent = await sendAll(root);
+    expect([...sent.keys()].sort()).toEqual(['.gitignore', 'README.txt', 'edited-both.txt', 'edited-here-only.txt', 'edited-here.txt', 'gone.txt']);
+    for (const name of ['edited-here.txt', 'edited-both.txt', 'edited-here-only.txt']) await writeFile(path.join(root, name), 'edited on this machine meanwhile\n');
+    await writeFile(path.join(root, 'created-here.txt'), 'new here\n');
     const archive = await archiveOf([
       { name: 'workspace/', type: 'directory' },
       { name: 'workspace/README.txt', content: 'hello\n' },
       { name: 'workspace/.gitignore', content: 'node_modules/\n' },
+      // Unchanged in the sandbox: the edit here stays.
+      { name: 'workspace/edited-here-only.txt', content: 'd\n' },
+      // Changed on both sides: this machine's version is kept.
+      { name: 'workspace/edited-both.txt', content: 'changed in the sandbox\n' },
+      // Made on both sides: this machine's is kept.
+      { name: 'workspace/created-here.txt', content: 'new in the sandbox\n' },
     ]);
     const report = await applyWorkspaceArchive(root, archive, sent);
     expect(report.removed).toEqual(['gone.txt']);
     expect(report.written).toEqual([]);
-    expect(report.unchanged).toBe(2);
-    expect(await readFile(path.join(root, 'edited-here.txt'), 'utf8')).toBe('edited on this machine meanwhile\n');
-    expect(report.refused).toEqual([{ path: 'edited-here.txt', reason: expect.stringMatching(/changed on this machine/) }]);
+    expect(report.unchanged).toBe(3);
+    for (const name of ['edited-here.txt', 'edited-both.txt', 'edited-here-only.txt']) expect(await readFile(path.join(root, name), 'utf8')).toBe('edited on this machine meanwhile\n');
+    expect(await readFile(path.join(root, 'created-here.txt'), 'utf8')).toBe('new here\n');
+    expect(report.refused.map((item) => item.path).sort()).toEqual(['created-here.txt', 'edited-both.txt', 'edited-here.txt']);
+    expect(report.refused.every((item) => /changed on this machine/.test(item.reason))).toBe(true);
   });
 });
 
