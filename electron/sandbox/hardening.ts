@@ -178,8 +178,9 @@ export function containerSpec(input: ContainerSpecInput): Docker.ContainerCreate
         // Rootful Podman (4.3) otherwise asks runc for RLIMIT_NPROC 1048576, above the service's
         // own hard limit on most hosts; with every capability dropped the container then fails
         // to start ("error setting rlimit type 6: operation not permitted"). Docker passes no
-        // NPROC limit. The cgroup's pids limit stays the real bound; this one counts the
-        // command user's processes across that engine's sandboxes.
+        // NPROC limit. The cgroup's pids limit stays the real bound; this one counts every
+        // process of the command user's uid on the Podman host (its sandboxes, and that uid's
+        // own processes there if it is a person's).
         ...(input.engineKind === 'podman' ? [{ Name: 'nproc', Soft: limitCeilings.pids, Hard: limitCeilings.pids }] : []),
       ],
     },
