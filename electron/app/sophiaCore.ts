@@ -71,6 +71,7 @@ import { MemoryService, memoryHandlers } from '../memory/memoryService';
 import { registerMemoryTools } from '../tools/memoryTools';
 import { Telemetry } from '../telemetry/telemetry';
 
+
 export interface SophiaCore {
   readonly events: EventHub;
   readonly stop: StopController;
@@ -183,6 +184,10 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
   const offline = new OfflineGuard(() => settings.get());
   // Settings → Sandbox with the SOPHIA_SANDBOX_* variables over it, read once: the service is built from it.
   const sandboxSettings = sandboxConfig(settings.get().sandbox);
+  // An engine's host off this machine is a connection offline mode refuses (loopback stays allowed).
+  const offlineEngine = (profile: { readonly host?: string | undefined; readonly kind: string; readonly name: string }): void => {
+    if (profile.host) offline.check(`https://${profile.host.includes(':') ? `[${profile.host}]` : profile.host}/`, `the ${profile.kind} engine ${profile.name}`);
+  };
   // Settings → Engines: checked before saved, keys in the keychain, private parts known to the redactor from the start.
   const engines = new EngineProfiles({
     settings,
@@ -193,7 +198,7 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     check: options.checkEngine ?? ((profile, secret, checkOptions) => checkEngine(profile, secret, { ...checkOptions, image: sandboxSettings.inUse.image || defaultSandboxImage() })),
     guard: (profile) => {
       stop.assertRunning();
-      if (profile.host) offline.check(`https://${profile.host.includes(':') ? `[${profile.host}]` : profile.host}/`, `the ${profile.kind} engine ${profile.name}`);
+      offlineEngine(profile);
     },
     // Live: the fleet adds, closes and switches engines now (a restart is not needed); the status bar names the active one.
     changed: (profiles, active, renewed) => {
@@ -216,8 +221,11 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
       checkMirror: (mirror) => offline.check(mirror, 'building the sandbox image (from the Debian mirror)'),
       workspaceImages: () => settings.get().sandboxWorkspaceImages,
       engines: { profiles: settings.get().engines, active: settings.get().activeEngine },
-      // Each engine's keys are read from the keychain when it is made, and only its own.
-      makeEngine: (profile) => createEngine(profile, engines.secretFor(profile)),
+      // Each engine's keys are read from the keychain when it is made, and only its own; offline mode refuses a remote host first.
+      makeEngine: (profile) => {
+        offlineEngine(profile);
+        return createEngine(profile, engines.secretFor(profile));
+      },
     });
   // The fleet bounds each remote engine's part of the stop itself (then 'unreachable'); the stop waits that long only while one is configured.
   stop.register('sandbox', () => sandbox.killAll(), { timeoutMs: () => (sandbox instanceof EngineFleet ? sandbox.stopBoundMs() : undefined) });

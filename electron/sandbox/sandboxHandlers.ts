@@ -11,15 +11,16 @@ import { realpathSync } from 'node:fs';
 import type Docker from 'dockerode';
 import type { EngineProfile, RequestOutput, SandboxSettings, SophiaEvent, WorkspaceImageChoice, WorkspaceImagePlanView } from '../../shared/contract';
 import { limits, sandboxSettingFields, sandboxSettings, sandboxVariables, workspaceImageSources } from '../../shared/contract';
-import { SophiaError } from '../../shared/errors';
 import type { Handlers } from '../../shared/handlers';
 import { createLogger } from '../log';
 import { createDockerClient, imageExists } from './dockerClient';
 import { randomId } from './dockerSandbox';
 import type { SandboxEngine } from './engines/engine';
+import { createEngine, localProfile, type EngineSecret } from './engines/engineClient';
 import { EngineFleet } from './engines/engineFleet';
 import type { SandboxLimits } from './hardening';
 import type { SandboxService } from './sandbox';
+import { defaultSandboxImage } from './sandboxImage';
 import { DockerSandboxService } from './sandboxService';
 import { workspaceImageName, type WorkspaceImageSource } from './workspaceImage';
 
@@ -76,19 +77,30 @@ export function createSandboxService(options: {
   readonly workspaceImages?: () => readonly WorkspaceImageChoice[];
   /** Settings → Engines when the service is made; none: this machine only. */
   readonly engines?: EngineSettings;
-  /** Makes the engine of a profile (with its keychain material). */
+  /** Reads an engine's keychain material (`engine-<id>-ca` ...); none: no remote engine can be made. */
+  readonly secret?: EngineSecret;
+  /** Throws when an engine may not be used now (offline mode and a remote host). */
+  readonly guardEngine?: (profile: EngineProfile) => void;
+  /** Makes the engine of a profile; by default engineClient's `createEngine` with `secret`. */
   readonly makeEngine?: (profile: EngineProfile) => SandboxEngine;
 }): EngineFleet {
+  const secret = options.secret ?? ((): null => null);
   const { inUse } = options.config;
   const wanted: Partial<SandboxLimits> = { memoryBytes: inUse.memoryMb * 1024 * 1024, cpus: inUse.cpus, pids: inUse.pids };
   return new EngineFleet({
     publish: options.publish,
     guard: options.guard,
-    localProfile: thisMachine,
+    localProfile,
     profiles: options.engines?.profiles ?? [],
-    active: options.engines?.active ?? thisMachine.id,
+    active: options.engines?.active ?? localProfile.id,
     namedImage: inUse.image !== undefined && inUse.image !== '',
-    makeEngine: options.makeEngine ?? localOnlyEngine,
+    image: inUse.image || defaultSandboxImage(),
+    makeEngine:
+      options.makeEngine ??
+      ((profile) => {
+        options.guardEngine?.(profile);
+        return createEngine(profile, secret);
+      }),
     ...(options.checkMirror ? { checkMirror: options.checkMirror } : {}),
     ...(inUse.debianMirror ? { mirror: inUse.debianMirror } : {}),
     makeService: (engine, publish) =>
@@ -98,8 +110,8 @@ export function createSandboxService(options: {
         workspace: options.workspace,
         limits: wanted,
         poolSize: inUse.poolSize,
-        // This machine's service makes its client when it first talks to Docker (dockerode loads then, after the window is up).
-        ...(engine.remote ? { docker: engine.docker() } : {}),
+        // The engine makes its client when the service first talks to it (dockerode loads then, after the window is up).
+        engine,
         ...(options.workspaceImages ? { workspaceImage: (workspace: string) => chosenWorkspaceImage(options.workspaceImages?.() ?? [], workspace) } : {}),
         ...(options.checkMirror ? { checkMirror: options.checkMirror } : {}),
         ...(inUse.image ? { image: inUse.image } : {}),
@@ -108,14 +120,6 @@ export function createSandboxService(options: {
   });
 }
 
-const thisMachine: EngineProfile = { id: 'local', name: 'This machine', kind: 'local' };
-
-/** Without an engine client: this machine's socket only. */
-function localOnlyEngine(profile: EngineProfile): SandboxEngine {
-  if (profile.kind !== 'local') throw new SophiaError('unavailable', `${profile.name}: this build cannot connect to ${profile.kind} engines.`);
-  let client: Docker | undefined;
-  return { id: profile.id, name: profile.name, kind: 'local', remote: false, docker: () => (client ??= createDockerClient()), close: () => Promise.resolve() };
-}
 
 const smokeCommand = 'node -v && git --version && python3 -V';
 

@@ -40,10 +40,14 @@ export interface EngineFleetOptions {
   readonly active?: string;
   /** True when the person named the sandbox image (a registry image): a remote engine pulls it. */
   readonly namedImage?: boolean;
+  /** The image's name, for the status of an engine whose service cannot be made. */
+  readonly image?: string;
   /** How long the stop waits for a remote engine before reporting it unreachable. Default 3 s. */
   readonly remoteStopMs?: number;
   /** How long start-up clean-up waits for one remote engine. Default 15 s. */
   readonly remoteSweepMs?: number;
+  /** How often to try an active remote engine again while it does not answer. Default 15 s; 0: only when asked. */
+  readonly retryMs?: number;
   /** Throws when work may not start (the emergency stop is engaged). */
   readonly guard?: () => void;
   /** For building the default image on this machine before it is sent to a remote engine. */
@@ -82,6 +86,7 @@ export class EngineFleet implements SandboxService {
   #started = false;
   #stopped = false;
   #closed = false;
+  #retryTimer: NodeJS.Timeout | undefined;
 
   constructor(options: EngineFleetOptions) {
     this.#options = options;
@@ -167,11 +172,17 @@ export class EngineFleet implements SandboxService {
 
   status(): SandboxStatus {
     const member = this.#member(this.#activeId);
+    const problem = this.#engineProblem(member);
+    if (problem !== undefined) {
+      const message = `${member.profile.name}: ${problem}`.slice(0, contractLimits.notice);
+      return { state: 'failed', message, image: (this.#options.image ?? '').slice(0, contractLimits.label), pool: { size: 0, warm: 0 }, containers: 0 };
+    }
     const base = this.#serviceOf(member).status();
     if (!this.#isRemote(member)) return base;
     const image = this.#image;
     const prefix = `${member.profile.name}: `;
-    const view = (state: SandboxStatus['state'], message: string): SandboxStatus => ({ ...base, state, message: (prefix + message).slice(0, contractLimits.notice) });
+    const named = (message: string): string => (message.startsWith(member.profile.name) ? message : prefix + message);
+    const view = (state: SandboxStatus['state'], message: string): SandboxStatus => ({ ...base, state, message: named(message).slice(0, contractLimits.notice) });
     switch (image.kind) {
       case 'moving':
         return view('building-image', image.message);
@@ -189,6 +200,10 @@ export class EngineFleet implements SandboxService {
     // Containers of ended launches, on every other engine; the active one's service does its own.
     void this.removeLeftovers({ skipActive: true });
     const member = this.#member(this.#activeId);
+    if (this.#engineProblem(member) !== undefined) {
+      this.#announce();
+      return this.status();
+    }
     if (!this.#isRemote(member)) return this.#serviceOf(member).start();
     await this.#bringImage(member);
     if (this.#image.kind !== 'there' || this.#activeId !== member.profile.id) return this.status();
@@ -200,6 +215,7 @@ export class EngineFleet implements SandboxService {
     this.#options.guard?.();
     if (this.#stopped) throw new SophiaError('stopped', 'Sophia is stopped. Press Resume to continue.');
     const member = this.#member(this.#activeId);
+    if (this.#engineProblem(member) !== undefined) return this.start();
     if (!this.#isRemote(member)) return this.#serviceOf(member).prepare();
     if (this.#image.kind === 'missing' && !this.#options.namedImage && this.#localBuild === undefined && buildBlocker() === undefined) {
       this.#buildHereThenSend(member);
@@ -213,6 +229,10 @@ export class EngineFleet implements SandboxService {
     if (this.#closed) throw new SophiaError('unavailable', 'The sandbox service has shut down.');
     if (this.#stopped) throw new SophiaError('stopped', 'Sophia is stopped. Press Resume to continue.');
     const member = this.#member(this.#activeId);
+    if (this.#engineProblem(member) !== undefined) {
+      const status = this.status();
+      throw new SophiaError('unavailable', status.message, { service: 'docker', state: status.state, engine: member.profile.id });
+    }
     if (this.#isRemote(member) && !this.#imageThere()) {
       await this.start();
       if (this.#members.get(member.profile.id) !== member || this.#activeId !== member.profile.id) {
@@ -259,6 +279,7 @@ export class EngineFleet implements SandboxService {
 
   async close(): Promise<void> {
     this.#closed = true;
+    clearTimeout(this.#retryTimer);
     this.#abortImage();
     this.#localBuild?.abort();
     const members = [...this.#members.values()];
@@ -299,6 +320,20 @@ export class EngineFleet implements SandboxService {
   #isRemote(member: Member): boolean {
     if (member.engine) return member.engine.remote;
     return member.profile.kind !== 'local';
+  }
+
+  /**
+   * Why a member's engine cannot be made (its keychain material is missing, offline mode and a
+   * remote host), or undefined. Asked again each time, so material added later is picked up.
+   */
+  #engineProblem(member: Member): string | undefined {
+    if (member.engine) return undefined;
+    try {
+      this.#engineOf(member);
+      return undefined;
+    } catch (error) {
+      return error instanceof Error ? error.message : String(error);
+    }
   }
 
   #engineOf(member: Member): SandboxEngine {
@@ -370,8 +405,24 @@ export class EngineFleet implements SandboxService {
         ? { kind: 'missing', state: 'image-missing', message: `The sandbox image is not built yet. Press “Build sandbox image”: it is built on this machine (a few minutes, once), then sent to ${engine.name}.` }
         : { kind: 'missing', state: stateAfter(error), message };
       log.warn('the sandbox image could not be brought to the engine', { engine: engine.id, image, message });
+      if (this.#image.kind === 'missing' && this.#image.state === 'docker-unavailable') this.#scheduleRetry(member);
     }
     this.#announce();
+  }
+
+  /** One try again later while the active remote engine does not answer (like the service's own retry for Docker). */
+  #scheduleRetry(member: Member): void {
+    const retryMs = this.#options.retryMs ?? 15_000;
+    if (retryMs <= 0 || this.#closed || this.#retryTimer !== undefined) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      const still = this.#activeId === member.profile.id && this.#image.kind === 'missing' && this.#image.state === 'docker-unavailable';
+      if (still && !this.#stopped && !this.#closed) {
+        this.#image = { kind: 'unknown' };
+        void this.start();
+      }
+    }, retryMs);
+    this.#retryTimer.unref();
   }
 
   /** This machine's Docker client, the source of the transfer. */
@@ -438,6 +489,8 @@ export class EngineFleet implements SandboxService {
    */
   async #boundedStop(member: Member): Promise<StoppedItem[]> {
     const unreachable: StoppedItem = { kind: 'engine', id: member.profile.id, label: member.profile.name.slice(0, contractLimits.label), outcome: 'unreachable' };
+    // An engine that could never be made this launch holds nothing of it.
+    if (this.#engineProblem(member) !== undefined) return [];
     try {
       const docker = this.#engineOf(member).docker();
       const [items, answered] = await withTimeout(
@@ -454,6 +507,8 @@ export class EngineFleet implements SandboxService {
 
   /** This machine's part: not bounded here (the stop bounds it), and a failure to list is logged, as the service does. */
   async #localStop(member: Member): Promise<StoppedItem[]> {
+    // No service on this machine this launch: it made no container here (and Docker's client need not load for the stop).
+    if (member.service === undefined) return [];
     try {
       return await this.#stopOn(member);
     } catch (error) {

@@ -318,7 +318,9 @@ async function engineCall<T>(engine: SandboxEngine, what: string, call: Promise<
     return await call;
   } catch (error) {
     // `reachable: false` lets the caller say the engine is down rather than the image broken.
-    throw new SophiaError('unavailable', `Could not ${what} on ${engine.name}: ${describeEngineError(engine, error)}`, { reachable: false });
+    const reason = describeEngineError(engine, error);
+    // A remote engine's reason names it already.
+    throw new SophiaError('unavailable', engine.remote ? reason : `Could not ${what} on ${engine.name}: ${reason}`, { reachable: false });
   }
 }
 

@@ -9,12 +9,15 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { EngineProfile, SophiaEvent, StoppedItem } from '../../../shared/contract';
 import { createDockerClient } from '../../../electron/sandbox/dockerClient';
 import type { SandboxEngine } from '../../../electron/sandbox/engines/engine';
+import type { Sandbox } from '../../../electron/sandbox/sandbox';
+import { createEngine, type EngineSecret } from '../../../electron/sandbox/engines/engineClient';
 import { EngineFleet } from '../../../electron/sandbox/engines/engineFleet';
 import { ensureImageOnEngine } from '../../../electron/sandbox/engines/imageTransfer';
 import { labelKeys } from '../../../electron/sandbox/hardening';
 import { ownerLabels, ownerOf, type Owner } from '../../../electron/sandbox/sandboxOwner';
 import { DockerSandboxService } from '../../../electron/sandbox/sandboxService';
 import { closedPort } from '../../support/closedPort';
+import { startTlsEngine, type TlsEngine } from '../../support/engines';
 import { engineOn, makeSleepImage, removeImage, runLabelled, silentServer, startPodman, type TestEngine } from './fleetSupport';
 import { docker as local } from './support';
 
@@ -22,12 +25,17 @@ const localProfile: EngineProfile = { id: 'local', name: 'This machine', kind: '
 const podmanProfile: EngineProfile = { id: 'podman-test', name: 'Podman box', kind: 'podman', socketPath: '/unused' };
 
 let podman: TestEngine;
+let tls: TlsEngine;
+/** The TLS engine's own socket on this machine, to see its containers from outside the product. */
+let tlsDocker: Docker;
 let sleepImage: string;
 const fleets: EngineFleet[] = [];
 const closers: Array<() => Promise<void>> = [];
 
 beforeAll(async () => {
   podman = await startPodman('podman-test');
+  tls = await startTlsEngine({ id: 'fleet-tls' });
+  tlsDocker = createDockerClient({ socketPath: tls.socketPath });
   ({ image: sleepImage } = await makeSleepImage(local));
 });
 
@@ -39,12 +47,13 @@ afterEach(async () => {
 afterAll(async () => {
   await removeImage(local, sleepImage);
   await podman?.stop();
+  await tls?.stop();
 });
 
 /** A TLS profile whose engine is a dockerode client for a loopback port (nothing there, or a server that never answers). */
 function tlsProfile(id: string, name: string, port: number): { profile: EngineProfile; engine: SandboxEngine } {
   const profile: EngineProfile = { id, name, kind: 'tls', host: '127.0.0.1', port };
-  return { profile, engine: engineOn(createDockerClient({ host: '127.0.0.1', port, protocol: 'https' }), id, 'tls') };
+  return { profile, engine: engineOn(createDockerClient({ host: '127.0.0.1', port, protocol: 'https' }), id, 'tls', name) };
 }
 
 interface FleetSetup {
@@ -54,9 +63,12 @@ interface FleetSetup {
 
 function newFleet(options: {
   engines: Array<{ profile: EngineProfile; engine: SandboxEngine }>;
+  /** Engines made from their profile by the product's engine client. */
+  real?: Array<{ profile: EngineProfile; secret: EngineSecret }>;
   active?: string;
   remoteStopMs?: number;
   remoteImage?: string;
+  retryMs?: number;
 }): FleetSetup {
   const events: SophiaEvent[] = [];
   const byId = new Map(options.engines.map((entry) => [entry.profile.id, entry.engine]));
@@ -66,22 +78,25 @@ function newFleet(options: {
   const fleet = new EngineFleet({
     publish: (event) => events.push(event),
     localProfile,
-    profiles: options.engines.map((entry) => entry.profile),
+    profiles: [...options.engines.map((entry) => entry.profile), ...(options.real ?? []).map((entry) => entry.profile)],
     active: options.active ?? 'local',
     makeEngine: (profile) => {
+      const real = options.real?.find((entry) => entry.profile.id === profile.id);
+      if (real) return createEngine(profile, real.secret);
       const engine = byId.get(profile.id);
       if (engine === undefined) throw new Error(`no test engine ${profile.id}`);
       return engine;
     },
     makeService: (engine, publish) =>
       new DockerSandboxService({
-        docker: engine.docker(),
+        engine,
         publish,
         poolSize: 0,
         retryMs: 0,
         ...(engine.remote && options.remoteImage ? { image: options.remoteImage } : {}),
       }),
     ...(options.remoteStopMs === undefined ? {} : { remoteStopMs: options.remoteStopMs }),
+    retryMs: options.retryMs ?? 0,
   });
   fleets.push(fleet);
   return { fleet, events };
@@ -106,27 +121,38 @@ describe('EngineFleet.killAll', () => {
     closers.push(silent.close);
     const refused = tlsProfile('refused', 'Refusing host', await closedPort());
     const hanging = tlsProfile('hanging', 'Silent host', silent.port);
+    const real = [{ profile: tls.profile, secret: tls.secret }];
     const { fleet } = newFleet({
       engines: [{ profile: podmanProfile, engine: podman.engine }, refused, hanging],
+      real,
       // Long enough that the silent engine's part can only end when the test closes it.
       remoteStopMs: 120_000,
     });
     const status = await fleet.start();
     expect(status.state, status.message).toBe('ready');
+    const busy = (box: Sandbox): Promise<unknown> => box.exec('while :; do :; done', { timeoutMs: 300_000 }).catch((error: unknown) => error);
 
     // This machine: two real task sandboxes, busy.
-    const boxes = await Promise.all([fleet.acquire('fleet-kill-0'), fleet.acquire('fleet-kill-1')]);
-    const running = boxes.map((box) => box.exec('while :; do :; done', { timeoutMs: 120_000 }).catch((error: unknown) => error));
-    // The second engine, never used by a service this launch: containers of this launch there (a sweep finds them by label).
-    await sendImage(podman.engine, sleepImage);
-    const remote = await Promise.all([0, 1, 2].map(() => runLabelled(podman.engine.docker(), sleepImage, { ...ownerLabels(ownerOf()), [labelKeys.role]: 'task' })));
-    expect((await ownContainers(podman.engine.docker(), fleet.ownerId)).sort()).toEqual([...remote].sort());
+    const here = await Promise.all([fleet.acquire('fleet-here-0'), fleet.acquire('fleet-here-1')]);
+    const running = here.map(busy);
+    // The TLS engine becomes the active one: the sandbox image is brought to it, two busy sandboxes there.
+    fleet.configure([podmanProfile, refused.profile, hanging.profile, tls.profile], tls.profile.id);
+    expect(fleet.activeEngine().id).toBe(tls.profile.id);
+    await expect.poll(() => fleet.status().state, { timeout: 240_000 }).toBe('ready');
+    const there = await Promise.all([fleet.acquire('fleet-tls-0'), fleet.acquire('fleet-tls-1')]);
+    running.push(...there.map(busy));
+    // Podman, never used by a service this launch: containers of this launch there (a sweep finds them by label).
+    await ensureImageOnEngine({ from: local, to: podman.engine, image: sleepImage, named: false });
+    const swept = await Promise.all([0, 1, 2].map(() => runLabelled(podman.engine.docker(), sleepImage, { ...ownerLabels(ownerOf()), [labelKeys.role]: 'task' })));
+    expect((await ownContainers(podman.engine.docker(), fleet.ownerId)).sort()).toEqual([...swept].sort());
     expect(await ownContainers(local, fleet.ownerId)).toHaveLength(2);
+    expect(await ownContainers(tlsDocker, fleet.ownerId)).toHaveLength(2);
 
     let report: StoppedItem[] | undefined;
     const stopping = fleet.killAll().then((items) => (report = items));
-    // This machine's and the second engine's containers go while the silent engine still holds its part.
+    // Every reachable engine's containers go while the silent engine still holds its part.
     await expect.poll(() => ownContainers(local, fleet.ownerId), { timeout: 30_000 }).toEqual([]);
+    await expect.poll(() => ownContainers(tlsDocker, fleet.ownerId), { timeout: 30_000 }).toEqual([]);
     await expect.poll(() => ownContainers(podman.engine.docker(), fleet.ownerId), { timeout: 30_000 }).toEqual([]);
     expect(report).toBeUndefined();
 
@@ -137,8 +163,10 @@ describe('EngineFleet.killAll', () => {
       { kind: 'engine', id: 'refused', label: 'Refusing host', outcome: 'unreachable' },
       { kind: 'engine', id: 'hanging', label: 'Silent host', outcome: 'unreachable' },
     ]);
-    expect(items.filter((item) => item.label.startsWith('sandbox of task fleet-kill-')).map((item) => item.outcome)).toEqual(['stopped', 'stopped']);
-    expect(items.filter((item) => item.label === 'sandbox on Podman box').map((item) => item.outcome)).toEqual(['stopped', 'stopped', 'stopped']);
+    const outcomes = (prefix: string): string[] => items.filter((item) => item.label.startsWith(prefix)).map((item) => item.outcome);
+    expect(outcomes('sandbox of task fleet-here-')).toEqual(['stopped', 'stopped']);
+    expect(outcomes('sandbox of task fleet-tls-')).toEqual(['stopped', 'stopped']);
+    expect(outcomes('sandbox on Podman box')).toEqual(['stopped', 'stopped', 'stopped']);
     await Promise.all(running);
     await expect(fleet.acquire('after-stop')).rejects.toMatchObject({ code: 'stopped' });
   });
@@ -150,6 +178,28 @@ describe('EngineFleet.killAll', () => {
     const { fleet } = newFleet({ engines: [hanging], remoteStopMs: 300 });
     const items = await fleet.killAll();
     expect(items).toEqual([{ kind: 'engine', id: 'hanging', label: 'Silent host', outcome: 'unreachable' }]);
+  });
+});
+
+describe('EngineFleet with an active engine it cannot use', () => {
+  it('says plainly that a remote engine does not answer, refuses tasks, and is the one the stop names', async () => {
+    const refused = tlsProfile('refused', 'Refusing host', await closedPort());
+    const { fleet } = newFleet({ engines: [refused], active: 'refused', retryMs: 0 });
+    const status = await fleet.start();
+    expect(status.state).toBe('docker-unavailable');
+    expect(status.message).toMatch(/^Refusing host refused the connection: nothing listens there\./);
+    await expect(fleet.acquire('nowhere')).rejects.toMatchObject({ code: 'unavailable', message: status.message });
+    expect(await fleet.killAll()).toEqual([{ kind: 'engine', id: 'refused', label: 'Refusing host', outcome: 'unreachable' }]);
+  });
+
+  it('shows why an engine cannot be made (its keychain material is missing) and leaves it out of the stop', async () => {
+    const profile: EngineProfile = { id: 'no-keys', name: 'Keyless host', kind: 'tls', host: '127.0.0.1', port: 2376 };
+    const { fleet } = newFleet({ engines: [], real: [{ profile, secret: () => null }], active: 'no-keys' });
+    const status = await fleet.start();
+    expect(status.state).toBe('failed');
+    expect(status.message).toMatch(/^Keyless host: /);
+    await expect(fleet.acquire('nowhere')).rejects.toMatchObject({ code: 'unavailable' });
+    expect(await fleet.killAll()).toEqual([]);
   });
 });
 

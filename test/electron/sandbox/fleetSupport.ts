@@ -20,8 +20,8 @@ export interface TestEngine {
   readonly stop: () => Promise<void>;
 }
 
-export function engineOn(docker: Docker, id: string, kind: EngineKind, remote = kind !== 'local'): SandboxEngine {
-  return { id, name: `test engine ${id}`, kind, remote, docker: () => docker, close: () => Promise.resolve() };
+export function engineOn(docker: Docker, id: string, kind: EngineKind, name = `test engine ${id}`): SandboxEngine {
+  return { id, name, kind, remote: kind !== 'local', docker: () => docker, close: () => Promise.resolve() };
 }
 
 /** `podman system service` on a socket of its own, with its own storage, ended by `stop`. */
