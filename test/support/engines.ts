@@ -296,6 +296,25 @@ export interface SshEngine extends StartedEngine {
   readonly hostKey: string;
   /** The client's private key file (for the `ssh`/`docker` CLI). */
   readonly keyFile: string;
+  /** The host key's public half (`ssh-ed25519 AAAA...`), for checking fingerprints against `ssh-keygen -l`. */
+  readonly hostPublicKeyFile: string;
+  /** Cuts every open connection (kills sshd's per-connection processes); returns how many. */
+  dropConnections(): Promise<number>;
+  /** How many logins sshd has accepted so far (from its log). */
+  acceptedLogins(): Promise<number>;
+}
+
+/** The processes whose parent is `pid` (from /proc). */
+async function childrenOf(pid: number): Promise<number[]> {
+  const { readdir } = await import('node:fs/promises');
+  const found: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (parent === pid) found.push(Number(entry));
+  }
+  return found;
 }
 
 /**
@@ -383,6 +402,26 @@ export async function startSshEngine(target: { socketPath: string }, options: { 
     port,
     hostKey,
     keyFile: at('client_key'),
+    hostPublicKeyFile: at('host_key.pub'),
+    dropConnections: async () => {
+      // Each connection is a monitor process and its unprivileged child holding the socket.
+      const sessions: number[] = [];
+      for (let level = child.pid === undefined ? [] : await childrenOf(child.pid); level.length > 0 && sessions.length < 1000; ) {
+        sessions.push(...level);
+        level = (await Promise.all(level.map(childrenOf))).flat();
+      }
+      for (const pid of sessions) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // Gone with its parent already.
+        }
+      }
+      const deadline = Date.now() + 10_000;
+      while (sessions.some(isAlive) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      return sessions.length;
+    },
+    acceptedLogins: async () => ((await readFile(logFile, 'utf8').catch(() => '')).match(/Accepted publickey/g) ?? []).length,
     // `docker -H ssh://` runs the system ssh with the person's own key and known_hosts (it has
     // no flag for others), so the CLI runs on the far side instead: one SSH session per call,
     // as `docker -H ssh://` makes too.

@@ -63,6 +63,11 @@ const channelsPerConnection = 10;
 /** At most this many SSH connections to one engine (so at most 160 channels at once: each sandbox container holds one for its keeper's attach stream). */
 const maxConnections = 16;
 const sshReadyTimeoutMs = 10_000;
+/**
+ * A connection that stops answering (a cut network sends no close) is given up after three
+ * unanswered keepalives: its requests fail within about 20 s instead of hanging.
+ */
+const keepaliveMs = 5000;
 /** Channels dialled ahead of need on an SSH engine (see SshTransport.openChannel). */
 const spareChannels = 2;
 /** How long a request waits for a free channel when every connection is full. */
@@ -177,7 +182,7 @@ function sshEngine(profile: EngineProfile, secret: EngineSecret): SandboxEngine 
   const username = needField(profile, profile.user, 'user name to log in as');
   const keyAccount = engineSecretNames.sshKey(profile.id);
   const auth = profile.sshAuth ?? (secret(keyAccount) ? 'key' : 'agent');
-  const config: ConnectConfig = { host, port, username, readyTimeout: sshReadyTimeoutMs, keepaliveInterval: 15_000, keepaliveCountMax: 3 };
+  const config: ConnectConfig = { host, port, username, readyTimeout: sshReadyTimeoutMs, keepaliveInterval: keepaliveMs, keepaliveCountMax: 3 };
   if (auth === 'key') {
     config.privateKey = needSecret(profile, secret, keyAccount, 'the SSH private key');
   } else {
@@ -212,6 +217,8 @@ interface SshConnection {
   /** The server refused one more channel here: use it for no more than it carries now. */
   limit: number;
   dead: boolean;
+  /** Its open channels: ended with an error when the connection drops (ssh2 leaves them open). */
+  readonly open: Set<ClientChannel>;
 }
 
 interface SshTransportOptions {
@@ -231,6 +238,8 @@ class SshTransport {
   private readonly waiters: Array<() => void> = [];
   /** Channels dialled ahead (see openChannel). */
   private readonly spares: ClientChannel[] = [];
+  /** Channels of a connection that dropped. */
+  private readonly lost = new WeakSet<ClientChannel>();
   private refilling = 0;
   private closed = false;
 
@@ -245,7 +254,7 @@ class SshTransport {
    */
   async openChannel(): Promise<ClientChannel> {
     for (let spare = this.spares.shift(); spare !== undefined; spare = this.spares.shift()) {
-      if (!spare.destroyed && spare.readable) {
+      if (!spare.destroyed && spare.readable && !this.lost.has(spare)) {
         this.refill();
         return spare;
       }
@@ -348,6 +357,7 @@ class SshTransport {
       channels: 0,
       limit: channelsPerConnection,
       dead: false,
+      open: new Set(),
       ready: new Promise<void>((resolve, reject) => {
         client.once('ready', () => {
           log.info('ssh connection ready', { engine: profile.id, connections: this.connections.size });
@@ -362,9 +372,18 @@ class SshTransport {
     };
     connection.ready.catch(() => undefined);
     const forget = (): void => {
-      // A dropped connection is forgotten, so the next request connects again.
+      // A dropped connection is forgotten, so the next request connects again. Its channels
+      // get no close from ssh2 (only an end of their input), so a kept-alive HTTP socket on
+      // one would take the next request and never answer: each is ended with an error here.
+      if (!connection.dead) log.info('ssh connection closed', { engine: profile.id, channels: connection.open.size });
       connection.dead = true;
       this.connections.delete(connection);
+      const lost = new EngineConnectionError('dial_failed', `The SSH connection to ${profile.host ?? ''} was lost.`);
+      for (const channel of connection.open) {
+        this.lost.add(channel);
+        channel.emit('error', lost);
+      }
+      connection.open.clear();
       this.wake();
     };
     // Requests and answers are small and back to back: Nagle's algorithm would hold each one
@@ -422,7 +441,9 @@ class SshTransport {
           this.lastFailure = failure;
           channel.emit('error', failure);
         });
+        connection.open.add(channel);
         channel.once('close', () => {
+          connection.open.delete(channel);
           connection.channels -= 1;
           this.wake();
         });
@@ -472,7 +493,11 @@ class ChannelSocket extends Duplex {
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     clearTimeout(this.idleTimer);
-    this.channel.close();
+    try {
+      this.channel.close();
+    } catch {
+      // Its connection is gone already.
+    }
     callback(error);
   }
 
@@ -607,7 +632,9 @@ export async function measureRtt(engine: SandboxEngine, samples = 5): Promise<nu
  * host key is not pinned, `hostKey` holds the key the server presented.
  */
 export async function checkEngine(profile: EngineProfile, secret: EngineSecret, options: { timeoutMs?: number; image?: string } = {}): Promise<EngineCheck> {
-  const timeoutMs = options.timeoutMs ?? 10_000;
+  // An SSH check logs in and starts `docker system dial-stdio` through the login shell, which
+  // alone can take seconds on a busy host.
+  const timeoutMs = options.timeoutMs ?? (profile.kind === 'ssh' ? 20_000 : 10_000);
   const { image } = options;
   let engine: SandboxEngine;
   try {

@@ -127,9 +127,13 @@ describe('TLS engine', () => {
 });
 
 describe('SSH engine', () => {
+  // Each SSH session runs the login shell first (here root's .bashrc starts pyenv: about a
+  // second on a quiet machine, several under load), and the check opens two or three.
+  const slow = { timeoutMs: 60_000 };
+
   it('does not connect to an unpinned host, and shows the key it presented', async () => {
     const { hostKey: _pinned, ...unpinned } = ssh.profile;
-    const check = await checkEngine(unpinned, ssh.secret);
+    const check = await checkEngine(unpinned, ssh.secret, slow);
     expect(check.ok).toBe(false);
     expect(check.hostKey).toBe(ssh.hostKey);
     expect(check.message).toMatch(/not pinned/);
@@ -138,14 +142,14 @@ describe('SSH engine', () => {
 
   it('refuses a host whose key differs from the pinned one, loudly', async () => {
     const wrong = `SHA256:${'A'.repeat(43)}`;
-    const check = await checkEngine({ ...ssh.profile, hostKey: wrong }, ssh.secret);
+    const check = await checkEngine({ ...ssh.profile, hostKey: wrong }, ssh.secret, slow);
     expect(check.ok).toBe(false);
     expect(check.message).toMatch(/WARNING: .*CHANGED/);
     expect(check.hostKey).toBe(ssh.hostKey);
   });
 
   it('works with the right pin, reaching the engine behind it', async () => {
-    const check = await checkEngine(ssh.profile, ssh.secret);
+    const check = await checkEngine(ssh.profile, ssh.secret, slow);
     expect(check, check.message).toMatchObject({ ok: true, os: 'linux', hostKey: ssh.hostKey });
     // The same engine as over TLS: the SSH server dials that dockerd's unix socket.
     const viaSsh = createEngine(ssh.profile, ssh.secret);
@@ -166,15 +170,64 @@ describe('SSH engine', () => {
     await engine.close();
   });
 
+  it('gives host keys in the OpenSSH form that ssh-keygen -l prints', async () => {
+    const { execFile } = await import('node:child_process');
+    const printed = await new Promise<string>((resolve, reject) =>
+      execFile('ssh-keygen', ['-l', '-E', 'sha256', '-f', ssh.hostPublicKeyFile], (error, stdout) => (error ? reject(error) : resolve(stdout))),
+    );
+    expect(printed.split(/\s+/)[1]).toBe(ssh.hostKey);
+    const check = await checkEngine(ssh.profile, ssh.secret, slow);
+    expect(check.hostKey).toBe(printed.split(/\s+/)[1]);
+  });
+
+  it('connects again after its connections are cut', async () => {
+    const engine = createEngine(ssh.profile, ssh.secret);
+    expect(String(await engine.docker().ping())).toBe('OK');
+    const loginsBefore = await ssh.acceptedLogins();
+    expect(await ssh.dropConnections()).toBeGreaterThan(0);
+    // The cut reaches the client as the TCP connection closing; once it has, requests log in anew.
+    await expect.poll(() => engine.docker().ping().then(String, (error: Error) => error.message), { timeout: 20_000 }).toBe('OK');
+    const burst = await Promise.all(Array.from({ length: 12 }, () => engine.docker().version()));
+    expect(burst).toHaveLength(12);
+    expect(await ssh.acceptedLogins()).toBeGreaterThan(loginsBefore);
+    await engine.close();
+  });
+
+  it('logs in through the SSH agent', async () => {
+    const { execFile } = await import('node:child_process');
+    const run = (command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<string> =>
+      new Promise((resolve, reject) => execFile(command, args, { env }, (error, stdout) => (error ? reject(error) : resolve(stdout))));
+    const dir = await mkdtemp(path.join(tmpdir(), 'sophia-agent-'));
+    const agentSocket = path.join(dir, 'agent.sock');
+    const agentPid = Number(/SSH_AGENT_PID=(\d+)/.exec(await run('ssh-agent', ['-s', '-a', agentSocket]))?.[1]);
+    const saved = process.env['SSH_AUTH_SOCK'];
+    try {
+      await run('ssh-add', ['-q', ssh.keyFile], { ...process.env, SSH_AUTH_SOCK: agentSocket });
+      process.env['SSH_AUTH_SOCK'] = agentSocket;
+      // No key in the keychain: the agent is the only way in.
+      const check = await checkEngine({ ...ssh.profile, sshAuth: 'agent' }, () => null, slow);
+      expect(check, check.message).toMatchObject({ ok: true, hostKey: ssh.hostKey });
+      delete process.env['SSH_AUTH_SOCK'];
+      const without = await checkEngine({ ...ssh.profile, sshAuth: 'agent' }, () => null, slow);
+      expect(without.ok).toBe(false);
+      expect(without.message).toMatch(/no agent is running/);
+    } finally {
+      if (saved === undefined) delete process.env['SSH_AUTH_SOCK'];
+      else process.env['SSH_AUTH_SOCK'] = saved;
+      if (agentPid > 0) process.kill(agentPid, 'SIGTERM');
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('says when the key is not accepted', async () => {
     const secret = (name: string): string | null => (name === engineSecretNames.sshKey(ssh.profile.id) ? otherKey : null);
-    const check = await checkEngine(ssh.profile, secret);
+    const check = await checkEngine(ssh.profile, secret, slow);
     expect(check.ok).toBe(false);
     expect(check.message).toMatch(/did not accept/);
   });
 
   it('says when dial-stdio fails on the SSH host (a socket that is not there)', async () => {
-    const check = await checkEngine({ ...ssh.profile, socketPath: '/nonexistent/docker.sock' }, ssh.secret, { timeoutMs: 10_000 });
+    const check = await checkEngine({ ...ssh.profile, socketPath: '/nonexistent/docker.sock' }, ssh.secret, slow);
     expect(check.ok).toBe(false);
     expect(check.message).toMatch(/dial-stdio. on 127\.0\.0\.1 ended with code \d+/);
   });
@@ -183,7 +236,7 @@ describe('SSH engine', () => {
     // A second server whose sessions get a PATH without the docker CLI.
     const bare = await startSshEngine({ socketPath: tls.socketPath }, { id: 'test-ssh-bare', extraConfig: ['SetEnv PATH=/nonexistent'] });
     try {
-      const check = await checkEngine(bare.profile, bare.secret, { timeoutMs: 10_000 });
+      const check = await checkEngine(bare.profile, bare.secret, slow);
       expect(check.ok).toBe(false);
       expect(check.message).toMatch(/`docker` command was not found on 127\.0\.0\.1/);
     } finally {
