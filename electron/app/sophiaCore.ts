@@ -71,7 +71,6 @@ import { MemoryService, memoryHandlers } from '../memory/memoryService';
 import { registerMemoryTools } from '../tools/memoryTools';
 import { Telemetry } from '../telemetry/telemetry';
 
-
 export interface SophiaCore {
   readonly events: EventHub;
   readonly stop: StopController;
@@ -203,9 +202,8 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     // Live: the fleet adds, closes and switches engines now (a restart is not needed); the status bar names the active one.
     changed: (profiles, active, renewed) => {
       if (sandbox instanceof EngineFleet) {
-        // New keys for an unchanged profile: the engine made with the old ones is closed first (the fleet keeps an engine while its profile is the same).
-        if (renewed !== undefined) sandbox.configure(profiles.filter((profile) => profile.id !== renewed), active === renewed ? 'local' : active);
-        sandbox.configure(profiles, active);
+        // New keys for an unchanged profile: the fleet closes the engine made with the old ones and makes it again.
+        sandbox.configure(profiles, active, renewed === undefined ? {} : { renewed });
       }
       publishStatus();
     },

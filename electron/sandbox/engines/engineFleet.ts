@@ -140,12 +140,14 @@ export class EngineFleet implements SandboxService {
    * profile changed) has its service closed, which removes this launch's containers there;
    * a new active engine starts when the fleet has started.
    */
-  configure(profiles: readonly EngineProfile[], active: string): void {
+  configure(profiles: readonly EngineProfile[], active: string, options: { readonly renewed?: string } = {}): void {
     const wanted = new Map<string, EngineProfile>([[localEngineId, this.#options.localProfile]]);
     for (const profile of profiles) if (profile.id !== localEngineId && !wanted.has(profile.id)) wanted.set(profile.id, profile);
+    // `renewed`: the same profile with new keychain material; its engine (made with the old) is closed and made again.
+    const renewedMember = options.renewed === undefined ? undefined : this.#members.get(options.renewed);
     for (const [id, member] of [...this.#members]) {
       const next = wanted.get(id);
-      if (next !== undefined && JSON.stringify(next) === JSON.stringify(member.profile)) continue;
+      if (next !== undefined && member !== renewedMember && JSON.stringify(next) === JSON.stringify(member.profile)) continue;
       this.#members.delete(id);
       void this.#retire(member);
     }
@@ -154,7 +156,7 @@ export class EngineFleet implements SandboxService {
     const nextActive = this.#members.has(active) ? active : localEngineId;
     if (nextActive !== active) log.warn('the active engine is not configured; using this machine', { active });
     const previous = this.#activeId;
-    const activeChanged = nextActive !== previous || !this.#members.has(previous);
+    const activeChanged = nextActive !== previous || !this.#members.has(previous) || (renewedMember !== undefined && renewedMember.profile.id === previous);
     this.#activeId = nextActive;
     if (!activeChanged) return;
     this.#abortImage();

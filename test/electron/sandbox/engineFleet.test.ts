@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import type Docker from 'dockerode';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { EngineProfile, SophiaEvent, StoppedItem } from '../../../shared/contract';
-import { createDockerClient } from '../../../electron/sandbox/dockerClient';
+import { createDockerClient, imageExists } from '../../../electron/sandbox/dockerClient';
 import type { SandboxEngine } from '../../../electron/sandbox/engines/engine';
 import type { Sandbox } from '../../../electron/sandbox/sandbox';
 import { createEngine, type EngineSecret } from '../../../electron/sandbox/engines/engineClient';
@@ -203,6 +203,25 @@ describe('EngineFleet with an active engine it cannot use', () => {
   });
 });
 
+describe('EngineFleet and the sandbox image', () => {
+  it('Stop aborts sending the image to the active engine: the report says so and the engine keeps no image', async () => {
+    const podmanDocker = podman.engine.docker();
+    const { fleet, events } = newFleet({ engines: [{ profile: podmanProfile, engine: podman.engine }], active: podmanProfile.id });
+    const image = fleet.image;
+    expect(await imageExists(podmanDocker, image)).toBe(false);
+    void fleet.start();
+    await expect.poll(() => fleet.status().message, { timeout: 60_000 }).toMatch(/^Podman box: Sending the sandbox image to test engine podman-test: [1-9]\d* MB of about \d+ MB/);
+    expect(fleet.status().state).toBe('building-image');
+
+    const items = await fleet.killAll();
+    expect(items).toContainEqual({ kind: 'task', id: 'sandbox-image-transfer', label: 'sandbox image transfer', outcome: 'stopped' });
+    await expect.poll(() => fleet.status().state).toBe('image-missing');
+    expect(fleet.status().message).toMatch(/was stopped/);
+    expect(await imageExists(podmanDocker, image)).toBe(false);
+    expect(events.some((event) => event.type === 'sandbox.status' && event.status.state === 'building-image')).toBe(true);
+  });
+});
+
 describe('EngineFleet.removeLeftovers', () => {
   it("removes containers of ended launches of this host on a second engine, and keeps live and other hosts' ones", async () => {
     await sendImage(podman.engine, sleepImage);
@@ -241,6 +260,12 @@ describe('EngineFleet.configure', () => {
       expect((await podman.engine.docker().getImage(image).inspect()).RepoTags.join(' ')).toContain(image);
       const statuses = events.flatMap((event) => (event.type === 'sandbox.status' ? [event.status.message] : []));
       expect(statuses.some((message) => /^Podman box: Sending the sandbox image to test engine podman-test/.test(message))).toBe(true);
+
+      // New keychain material for the same profile: its service and engine are made again, and it comes back ready.
+      const before = fleet.activeService;
+      fleet.configure([podmanProfile], 'podman-test', { renewed: 'podman-test' });
+      expect(fleet.activeService).not.toBe(before);
+      await expect.poll(() => fleet.status().state, { timeout: 60_000 }).toBe('ready');
 
       // A container of this launch on the engine about to be removed: closing its service removes it.
       const mine = await runLabelled(podman.engine.docker(), image, { ...ownerLabels(ownerOf()), [labelKeys.role]: 'task' });
