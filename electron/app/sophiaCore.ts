@@ -183,6 +183,10 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
   const offline = new OfflineGuard(() => settings.get());
   // Settings → Sandbox with the SOPHIA_SANDBOX_* variables over it, read once: the service is built from it.
   const sandboxSettings = sandboxConfig(settings.get().sandbox);
+  // An engine's host off this machine is a connection offline mode refuses (loopback stays allowed).
+  const offlineEngine = (profile: { readonly host?: string | undefined; readonly kind: string; readonly name: string }): void => {
+    if (profile.host) offline.check(`https://${profile.host.includes(':') ? `[${profile.host}]` : profile.host}/`, `the ${profile.kind} engine ${profile.name}`);
+  };
   // Settings → Engines: checked before saved, keys in the keychain, private parts known to the redactor from the start.
   const engines = new EngineProfiles({
     settings,
@@ -193,12 +197,12 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
     check: options.checkEngine ?? ((profile, secret, checkOptions) => checkEngine(profile, secret, { ...checkOptions, image: sandboxSettings.inUse.image || defaultSandboxImage() })),
     guard: (profile) => {
       stop.assertRunning();
-      if (profile.host) offline.check(`https://${profile.host.includes(':') ? `[${profile.host}]` : profile.host}/`, `the ${profile.kind} engine ${profile.name}`);
+      offlineEngine(profile);
     },
     // Live: the fleet adds, closes and switches engines now (a restart is not needed); the status bar names the active one.
     changed: (profiles, active, renewed) => {
       if (sandbox instanceof EngineFleet) {
-        // New keys for an unchanged profile: the engine made with the old ones is closed first (the fleet keeps an engine while its profile is the same).
+        // New keys for an unchanged profile: the fleet closes the engine made with the old ones and makes it again.
         sandbox.configure(profiles, active, renewed === undefined ? {} : { renewed });
       }
       publishStatus();
@@ -215,9 +219,9 @@ export function createSophiaCore(options: CoreOptions): SophiaCore {
       checkMirror: (mirror) => offline.check(mirror, 'building the sandbox image (from the Debian mirror)'),
       workspaceImages: () => settings.get().sandboxWorkspaceImages,
       engines: { profiles: settings.get().engines, active: settings.get().activeEngine },
-      // Each engine's keys are read from the keychain when it is made, and only its own; offline mode refuses a remote host.
+      // Each engine's keys are read from the keychain when it is made, and only its own; offline mode refuses a remote host first.
       makeEngine: (profile) => {
-        if (profile.host) offline.check(`https://${profile.host.includes(':') ? `[${profile.host}]` : profile.host}/`, `the ${profile.kind} engine ${profile.name}`);
+        offlineEngine(profile);
         return createEngine(profile, engines.secretFor(profile));
       },
     });

@@ -9,6 +9,7 @@ import { createSophiaCore, type SophiaCore } from '../../../../electron/app/soph
 import { EngineFleet } from '../../../../electron/sandbox/engines/engineFleet';
 import type { EngineProfile } from '../../../../shared/contract';
 import { makeTestMaterial, type TestMaterial } from '../../../support/engineMaterial';
+import { startTlsEngine } from '../../../support/engines';
 import { closedPort } from '../../../support/closedPort';
 import { tempDataDir } from '../../../support/hostFixture';
 import { testKeychain } from '../../keychain/keychainSupport';
@@ -61,6 +62,28 @@ describe('engines through the core', () => {
     await again.handlers['engines.remove']({ id: 'docker-here' }, ctx);
     expect(fleetOf(again).engineIds()).toEqual(['local']);
     expect(fleetOf(again).activeEngine().id).toBe('local');
+  });
+
+  it('new keys for the active TLS engine replace the engine made with the old ones (not kept until a restart)', async () => {
+    const dockerd = await startTlsEngine({ id: 'core-tls' });
+    try {
+      const core = newCore(tempDataDir());
+      const fleet = fleetOf(core);
+      const pasted = { ca: dockerd.secrets['engine-core-tls-ca'] ?? '', cert: dockerd.secrets['engine-core-tls-cert'] ?? '', key: dockerd.secrets['engine-core-tls-key'] ?? '' };
+      await core.handlers['engines.save']({ profile: dockerd.profile, material: pasted }, ctx);
+      await core.handlers['engines.select']({ id: 'core-tls' }, ctx);
+      const before = fleet.activeService;
+      // The same profile, saved again without keys: the engine stays.
+      await core.handlers['engines.save']({ profile: dockerd.profile, replace: true }, ctx);
+      expect(fleet.activeService).toBe(before);
+      // The key replaced: the fleet made the engine again, and it is still the active one.
+      await core.handlers['engines.save']({ profile: dockerd.profile, material: { key: pasted.key }, replace: true }, ctx);
+      expect(fleet.activeService).not.toBe(before);
+      expect(fleet.activeEngine().id).toBe('core-tls');
+      await core.handlers['engines.remove']({ id: 'core-tls' }, ctx);
+    } finally {
+      await dockerd.stop();
+    }
   });
 
   it('audits engine requests with the material\'s field names only, also when the save is refused', async () => {
