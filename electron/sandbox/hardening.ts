@@ -159,7 +159,14 @@ export function containerSpec(input: ContainerSpecInput): Docker.ContainerCreate
       SecurityOpt: ['no-new-privileges:true'],
       Privileged: false,
       ReadonlyRootfs: true,
-      Tmpfs: { [sandboxHome]: `rw,nosuid,nodev,exec,mode=1777,size=${Math.floor(limits.tmpBytes)}` },
+      Tmpfs: {
+        [sandboxHome]: `rw,nosuid,nodev,exec,mode=1777,size=${Math.floor(limits.tmpBytes)}`,
+        // Podman gives a read-only root writable tmpfs mounts at /run and /var/tmp of its own
+        // (`--read-only-tmpfs`); said here, read-only, they stay read-only like the rest.
+        ...(input.engineKind === 'podman'
+          ? { '/run': 'ro,nosuid,nodev,noexec,mode=755,size=65536', '/var/tmp': 'ro,nosuid,nodev,noexec,mode=755,size=4096' }
+          : {}),
+      },
       Mounts: mounts,
       IpcMode: 'none',
       Memory: Math.floor(limits.memoryBytes),
