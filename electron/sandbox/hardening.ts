@@ -159,7 +159,14 @@ export function containerSpec(input: ContainerSpecInput): Docker.ContainerCreate
       SecurityOpt: ['no-new-privileges:true'],
       Privileged: false,
       ReadonlyRootfs: true,
-      Tmpfs: { [sandboxHome]: `rw,nosuid,nodev,exec,mode=1777,size=${Math.floor(limits.tmpBytes)}` },
+      Tmpfs: {
+        [sandboxHome]: `rw,nosuid,nodev,exec,mode=1777,size=${Math.floor(limits.tmpBytes)}`,
+        // Podman gives a read-only root writable tmpfs mounts at /run and /var/tmp of its own
+        // (`--read-only-tmpfs`); said here, read-only, they stay read-only like the rest.
+        ...(input.engineKind === 'podman'
+          ? { '/run': 'ro,nosuid,nodev,noexec,mode=755,size=65536', '/var/tmp': 'ro,nosuid,nodev,noexec,mode=755,size=4096' }
+          : {}),
+      },
       Mounts: mounts,
       IpcMode: 'none',
       Memory: Math.floor(limits.memoryBytes),
@@ -178,8 +185,9 @@ export function containerSpec(input: ContainerSpecInput): Docker.ContainerCreate
         // Rootful Podman (4.3) otherwise asks runc for RLIMIT_NPROC 1048576, above the service's
         // own hard limit on most hosts; with every capability dropped the container then fails
         // to start ("error setting rlimit type 6: operation not permitted"). Docker passes no
-        // NPROC limit. The cgroup's pids limit stays the real bound; this one counts the
-        // command user's processes across that engine's sandboxes.
+        // NPROC limit. The cgroup's pids limit stays the real bound; this one counts every
+        // process of the command user's uid on the Podman host (its sandboxes, and that uid's
+        // own processes there if it is a person's).
         ...(input.engineKind === 'podman' ? [{ Name: 'nproc', Soft: limitCeilings.pids, Hard: limitCeilings.pids }] : []),
       ],
     },

@@ -161,7 +161,9 @@ async function stopChild(child: ChildProcess, timeoutMs: number): Promise<void> 
 
 async function startLogged(program: string, args: string[], logFile: string): Promise<ChildProcess> {
   const log = await open(logFile, 'a');
-  const child = spawn(program, args, { stdio: ['ignore', log.fd, log.fd], detached: false });
+  // In its own folder: Podman's conmon writes an `oom` file into its working directory when a
+  // container is killed for memory.
+  const child = spawn(program, args, { stdio: ['ignore', log.fd, log.fd], detached: false, cwd: path.dirname(logFile) });
   await log.close();
   children.add(child);
   child.once('exit', () => children.delete(child));

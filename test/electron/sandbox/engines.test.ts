@@ -93,6 +93,8 @@ for (const setup of setups) {
     let docker: Docker;
     let service: DockerSandboxService;
     let workspace: Awaited<ReturnType<typeof makeWorkspace>>;
+    /** On this machine's engine the bind mount keeps the folder's own modes: one the command user may write. */
+    let writableWorkspace: Awaited<ReturnType<typeof makeWorkspace>>;
     const remote = setup.kind !== 'local';
 
     beforeAll(async () => {
@@ -102,6 +104,7 @@ for (const setup of setups) {
       // The product's way of getting the image there: save on this machine, load there.
       await ensureImageOnEngine({ from: local, to: engine, image, named: false });
       workspace = await makeWorkspace(false);
+      writableWorkspace = await makeWorkspace(true);
       service = new DockerSandboxService({ engine, publish: () => undefined, poolSize: 1, retryMs: 0, limits: { memoryBytes, pids, cpus: 1 } });
       const status = await service.start();
       expect(status.state, status.message).toBe('ready');
@@ -111,6 +114,7 @@ for (const setup of setups) {
       await service?.close();
       await engine?.close();
       await workspace?.remove();
+      await writableWorkspace?.remove();
     });
 
     it('gives a task container the hardening of the CIS Docker Benchmark v1.6 section 5', async () => {
@@ -170,11 +174,30 @@ for (const setup of setups) {
       }
     });
 
+    it('cannot write anywhere but /tmp, and /workspace only when approved to write', async () => {
+      const places = ['/', '/etc', '/usr', '/usr/local/bin', '/var', '/var/tmp', '/root', '/home', '/opt', '/run', '/dev', '/dev/shm', '/dev/mqueue', '/sys/fs/cgroup', '/workspace'];
+      const script = `for d in ${places.join(' ')}; do if (echo x > "$d/.probe") 2>/dev/null; then echo "WROTE $d"; fi; done; find / \\( -path /proc -o -path /sys \\) -prune -o -type d -writable -print 2>/dev/null`;
+      const readOnly = await service.acquire(`ro-${setup.kind}`, { workspace: workspace.dir });
+      try {
+        expect((await readOnly.exec(script)).stdout.split('\n').filter(Boolean).sort(), 'CIS 5.12: only /tmp is writable').toEqual(['/tmp']);
+      } finally {
+        await readOnly.destroy();
+      }
+      const writable = await service.acquire(`rw-${setup.kind}`, { workspace: writableWorkspace.dir, access: 'read-write' });
+      try {
+        const written = (await writable.exec(script)).stdout.split('\n').filter(Boolean).sort();
+        expect(written.filter((line) => line.startsWith('WROTE')), 'only /workspace of the places tried').toEqual(['WROTE /workspace']);
+        expect(written.filter((line) => !line.startsWith('WROTE') && !line.startsWith('/workspace/')), 'writable folders').toEqual(['/tmp', '/workspace']);
+      } finally {
+        await writable.destroy();
+      }
+    });
+
     it('contains a fork bomb and a memory hog, and still hands out sandboxes afterwards', async () => {
       const box = await service.acquire(`bomb-${setup.kind}`);
       try {
         const bomb = await box.exec('f() { f | f & }; f; sleep 60', { timeoutMs: 6000 });
-        expect(bomb.timedOut).toBe(true);
+        expect(bomb.timedOut, `the bomb ran until its time limit (exit ${String(bomb.exitCode)}, stderr ${bomb.stderr.slice(0, 300)})`).toBe(true);
         expect(bomb.stderr, 'forks were refused at the pids limit').toMatch(/Cannot fork|Resource temporarily unavailable/);
         expect((await box.exec('echo alive')).stdout).toBe('alive\n');
 
