@@ -558,7 +558,8 @@ export class EngineFleet implements SandboxService {
     const engine = member.engine;
     member.service = undefined;
     try {
-      if (service) await (this.#isRemote(member) ? withTimeout(service.close(), this.#remoteSweepMs, `Closing ${member.profile.name}`) : service.close());
+      // Bounded like the stop: quitting does not wait on an engine that does not answer (its containers end when the connections below close).
+      if (service) await (this.#isRemote(member) ? withTimeout(service.close(), this.#remoteStopMs, `Closing ${member.profile.name}`) : service.close());
     } catch (error) {
       log.warn('could not close the sandbox service of an engine', { engine: member.profile.id, reason: describeDockerError(error) });
     }

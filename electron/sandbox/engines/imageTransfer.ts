@@ -180,6 +180,8 @@ async function saveAndLoad(input: EnsureImageInput): Promise<number> {
   } finally {
     clearTimeout(stallTimer);
     signal?.removeEventListener('abort', onOuterAbort);
+    // Whatever ended it, nothing of the transfer stays open (a request still sending, a reply still read).
+    if (!abort.signal.aborted) abort.abort(new Error('finished'));
     tearDown();
   }
 

@@ -222,6 +222,16 @@ describe('EngineFleet and the sandbox image', () => {
   });
 });
 
+describe('EngineFleet with the image on neither machine', () => {
+  it('offers to build it here and send it, in the words the first-run checklist turns into its Build button', async () => {
+    const { fleet } = newFleet({ engines: [{ profile: podmanProfile, engine: podman.engine }], active: podmanProfile.id, remoteImage: 'sophia-sandbox:0000nowhere0000' });
+    const status = await fleet.start();
+    expect(status.state).toBe('image-missing');
+    expect(status.message).toMatch(/^Podman box: The sandbox image is not built yet\. Press “Build sandbox image”: it is built on this machine .*then sent to test engine podman-test\.$/);
+    await expect(fleet.acquire('no-image')).rejects.toMatchObject({ code: 'unavailable', message: status.message });
+  });
+});
+
 describe('EngineFleet.removeLeftovers', () => {
   it("removes containers of ended launches of this host on a second engine, and keeps live and other hosts' ones", async () => {
     await sendImage(podman.engine, sleepImage);
