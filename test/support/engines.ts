@@ -354,9 +354,14 @@ export async function startSshEngine(target: { socketPath: string }, options: { 
       'UsePAM no',
       `AllowUsers ${user}`,
       'MaxSessions 10',
+      // Sessions get this temp folder as HOME, so the login shell does not run the account's own
+      // ~/.bashrc: on this machine root's starts pyenv (about 1 s a channel, and a stale lock
+      // of a killed session once held every later one for 60 s). `docker` needs no HOME files.
+      // sshd takes the first SetEnv line only: a caller's variables join this one.
+      ['SetEnv', `HOME=${temp}`, ...(options.extraConfig ?? []).filter((line) => line.startsWith('SetEnv ')).map((line) => line.slice('SetEnv '.length))].join(' '),
       'MaxStartups 100:30:200',
       'LogLevel VERBOSE',
-      ...(options.extraConfig ?? []),
+      ...(options.extraConfig ?? []).filter((line) => !line.startsWith('SetEnv ')),
       '',
     ].join('\n'),
   );
