@@ -229,7 +229,9 @@ for (const setup of setups) {
       const results = await Promise.all(commands);
       expect(results.every((result) => result.stopped), 'every command ended as stopped').toBe(true);
       expect(items.filter((item) => item.kind === 'container' && item.outcome === 'stopped').length).toBeGreaterThanOrEqual(10);
-      expect(items.filter((item) => item.outcome !== 'stopped')).toEqual([]);
+      // A container the pool was making when the stop came may be gone by the time its removal
+      // runs (the pool discards it itself): 'already-ended' is the truth then. Nothing may be stuck.
+      expect(items.filter((item) => item.outcome !== 'stopped' && item.outcome !== 'already-ended')).toEqual([]);
       await expect.poll(async () => (await ownContainers(docker, service.ownerId)).length, { timeout: 30_000 }).toBe(0);
       service.resume();
     });
