@@ -156,7 +156,18 @@ describe('the Metrics panel over an audit log made by real agent runs', () => {
     expect(await readFile(path.join(workspace, 'sum.js'), 'utf8')).toBe('module.exports = (a, b) => a + b;\n');
 
     await approveCard(/node test\.js/);
-    await expect.poll(() => toolCalls('run_command').nth(1).getAttribute('class'), { timeout: 90_000 }).toMatch(/tool-ok/);
+    // The transcript is virtualised: the first run's card may be unmounted by now, so `nth(1)` would
+    // not name the second run. The last run_command card mounted at the end of the list is the
+    // second run once it exists (the first one failed, so it never reads as ok).
+    await expect
+      .poll(
+        async () => {
+          await page.getByTestId('message-list').evaluate((element) => (element.scrollTop = element.scrollHeight));
+          return toolCalls('run_command').last().getAttribute('class', { timeout: 5000 });
+        },
+        { timeout: 90_000 },
+      )
+      .toMatch(/tool-ok/);
 
     proposal = await proposalShown('Document sum');
     await proposal.getByTestId('proposal-approve').click();
